@@ -1,0 +1,98 @@
+/* encoder.c: CRLF normalisation and dot-stuffing, single pass each. */
+#include <string.h>
+
+#include "encoder.h"
+
+void
+crlf_init(struct crlf_state *st)
+{
+	st->pending_cr = false;
+	st->at_line_start = true;
+	st->empty = true;
+}
+
+void
+crlf_normalize(struct crlf_state *st, const char *in, size_t n,
+    struct buf *out)
+{
+	size_t i = 0, run;
+
+	/* Worst case every byte is a bare LF and doubles. */
+	buf_reserve(out, n * 2 + 2);
+	if (n > 0)
+		st->empty = false;
+	if (st->pending_cr && n > 0) {
+		buf_add(out, "\r\n", 2);
+		st->pending_cr = false;
+		st->at_line_start = true;
+		if (in[0] == '\n')
+			i = 1;
+	}
+	while (i < n) {
+		/* Copy the run of ordinary bytes in one go. */
+		for (run = i; run < n && in[run] != '\r' && in[run] != '\n';
+		    run++)
+			;
+		if (run > i) {
+			buf_add(out, in + i, run - i);
+			st->at_line_start = false;
+			i = run;
+			continue;
+		}
+		if (in[i] == '\r') {
+			if (i + 1 == n) {
+				st->pending_cr = true;
+				i++;
+				break;
+			}
+			i += in[i + 1] == '\n' ? 2 : 1;
+		} else
+			i++;
+		buf_add(out, "\r\n", 2);
+		st->at_line_start = true;
+	}
+}
+
+void
+crlf_finish(struct crlf_state *st, struct buf *out)
+{
+	/* The state, not `out`, tells how the data ended: callers drain
+	   `out` between calls. */
+	if (st->pending_cr || !st->at_line_start || st->empty)
+		buf_add(out, "\r\n", 2);
+	st->pending_cr = false;
+	st->at_line_start = true;
+	st->empty = false;
+}
+
+void
+dot_init(struct dot_state *st)
+{
+	st->at_line_start = true;
+}
+
+void
+dot_stuff(struct dot_state *st, const char *in, size_t n, struct buf *out)
+{
+	size_t i = 0;
+
+	buf_reserve(out, n + n / 64 + 2);
+	while (i < n) {
+		if (st->at_line_start && in[i] == '.')
+			buf_addc(out, '.');
+		const char *nl = memchr(in + i, '\n', n - i);
+		size_t end = nl ? (size_t)(nl - in) + 1 : n;
+		buf_add(out, in + i, end - i);
+		st->at_line_start = nl != NULL;
+		i = end;
+	}
+}
+
+void
+dot_finish(struct dot_state *st, struct buf *out)
+{
+	if (!st->at_line_start)
+		buf_add(out, "\r\n", 2);
+	buf_add(out, ".\r\n", 3);
+	st->at_line_start = true;
+}

@@ -1,0 +1,341 @@
+/* envelope.c: send_message()'s rules for sender and recipients. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "envelope.h"
+#include "headers.h"
+
+/* RFC 5321 4.5.3.1.4: a command line is at most 512 octets with CRLF;
+   "RCPT TO:<" + ">" + CRLF leave 499 for the address. */
+#define ADDRESS_MAX_IN_COMMAND	499
+
+void
+envelope_free(struct mail_envelope *e)
+{
+	free(e->sender);
+	e->sender = NULL;
+	strlist_free(&e->recipients);
+}
+
+int
+envelope_check(const char *addr, bool null_ok, struct failure *f)
+{
+	const char *why = address_check(addr, null_ok);
+
+	if (why == NULL && strlen(addr) > ADDRESS_MAX_IN_COMMAND)
+		why = "makes the command line longer than 512 octets";
+	if (why != NULL)
+		return fail(f, FAIL_DATAERR, 0, "address", "<%s> %s", addr,
+		    why);
+	return 0;
+}
+
+/* Append the addresses of every `name` field; -1 names the bad field. */
+static int
+field_addresses(const struct message *m, const char *name,
+    struct strlist *out, struct failure *f)
+{
+	struct strlist values = { 0 };
+	char err[160];
+	int rc = 0;
+
+	headers_values(m->head.data, m->head.len, name, &values);
+	for (size_t i = 0; i < values.n && rc == 0; i++)
+		if (address_list_parse(values.v[i], strlen(values.v[i]), out,
+		    err, sizeof err) < 0)
+			rc = fail(f, FAIL_DATAERR, 0, name, "%s", err);
+	strlist_free(&values);
+	return rc;
+}
+
+/* RFC 5321 4.1.2 is case-insensitive in the domain only, but sending one
+   message twice to the same mailbox is never what anybody wants. */
+static void
+add_unique(struct strlist *l, const char *addr)
+{
+	if (!strlist_has_ci(l, addr))
+		strlist_add(l, addr);
+}
+
+/* "name: a@x, b@y" lines, msmtp's aliases format; "default" matches any. */
+static int
+lookup_alias(const char *file, const char *name, struct strlist *out,
+    struct failure *f)
+{
+	FILE *fp = fopen(file, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+
+	if (fp == NULL)
+		return fail(f, FAIL_CONFIG, 0, file, "%s", strerror(errno));
+	for (int pass = 0; pass < 2 && !found; pass++) {
+		rewind(fp);
+		while (!found && getline(&line, &cap, fp) > 0) {
+			char *colon = strchr(line, ':');
+			if (line[0] == '#' || colon == NULL)
+				continue;
+			*colon = '\0';
+			char *key = line;
+			while (*key == ' ' || *key == '\t')
+				key++;
+			for (char *e = colon - 1; e >= key && (*e == ' ' ||
+			    *e == '\t'); e--)
+				*e = '\0';
+			if (strcmp(key, pass == 0 ? name : "default") != 0)
+				continue;
+			char err[160];
+			char *v = colon + 1;
+			if (address_list_parse(v, strcspn(v, "\r\n"), out, err,
+			    sizeof err) < 0) {
+				fclose(fp);
+				free(line);
+				return fail(f, FAIL_CONFIG, 0, file,
+				    "alias '%s': %s", key, err);
+			}
+			found = 1;
+		}
+	}
+	free(line);
+	fclose(fp);
+	return found;
+}
+
+/* A bare local name (cron's "root"): aliases, then maildomain. */
+static int
+resolve_local(const struct options *o, const char *addr,
+    struct strlist *out, struct failure *f)
+{
+	if (strchr(addr, '@') != NULL || *addr == '\0') {
+		add_unique(out, addr);
+		return 0;
+	}
+	if (o->aliases != NULL) {
+		struct strlist expanded = { 0 };
+		int r = lookup_alias(o->aliases, addr, &expanded, f);
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			for (size_t i = 0; i < expanded.n; i++) {
+				if (strchr(expanded.v[i], '@') == NULL &&
+				    o->maildomain != NULL) {
+					char *q = xasprintf("%s@%s",
+					    expanded.v[i], o->maildomain);
+					add_unique(out, q);
+					free(q);
+				} else
+					add_unique(out, expanded.v[i]);
+			}
+			strlist_free(&expanded);
+			return 0;
+		}
+	}
+	if (o->maildomain != NULL) {
+		char *q = xasprintf("%s@%s", addr, o->maildomain);
+		add_unique(out, q);
+		free(q);
+	} else
+		add_unique(out, addr);
+	return 0;
+}
+
+/* The first address of a From/Sender-like field, "" allowed (null). */
+static int
+header_sender(const struct message *m, const char *sender_field,
+    const char *from_field, char **out, struct failure *f)
+{
+	struct strlist l = { 0 };
+
+	if (field_addresses(m, sender_field, &l, f) < 0)
+		goto bad;
+	if (l.n == 0 && field_addresses(m, from_field, &l, f) < 0)
+		goto bad;
+	if (l.n > 1 && headers_count(m->head.data, m->head.len,
+	    sender_field) == 0) {
+		/* smtplib: several From addresses need a Sender. */
+		strlist_free(&l);
+		return fail(f, FAIL_DATAERR, 0, from_field, "has several "
+		    "addresses and there is no %s field", sender_field);
+	}
+	if (l.n > 0)
+		*out = xstrdup(l.v[0]);
+	strlist_free(&l);
+	return 0;
+bad:
+	strlist_free(&l);
+	return -1;
+}
+
+static char *
+login_name(void)
+{
+	const struct passwd *pw = getpwuid(getuid());
+	const char *u = pw ? pw->pw_name : getenv("USER");
+
+	return xstrdup(u && *u ? u : "nobody");
+}
+
+/* Quote a display name when it holds RFC 5322 specials. */
+static void
+add_display_name(struct buf *b, const char *name)
+{
+	if (strpbrk(name, "()<>[]:;@\\,.\"") == NULL) {
+		buf_adds(b, name);
+		return;
+	}
+	buf_addc(b, '"');
+	for (const char *p = name; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_addc(b, '\\');
+		buf_addc(b, *p);
+	}
+	buf_addc(b, '"');
+}
+
+static bool
+wants(enum tristate setting, bool sendmail_default)
+{
+	return setting == YES || (setting == UNSET && sendmail_default);
+}
+
+/* What Postfix adds to locally submitted mail that lacks it. */
+static void
+add_missing_headers(const struct options *o, struct message *m,
+    const char *sender, const char *fqdn)
+{
+	struct buf add;
+	const char *h = m->head.data;
+	size_t hl = m->head.len;
+
+	buf_init(&add);
+	if (wants(o->set_from_header, o->sendmail) &&
+	    headers_count(h, hl, "From") == 0) {
+		buf_adds(&add, "From: ");
+		if (o->fullname != NULL) {
+			add_display_name(&add, o->fullname);
+			buf_addc(&add, ' ');
+		}
+		buf_addf(&add, "<%s>\r\n", sender);
+	}
+	if (wants(o->set_date_header, o->sendmail) &&
+	    headers_count(h, hl, "Date") == 0) {
+		char date[64];
+		time_t now = time(NULL);
+		struct tm tm;
+		static const char *const days[] = { "Sun", "Mon", "Tue", "Wed",
+		    "Thu", "Fri", "Sat" };
+		static const char *const months[] = { "Jan", "Feb", "Mar",
+		    "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+		    "Dec" };
+		(void)localtime_r(&now, &tm);
+		long off = tm.tm_gmtoff / 60;
+		/* Names spelt out: strftime would follow the locale. */
+		(void)snprintf(date, sizeof date,
+		    "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld",
+		    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+		    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+		buf_addf(&add, "Date: %s\r\n", date);
+	}
+	if (wants(o->set_msgid_header, o->sendmail) &&
+	    headers_count(h, hl, "Message-ID") == 0) {
+		uint32_t r[4];
+		arc4random_buf(r, sizeof r);
+		buf_addf(&add, "Message-ID: <%08x%08x.%08x%08x@%s>\r\n",
+		    r[0], r[1], r[2], r[3],
+		    o->maildomain ? o->maildomain : fqdn);
+	}
+	if (add.len > 0) {
+		buf_add(&add, m->head.data, m->head.len);
+		buf_free(&m->head);
+		m->head = add;
+	} else
+		buf_free(&add);
+}
+
+int
+envelope_build(struct mail_envelope *e, const struct options *o,
+    struct message *m, const char *fqdn, struct failure *f)
+{
+	const char *h = m->head.data;
+	size_t hl = m->head.len;
+	struct strlist raw = { 0 };
+	bool resent = false;
+	int rc = -1;
+
+	memset(e, 0, sizeof *e);
+	/* A Resent- block is counted by its Resent-Date, as smtplib does. */
+	size_t blocks = headers_count(h, hl, "Resent-Date");
+	if (blocks > 1 && o->read_recipients)
+		return fail(f, FAIL_DATAERR, 0, "message", "has %zu Resent- "
+		    "blocks; cannot tell which one to use", blocks);
+	resent = blocks == 1;
+
+	/* Recipients: the command line, then the headers with -t. */
+	for (size_t i = 0; i < o->recipients.n; i++) {
+		char *a = address_strip_brackets(o->recipients.v[i]);
+		strlist_addn(&raw, a);
+	}
+	if (o->read_recipients) {
+		static const char *const plain[] = { "To", "Cc", "Bcc" };
+		static const char *const re[] = { "Resent-To", "Resent-Cc",
+		    "Resent-Bcc" };
+		for (int i = 0; i < 3; i++)
+			if (field_addresses(m, resent ? re[i] : plain[i], &raw,
+			    f) < 0)
+				goto out;
+	}
+	for (size_t i = 0; i < raw.n; i++) {
+		if (*raw.v[i] == '\0')
+			continue;	/* "<>" is no recipient */
+		if (resolve_local(o, raw.v[i], &e->recipients, f) < 0)
+			goto out;
+	}
+	if (e->recipients.n == 0) {
+		fail(f, FAIL_DATAERR, 0, "no recipients", o->read_recipients ?
+		    "none on the command line or in the headers" :
+		    "give at least one address, or -t");
+		goto out;
+	}
+	for (size_t i = 0; i < e->recipients.n; i++)
+		if (envelope_check(e->recipients.v[i], false, f) < 0)
+			goto out;
+
+	/* Sender: -f, the account, Sender/From, then sendmail's default. */
+	if (o->from != NULL)
+		e->sender = address_strip_brackets(o->from);
+	else if (header_sender(m, resent ? "Resent-Sender" : "Sender",
+	    resent ? "Resent-From" : "From", &e->sender, f) < 0)
+		goto out;
+	if (e->sender == NULL && o->sendmail) {
+		char *login = login_name();
+		e->sender = xasprintf("%s@%s", login,
+		    o->maildomain ? o->maildomain : fqdn);
+		free(login);
+	}
+	if (e->sender == NULL) {
+		fail(f, FAIL_DATAERR, 0, "no sender", "give -f ADDRESS, or a "
+		    "From header, or 'from' in the configuration");
+		goto out;
+	}
+	if (envelope_check(e->sender, true, f) < 0)
+		goto out;
+
+	if (!o->keep_bcc) {
+		headers_remove(&m->head, "Bcc");
+		headers_remove(&m->head, "Resent-Bcc");
+	}
+	add_missing_headers(o, m, e->sender, fqdn);
+	rc = 0;
+out:
+	strlist_free(&raw);
+	if (rc < 0)
+		envelope_free(e);
+	return rc;
+}

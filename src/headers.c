@@ -1,0 +1,157 @@
+/* headers.c: lookups and edits over a CRLF-normalised header block. */
+#include <string.h>
+#include <strings.h>
+
+#include "headers.h"
+
+/* Length of a "name:" prefix, or 0 when the line does not start a field. */
+static size_t
+field_name_len(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == ':')
+			return i;
+		if (c < 33 || c > 126)
+			return 0;
+	}
+	return 0;
+}
+
+size_t
+headers_block_len(const char *data, size_t len, bool *complete)
+{
+	size_t pos = 0;
+	bool in_field = false;
+
+	*complete = false;
+	while (pos < len) {
+		const char *nl = memchr(data + pos, '\n', len - pos);
+		if (nl == NULL)
+			return pos;
+		size_t linelen = (size_t)(nl - (data + pos)) + 1;
+		const char *line = data + pos;
+		if (in_field && (line[0] == ' ' || line[0] == '\t')) {
+			pos += linelen;
+			continue;
+		}
+		if (field_name_len(line, linelen) == 0) {
+			*complete = true;
+			return pos;
+		}
+		in_field = true;
+		pos += linelen;
+	}
+	return pos;
+}
+
+/* The field that starts at pos, which must be inside a header block. */
+static size_t
+field_end(const char *h, size_t len, size_t pos)
+{
+	const char *nl = memchr(h + pos, '\n', len - pos);
+
+	pos = nl ? (size_t)(nl - h) + 1 : len;
+	while (pos < len && (h[pos] == ' ' || h[pos] == '\t')) {
+		nl = memchr(h + pos, '\n', len - pos);
+		pos = nl ? (size_t)(nl - h) + 1 : len;
+	}
+	return pos;
+}
+
+void
+headers_each(const char *h, size_t len,
+    bool (*fn)(void *ctx, const char *h, const struct header_field *f),
+    void *ctx)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		struct header_field f;
+		size_t nlen = field_name_len(h + pos, len - pos);
+		if (nlen == 0)
+			return;
+		f.start = pos;
+		f.name_len = nlen;
+		f.value_start = pos + nlen + 1;
+		f.end = field_end(h, len, pos);
+		if (!fn(ctx, h, &f))
+			return;
+		pos = f.end;
+	}
+}
+
+bool
+header_is(const char *h, const struct header_field *f, const char *name)
+{
+	return strlen(name) == f->name_len &&
+	    strncasecmp(h + f->start, name, f->name_len) == 0;
+}
+
+struct values_ctx {
+	const char *name;
+	struct strlist *out;
+	size_t count;
+};
+
+static bool
+collect_value(void *ctx, const char *h, const struct header_field *f)
+{
+	struct values_ctx *vc = ctx;
+
+	if (header_is(h, f, vc->name)) {
+		vc->count++;
+		if (vc->out != NULL) {
+			size_t end = f->end;
+			if (end > f->value_start && h[end - 1] == '\n')
+				end--;
+			if (end > f->value_start && h[end - 1] == '\r')
+				end--;
+			strlist_addn(vc->out, xstrndup(h + f->value_start,
+			    end - f->value_start));
+		}
+	}
+	return true;
+}
+
+void
+headers_values(const char *h, size_t len, const char *name,
+    struct strlist *out)
+{
+	struct values_ctx vc = { name, out, 0 };
+
+	headers_each(h, len, collect_value, &vc);
+}
+
+size_t
+headers_count(const char *h, size_t len, const char *name)
+{
+	struct values_ctx vc = { name, NULL, 0 };
+
+	headers_each(h, len, collect_value, &vc);
+	return vc.count;
+}
+
+size_t
+headers_remove(struct buf *b, const char *name)
+{
+	size_t pos = 0, removed = 0;
+
+	while (pos < b->len) {
+		size_t nlen = field_name_len(b->data + pos, b->len - pos);
+		if (nlen == 0)
+			break;
+		size_t end = field_end(b->data, b->len, pos);
+		if (nlen == strlen(name) &&
+		    strncasecmp(b->data + pos, name, nlen) == 0) {
+			memmove(b->data + pos, b->data + end, b->len - end);
+			b->len -= end - pos;
+			b->data[b->len] = '\0';
+			removed++;
+		} else
+			pos = end;
+	}
+	return removed;
+}

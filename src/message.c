@@ -1,0 +1,267 @@
+/* message.c: reading the message whole, normalised, with a flat memory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "encoder.h"
+#include "headers.h"
+#include "message.h"
+
+#define READ_BLOCK	(128 * 1024)
+
+void
+message_init(struct message *m)
+{
+	memset(m, 0, sizeof *m);
+	buf_init(&m->head);
+	buf_init(&m->body);
+	m->spool_fd = -1;
+}
+
+void
+message_free(struct message *m)
+{
+	buf_free(&m->head);
+	buf_free(&m->body);
+	if (m->spool_fd >= 0)
+		(void)close(m->spool_fd);
+	message_init(m);
+}
+
+uint64_t
+message_size(const struct message *m)
+{
+	return m->head.len + m->body_len;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+open_spool(struct failure *f)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	/* O_TMPFILE: the spool never has a name anybody could open. */
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		char *path = xasprintf("%s/carrier.XXXXXX", dir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			(void)unlink(path);
+		free(path);
+	}
+	if (fd < 0)
+		return fail(f, FAIL_OSERR, 0, "temporary file",
+		    "cannot create in %s: %s", dir, strerror(errno));
+	return fd;
+}
+
+/* Append body bytes, moving to the spool file once memory is full. */
+static int
+body_add(struct message *m, const char *p, size_t n, struct failure *f)
+{
+	if (n == 0)
+		return 0;
+	m->body_len += n;
+	if (m->spool_fd < 0 && m->body.len + n <= MESSAGE_MEMORY_MAX) {
+		buf_add(&m->body, p, n);
+		return 0;
+	}
+	if (m->spool_fd < 0) {
+		if ((m->spool_fd = open_spool(f)) < 0)
+			return -1;
+		if (write_all(m->spool_fd, m->body.data, m->body.len) < 0)
+			goto err;
+		buf_free(&m->body);
+	}
+	if (write_all(m->spool_fd, p, n) < 0)
+		goto err;
+	return 0;
+err:
+	return fail(f, FAIL_OSERR, 0, "temporary file", "write: %s",
+	    strerror(errno));
+}
+
+struct reader {
+	struct message *m;
+	const struct read_rules *rules;
+	bool in_head;		/* still collecting the header block */
+	bool first_line;	/* for the mbox "From " line */
+	bool ended;		/* a lone dot ended the input */
+	size_t line_len;	/* length of the current body line so far */
+	struct buf pending;	/* normalised bytes not yet placed */
+};
+
+/* Note 8-bit bytes and over-long lines, for the -v warnings and BODY=. */
+static void
+scan_bytes(struct reader *r, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)p[i] >= 0x80)
+			r->m->eightbit = true;
+		if (p[i] == '\n')
+			r->line_len = 0;
+		else if (++r->line_len > 999)	/* 998 + CR */
+			r->m->long_lines = true;
+	}
+}
+
+/*
+ * Place normalised bytes: header block first, then body.  Only complete
+ * lines are examined; a partial line waits in r->pending.
+ */
+static int
+place(struct reader *r, bool at_eof, struct failure *f)
+{
+	struct buf *pb = &r->pending;
+	size_t pos = 0;
+
+	if (r->first_line) {
+		const char *nl = memchr(pb->data, '\n', pb->len);
+		if (nl == NULL && !at_eof && pb->len < 5)
+			return 0;
+		r->first_line = false;
+		if (pb->len >= 5 && memcmp(pb->data, "From ", 5) == 0)
+			pos = nl ? (size_t)(nl - pb->data) + 1 : pb->len;
+	}
+	if (r->rules->lone_dot_ends) {
+		/* Stop at a line that is only ".", as sendmail does. */
+		size_t ls = pos;
+		while (ls < pb->len) {
+			const char *nl = memchr(pb->data + ls, '\n',
+			    pb->len - ls);
+			size_t le = nl ? (size_t)(nl - pb->data) + 1 : pb->len;
+			if (nl == NULL && !at_eof)
+				break;
+			if ((le - ls == 3 && memcmp(pb->data + ls, ".\r\n", 3)
+			    == 0) || (le - ls == 1 && pb->data[ls] == '.')) {
+				pb->len = ls;
+				r->ended = true;
+				break;
+			}
+			ls = le;
+		}
+	}
+	if (r->in_head) {
+		bool complete;
+		size_t hl = headers_block_len(pb->data + pos, pb->len - pos,
+		    &complete);
+		if (r->m->head.len + hl > MESSAGE_HEADER_MAX)
+			return fail(f, FAIL_DATAERR, 0, "message",
+			    "header block larger than %d bytes",
+			    MESSAGE_HEADER_MAX);
+		buf_add(&r->m->head, pb->data + pos, hl);
+		pos += hl;
+		if (complete || at_eof || r->ended)
+			r->in_head = false;
+		else if (pb->len - pos > MESSAGE_HEADER_MAX)
+			return fail(f, FAIL_DATAERR, 0, "message",
+			    "header line longer than %d bytes",
+			    MESSAGE_HEADER_MAX);
+	}
+	if (!r->in_head) {
+		scan_bytes(r, pb->data + pos, pb->len - pos);
+		if (body_add(r->m, pb->data + pos, pb->len - pos, f) < 0)
+			return -1;
+		pos = pb->len;
+	}
+	buf_consume(pb, pos);
+	return 0;
+}
+
+int
+message_read(struct message *m, int fd, const struct read_rules *rules,
+    struct failure *f)
+{
+	struct reader r = { m, rules, true, true, false, 0, { 0 } };
+	struct crlf_state crlf;
+	char *block = xmalloc(READ_BLOCK);
+	int rc = -1;
+
+	crlf_init(&crlf);
+	buf_init(&r.pending);
+	while (!r.ended) {
+		ssize_t n = read(fd, block, READ_BLOCK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fail(f, FAIL_NOINPUT, 0, "reading the message", "%s",
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (memchr(block, '\0', (size_t)n) != NULL) {
+			fail(f, FAIL_DATAERR, 0, "message",
+			    "contains a NUL byte");
+			goto out;
+		}
+		crlf_normalize(&crlf, block, (size_t)n, &r.pending);
+		if (place(&r, false, f) < 0)
+			goto out;
+	}
+	if (!r.ended) {
+		crlf_finish(&crlf, &r.pending);
+		if (place(&r, true, f) < 0)
+			goto out;
+	}
+	/* An empty message is sent as one empty line, as smtplib does. */
+	if (message_size(m) == 0) {
+		buf_add(&m->body, "\r\n", 2);
+		m->body_len = 2;
+	}
+	rc = 0;
+out:
+	buf_free(&r.pending);
+	free(block);
+	return rc;
+}
+
+int
+message_each_chunk(const struct message *m,
+    int (*fn)(void *ctx, const char *p, size_t n), void *ctx,
+    struct failure *f)
+{
+	if (m->head.len > 0 && fn(ctx, m->head.data, m->head.len) < 0)
+		return -1;
+	if (m->spool_fd < 0)
+		return m->body.len > 0 ? fn(ctx, m->body.data, m->body.len) : 0;
+
+	char *block = xmalloc(READ_BLOCK);
+	uint64_t off = 0;
+	int rc = 0;
+	while (off < m->body_len) {
+		ssize_t n = pread(m->spool_fd, block, READ_BLOCK, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = fail(f, FAIL_OSERR, 0, "temporary file", "read: %s",
+			    n < 0 ? strerror(errno) : "short file");
+			break;
+		}
+		if ((rc = fn(ctx, block, (size_t)n)) < 0)
+			break;
+		off += (uint64_t)n;
+	}
+	free(block);
+	return rc;
+}

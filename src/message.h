@@ -1,0 +1,57 @@
+/*
+ * message.h: the message as it will be transmitted.  It is read whole
+ * before carrier connects (so a failed read never produces a half-sent
+ * message, and SIZE= is exact), CRLF-normalised on the way in, with the
+ * header block in memory and the body in memory up to a small limit and
+ * in an unlinked temporary file beyond it, so memory stays flat.
+ */
+#ifndef CARRIER_MESSAGE_H
+#define CARRIER_MESSAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "report.h"
+#include "util.h"
+
+#define MESSAGE_HEADER_MAX	(1024 * 1024)	/* bytes of header block */
+#define MESSAGE_MEMORY_MAX	(256 * 1024)	/* body bytes kept in memory */
+
+struct message {
+	struct buf head;	/* header fields, CRLF-normalised */
+	struct buf body;	/* the rest, while it is small */
+	int spool_fd;		/* -1, or the body in an unlinked file */
+	uint64_t body_len;
+	bool eightbit;		/* a byte >= 0x80 somewhere */
+	bool long_lines;	/* a line over 998 octets */
+};
+
+struct read_rules {
+	bool lone_dot_ends;	/* sendmail without -i: "." line ends input */
+};
+
+/*
+ * Read the whole message from fd.  Removes a leading mbox "From " line.
+ * Errors: FAIL_DATAERR (a NUL byte; a header block larger than
+ * MESSAGE_HEADER_MAX), FAIL_NOINPUT (a read error), FAIL_OSERR (the
+ * temporary file cannot be created or written).
+ */
+int message_read(struct message *m, int fd, const struct read_rules *rules,
+    struct failure *f);
+
+/* Octets as transmitted (headers and body, before dot-stuffing). */
+uint64_t message_size(const struct message *m);
+
+/*
+ * Call fn with the message bytes in order, in chunks of at most a few
+ * hundred KiB.  fn returns 0 to go on, or -1 to stop (then this returns
+ * -1).  Also -1 with *f set when the spool cannot be read (FAIL_OSERR).
+ */
+int message_each_chunk(const struct message *m,
+    int (*fn)(void *ctx, const char *p, size_t n), void *ctx,
+    struct failure *f);
+
+void message_init(struct message *m);
+void message_free(struct message *m);
+
+#endif

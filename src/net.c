@@ -1,0 +1,500 @@
+/*
+ * net.c: connections.  Sockets are non-blocking and every wait is a poll()
+ * against an absolute deadline, so one timeout covers a whole reply however
+ * slowly it drips in.  TLS, when on, sits between these buffers and the
+ * socket and is invisible above this file.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net.h"
+
+struct conn {
+	int fd;
+	bool local;		/* loopback or Unix socket */
+	struct tls *tls;
+	struct buf in;		/* received, not yet consumed */
+	struct buf out;		/* queued, not yet written */
+	struct reply_reader rr;
+};
+
+int64_t
+net_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for fd to become ready; 1 ready, 0 timed out, -1 error. */
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - net_now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = { .fd = fd, .events = events };
+		int n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static bool
+is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_UNIX)
+		return true;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) &&
+		    in6->sin6_addr.s6_addr[12] == 127;
+	}
+	return false;
+}
+
+static void
+describe_addr(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+		port = ntohs(in->sin_port);
+		(void)snprintf(out, outlen, "%s:%d", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+		port = ntohs(in6->sin6_port);
+		(void)snprintf(out, outlen, "[%s]:%d", host, port);
+	} else
+		(void)snprintf(out, outlen, "?");
+}
+
+/* Split "HOST[:PORT]" or "[V6]:PORT"; returns the host in a new string. */
+static char *
+split_host_port(const char *s, int *port)
+{
+	const char *colon;
+
+	*port = 0;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL)
+			return xstrdup(s);
+		if (close[1] == ':')
+			*port = atoi(close + 2);
+		return xstrndup(s + 1, (size_t)(close - s - 1));
+	}
+	colon = strrchr(s, ':');
+	if (colon != NULL && strchr(s, ':') == colon) {
+		*port = atoi(colon + 1);
+		return xstrndup(s, (size_t)(colon - s));
+	}
+	return xstrdup(s);
+}
+
+static int
+bind_source(int fd, const struct net_target *t, int family,
+    struct failure *f)
+{
+	struct addrinfo hints = { 0 }, *res = NULL;
+	int port, rc;
+	char portstr[16];
+	char *host = split_host_port(t->source, &port);
+
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	(void)snprintf(portstr, sizeof portstr, "%d", port);
+	rc = getaddrinfo(*host ? host : NULL, portstr, &hints, &res);
+	if (rc != 0) {
+		fail(f, FAIL_OSERR, 0, "source address",
+		    "%s: %s", t->source, gai_strerror(rc));
+		free(host);
+		return -1;
+	}
+	int one = 1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	rc = bind(fd, res->ai_addr, res->ai_addrlen);
+	if (rc < 0)
+		fail(f, FAIL_OSERR, 0, "source address", "bind %s: %s",
+		    t->source, strerror(errno));
+	freeaddrinfo(res);
+	free(host);
+	return rc;
+}
+
+static struct conn *
+conn_new(int fd, bool local)
+{
+	struct conn *c = xcalloc(1, sizeof *c);
+
+	c->fd = fd;
+	c->local = local;
+	buf_init(&c->in);
+	buf_init(&c->out);
+	reply_reader_init(&c->rr);
+	return c;
+}
+
+static struct conn *
+open_unix(const struct net_target *t, int64_t deadline, struct failure *f)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(t->host) >= sizeof sun.sun_path) {
+		fail(f, FAIL_USAGE, 0, "socket path", "%s: longer than %zu "
+		    "bytes", t->host, sizeof sun.sun_path - 1);
+		return NULL;
+	}
+	memcpy(sun.sun_path, t->host, strlen(t->host) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fail(f, FAIL_OSERR, 0, "socket", "%s", strerror(errno));
+		return NULL;
+	}
+	if (t->info) {
+		char *note = xasprintf("connecting to %s", t->host);
+		t->info(t->info_ctx, note);
+		free(note);
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0 &&
+	    errno != EINPROGRESS) {
+		fail(f, FAIL_CONNECT, 0, "connect", "%s: %s", t->host,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (wait_fd(fd, POLLOUT, deadline) <= 0) {
+		fail(f, FAIL_TEMP, 0, "connect", "%s: timed out", t->host);
+		close(fd);
+		return NULL;
+	}
+	return conn_new(fd, true);
+}
+
+/* Finish a non-blocking connect; 0, or an errno value. */
+static int
+connect_wait(int fd, const struct sockaddr *sa, socklen_t len,
+    int64_t deadline)
+{
+	int err = 0;
+	socklen_t elen = sizeof err;
+
+	if (connect(fd, sa, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return errno;
+	int w = wait_fd(fd, POLLOUT, deadline);
+	if (w == 0)
+		return ETIMEDOUT;
+	if (w < 0)
+		return errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		return errno;
+	return err;
+}
+
+struct conn *
+conn_open(const struct net_target *t, int64_t deadline, struct failure *f)
+{
+	struct addrinfo hints = { 0 }, *res = NULL, *ai;
+	char portstr[16], where[INET6_ADDRSTRLEN + 16];
+	int rc, last_err = 0;
+
+	if (t->host[0] == '/')
+		return open_unix(t, deadline, f);
+
+	hints.ai_family = t->family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+	(void)snprintf(portstr, sizeof portstr, "%d", t->port);
+	rc = getaddrinfo(t->host, portstr, &hints, &res);
+	if (rc == EAI_ADDRFAMILY || (rc == EAI_NONAME && hints.ai_flags)) {
+		/* AI_ADDRCONFIG hides ::1 and 127.0.0.1 on hosts with only
+		   loopback configured; ask again without it. */
+		hints.ai_flags = AI_NUMERICSERV;
+		rc = getaddrinfo(t->host, portstr, &hints, &res);
+	}
+	if (rc != 0) {
+		enum fail_class cl = rc == EAI_AGAIN ? FAIL_TEMP :
+		    rc == EAI_SYSTEM || rc == EAI_MEMORY ? FAIL_OSERR :
+		    FAIL_NOHOST;
+		fail(f, cl, 0, "host name lookup", "%s: %s", t->host,
+		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return NULL;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		describe_addr(ai->ai_addr, where, sizeof where);
+		if (fd < 0) {
+			last_err = errno;
+			continue;
+		}
+		if (t->source != NULL &&
+		    bind_source(fd, t, ai->ai_family, f) < 0) {
+			close(fd);
+			freeaddrinfo(res);
+			return NULL;
+		}
+		if (t->info) {
+			char note[sizeof where + 16];
+			(void)snprintf(note, sizeof note, "connecting to %s",
+			    where);
+			t->info(t->info_ctx, note);
+		}
+		last_err = connect_wait(fd, ai->ai_addr, ai->ai_addrlen,
+		    deadline);
+		if (last_err == 0) {
+			int one = 1;
+			/* carrier coalesces its own writes: one flight, one
+			   write, so Nagle would only add delay. */
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof one);
+			struct conn *c = conn_new(fd, is_loopback(ai->ai_addr));
+			freeaddrinfo(res);
+			return c;
+		}
+		close(fd);
+		if (last_err == ETIMEDOUT)
+			break;
+	}
+	freeaddrinfo(res);
+	if (last_err == ETIMEDOUT)
+		fail(f, FAIL_TEMP, 0, "connect", "%s port %d: timed out",
+		    t->host, t->port);
+	else
+		fail(f, FAIL_CONNECT, 0, "connect", "%s port %d: %s", t->host,
+		    t->port, strerror(last_err ? last_err : ENOTCONN));
+	return NULL;
+}
+
+bool
+conn_is_local(const struct conn *c)
+{
+	return c->local;
+}
+
+bool
+conn_is_tls(const struct conn *c)
+{
+	return c->tls != NULL;
+}
+
+void
+conn_queue(struct conn *c, const void *p, size_t n)
+{
+	buf_add(&c->out, p, n);
+}
+
+size_t
+conn_queued(const struct conn *c)
+{
+	return c->out.len;
+}
+
+int
+conn_flush(struct conn *c, int64_t deadline, struct failure *f)
+{
+	size_t off = 0;
+	int rc = 0;
+
+	while (off < c->out.len) {
+		ssize_t n;
+		short want = POLLOUT;
+
+		if (c->tls != NULL) {
+			n = tls_write(c->tls, c->out.data + off,
+			    c->out.len - off, f);
+			if (n == TLS_ERROR) {
+				rc = -1;
+				break;
+			}
+			if (n == TLS_WOULD_BLOCK) {
+				n = -1;
+				errno = EAGAIN;
+				want = tls_wants_write(c->tls) ? POLLOUT :
+				    POLLIN;
+			}
+		} else
+			n = send(c->fd, c->out.data + off, c->out.len - off,
+			    MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int w = wait_fd(c->fd, want, deadline);
+			if (w > 0)
+				continue;
+			rc = w == 0 ? fail(f, FAIL_TEMP, 0, "sending",
+			    "timed out") : fail(f, FAIL_OSERR, 0, "poll", "%s",
+			    strerror(errno));
+			break;
+		}
+		rc = fail(f, FAIL_IOERR, 0, "sending",
+		    "connection lost: %s", strerror(errno));
+		break;
+	}
+	buf_consume(&c->out, off);
+	return rc;
+}
+
+/* Read what is available into c->in, waiting until the deadline. */
+static int
+fill(struct conn *c, int64_t deadline, const char *stage, struct failure *f)
+{
+	char block[16384];
+
+	for (;;) {
+		ssize_t n;
+		short want = POLLIN;
+
+		if (c->tls != NULL) {
+			n = tls_read(c->tls, block, sizeof block, f);
+			if (n == TLS_ERROR) {
+				(void)snprintf(f->what, sizeof f->what, "%s",
+				    stage);
+				return -1;
+			}
+			if (n == TLS_WOULD_BLOCK) {
+				n = -1;
+				errno = EAGAIN;
+				want = tls_wants_write(c->tls) ? POLLOUT :
+				    POLLIN;
+			}
+		} else
+			n = recv(c->fd, block, sizeof block, 0);
+		if (n > 0) {
+			buf_add(&c->in, block, (size_t)n);
+			return 0;
+		}
+		if (n == 0)
+			return fail(f, FAIL_IOERR, 0, stage,
+			    "connection closed by the server");
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			int w = wait_fd(c->fd, want, deadline);
+			if (w > 0)
+				continue;
+			if (w == 0)
+				return fail(f, FAIL_TEMP, 0, stage,
+				    "timed out waiting for the server");
+			return fail(f, FAIL_OSERR, 0, "poll", "%s",
+			    strerror(errno));
+		}
+		return fail(f, FAIL_IOERR, 0, stage, "connection lost: %s",
+		    strerror(errno));
+	}
+}
+
+int
+conn_read_reply(struct conn *c, struct reply *r, int64_t deadline,
+    const char *stage, struct failure *f)
+{
+	reply_reader_reset(&c->rr);
+	for (;;) {
+		if (c->in.len > 0) {
+			size_t used = reply_reader_feed(&c->rr, c->in.data,
+			    c->in.len);
+			buf_consume(&c->in, used);
+			if (c->rr.state == READER_DONE) {
+				reply_reader_take(&c->rr, r);
+				return 0;
+			}
+			if (c->rr.state == READER_ERROR)
+				return fail(f, FAIL_PROTOCOL, 0, stage, "%s",
+				    c->rr.err);
+		}
+		if (fill(c, deadline, stage, f) < 0)
+			return -1;
+	}
+}
+
+size_t
+conn_unread(const struct conn *c)
+{
+	return c->in.len + c->rr.line.len;
+}
+
+int
+conn_start_tls(struct conn *c, const struct tls_config *cfg,
+    int64_t deadline, struct failure *f)
+{
+	/* RFC 3207 5: bytes after the 220 were sent in clear by somebody
+	   and must never be read as if they came over TLS. */
+	if (conn_unread(c) > 0)
+		return fail(f, FAIL_PROTOCOL, 0, "STARTTLS",
+		    "the server sent data after its 220 reply "
+		    "(possible command injection); not starting TLS");
+	c->tls = tls_start(c->fd, cfg, deadline, f);
+	return c->tls ? 0 : -1;
+}
+
+void
+conn_close(struct conn *c, bool graceful)
+{
+	if (c == NULL)
+		return;
+	if (c->tls != NULL) {
+		if (graceful)
+			tls_close(c->tls, net_now_ms() + 2000);
+		else
+			tls_free(c->tls);
+	}
+	(void)close(c->fd);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	reply_reader_free(&c->rr);
+	free(c);
+}
+
+char *
+net_local_fqdn(void)
+{
+	char name[256];
+	struct addrinfo hints = { .ai_flags = AI_CANONNAME }, *res = NULL;
+	char *out;
+
+	if (gethostname(name, sizeof name) < 0 || name[0] == '\0')
+		return xstrdup("localhost");
+	name[sizeof name - 1] = '\0';
+	if (strchr(name, '.') == NULL &&
+	    getaddrinfo(name, NULL, &hints, &res) == 0 && res->ai_canonname)
+		out = xstrdup(res->ai_canonname);
+	else
+		out = xstrdup(name);
+	if (res)
+		freeaddrinfo(res);
+	return out;
+}

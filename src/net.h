@@ -1,0 +1,79 @@
+/*
+ * net.h: a connection to the server with a buffered reader and writer,
+ * over TCP, a Unix socket or TLS.  All network waits and their deadlines
+ * live here; nothing above this layer touches a socket.
+ */
+#ifndef CARRIER_NET_H
+#define CARRIER_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reply.h"
+#include "report.h"
+#include "tls.h"
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t net_now_ms(void);
+
+struct net_target {
+	const char *host;	/* name, IPv4/IPv6 literal, or "/path" */
+	int port;
+	int family;		/* AF_UNSPEC, AF_INET, AF_INET6 */
+	const char *source;	/* NULL or "HOST[:PORT]" to bind to */
+	/* Called once per address tried, for -v ("connecting to ..."). */
+	void (*info)(void *ctx, const char *line);
+	void *info_ctx;
+};
+
+struct conn;
+
+/*
+ * Connect, trying every resolved address in order until one answers.
+ * Errors: FAIL_NOHOST (name does not exist), FAIL_TEMP (temporary
+ * resolver failure, timeout), FAIL_CONNECT (refused, unreachable, no
+ * such socket), FAIL_OSERR (socket(), bind of the source), FAIL_USAGE
+ * (Unix socket path too long).
+ */
+struct conn *conn_open(const struct net_target *t, int64_t deadline,
+    struct failure *f);
+
+/* True when the peer is loopback or a Unix socket. */
+bool conn_is_local(const struct conn *c);
+bool conn_is_tls(const struct conn *c);
+
+/* Queue bytes for sending; nothing is written until conn_flush. */
+void conn_queue(struct conn *c, const void *p, size_t n);
+size_t conn_queued(const struct conn *c);
+/* Write everything queued.  FAIL_IOERR on a closed or reset connection,
+   FAIL_TEMP on timeout. */
+int conn_flush(struct conn *c, int64_t deadline, struct failure *f);
+
+/*
+ * Read one whole reply into *r (initialised by the caller; replaced).
+ * The deadline covers the whole reply, however slowly it drips in.
+ * Errors: FAIL_IOERR (closed: detail says "connection closed"),
+ * FAIL_TEMP (timeout), FAIL_PROTOCOL (malformed reply, reader's reason).
+ * `stage` names what the reply answers, for the failure's `what`.
+ */
+int conn_read_reply(struct conn *c, struct reply *r, int64_t deadline,
+    const char *stage, struct failure *f);
+
+/* Bytes received but not yet consumed as a reply (pipelining, or bytes
+   injected after a STARTTLS 220). */
+size_t conn_unread(const struct conn *c);
+
+/* Start TLS on this connection (implicit TLS or after STARTTLS's 220).
+   Refuses (FAIL_PROTOCOL) when unread bytes are pending. */
+int conn_start_tls(struct conn *c, const struct tls_config *cfg,
+    int64_t deadline, struct failure *f);
+
+/* Close: TLS close_notify when `graceful`, then close the socket. */
+void conn_close(struct conn *c, bool graceful);
+
+/* The local host's fully qualified name (gethostname, then the resolver's
+   canonical name when it has one).  Never NULL. */
+char *net_local_fqdn(void);
+
+#endif

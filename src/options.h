@@ -1,0 +1,97 @@
+/*
+ * options.h: everything the command line and the configuration decide,
+ * in one structure.  Filled by cli.c and config.c, read by the rest.
+ */
+#ifndef CARRIER_OPTIONS_H
+#define CARRIER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum tristate { UNSET = -1, NO = 0, YES = 1 };
+
+/*
+ * Convention: a field the command line did not set is NULL, 0, UNSET or
+ * TLS_UNSET, so the configuration fills in only what is still unset.
+ */
+
+enum tls_mode { TLS_UNSET = -1, TLS_OFF, TLS_IMPLICIT, TLS_STARTTLS_REQUIRED,
+    TLS_STARTTLS_OPTIONAL };
+
+enum action {
+	ACT_SEND,		/* the default: deliver a message */
+	ACT_FEATURES, ACT_VERIFY, ACT_EXPN, ACT_NOOP, ACT_HELP, ACT_COMMAND,
+	ACT_SHOW_HELP, ACT_SHOW_VERSION,
+	ACT_NEWALIASES,		/* sendmail -bi: accepted, nothing to do */
+	ACT_LIST_QUEUE,		/* -bp, mailq */
+	ACT_FLUSH_QUEUE,	/* -q */
+};
+
+
+struct options {
+	enum action action;
+	const char *query_arg;		/* VRFY/EXPN/HELP argument */
+	struct strlist commands;	/* --command, in order */
+
+	/* connection */
+	char *host;			/* NULL: "localhost" */
+	int port;			/* 0: by protocol and TLS */
+	enum tristate lmtp;
+	char *helo;			/* NULL: the local FQDN */
+	int timeout;			/* seconds, 0: RFC 5321 defaults */
+	char *source;			/* --source HOST[:PORT] */
+	int family;			/* AF_UNSPEC, AF_INET, AF_INET6 */
+
+	/* TLS */
+	enum tls_mode tls;
+	char *tls_ca, *tls_cert, *tls_key, *tls_fingerprint, *tls_priority;
+	enum tristate tls_certcheck;	/* NO: --tls-no-verify */
+
+	/* authentication */
+	char *user;
+	char *auth;			/* NULL: "on" when user is set */
+	char *password;			/* from the config only; wiped */
+	char *passwordeval;
+	bool no_initial_response;
+	bool allow_plaintext_auth;
+
+	/* envelope and message */
+	char *from;			/* -f; "" is the null sender */
+	bool from_set;
+	bool read_recipients;		/* -t */
+	char *file;			/* --file */
+	struct strlist recipients;	/* from argv */
+	struct strlist mail_options, rcpt_options;
+	bool smtputf8;
+	bool keep_bcc;
+
+	/* sendmail mode */
+	bool sendmail;			/* invoked as sendmail or --sendmail */
+	bool ignore_dots;		/* -i / -oi */
+	char *fullname;			/* -F */
+	char *dsn_notify;		/* -N */
+	char *dsn_return;		/* -R */
+	char *dsn_envid;		/* -V */
+	char *body_type;		/* -B */
+
+	/* output */
+	int debug;			/* 0, 1, 2 */
+	enum tristate progress;
+	char *logfile;
+	char *syslog_facility;		/* NULL: no syslog */
+	bool report_json;
+
+	/* configuration */
+	char *config_file;
+	char *account;
+	char *maildomain;
+	char *aliases;
+	enum tristate set_from_header, set_date_header, set_msgid_header;
+};
+
+void options_init(struct options *o);
+void options_free(struct options *o);
+
+#endif

@@ -1,0 +1,94 @@
+/* report.c: failures as values, their one-line messages, exit statuses. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define LIBBSD_NETBSD_VIS 1	/* the NetBSD argument order of strnvis */
+#include <vis.h>
+
+#include "report.h"
+#include "util.h"
+
+const char *progname = "carrier";
+
+int
+fail(struct failure *f, enum fail_class class, int code, const char *what,
+    const char *detailfmt, ...)
+{
+	va_list ap;
+
+	f->class = class;
+	f->code = code;
+	(void)snprintf(f->what, sizeof f->what, "%s", what);
+	f->detail[0] = '\0';
+	if (detailfmt != NULL) {
+		va_start(ap, detailfmt);
+		(void)vsnprintf(f->detail, sizeof f->detail, detailfmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+char *
+escape_bytes(const char *s, size_t len)
+{
+	/* strnvis needs at most 4 output bytes per input byte, plus NUL. */
+	size_t cap = len * 4 + 1;
+	char *out = xmalloc(cap);
+
+	(void)strnvisx(out, cap, s, len, VIS_SAFE | VIS_OCTAL | VIS_TAB |
+	    VIS_NL | VIS_CSTYLE);
+	return out;
+}
+
+static void
+print_escaped_line(const char *msg)
+{
+	char *esc = escape_bytes(msg, strlen(msg));
+
+	(void)fprintf(stderr, "%s: %s\n", progname, esc);
+	free(esc);
+}
+
+void
+report_failure(const struct failure *f)
+{
+	char line[sizeof f->what + sizeof f->detail + 4];
+
+	/* An empty `what` means the failure was reported already, one line
+	   per refused recipient. */
+	if (f->what[0] == '\0')
+		return;
+	if (f->detail[0] != '\0')
+		(void)snprintf(line, sizeof line, "%s: %s", f->what, f->detail);
+	else
+		(void)snprintf(line, sizeof line, "%s", f->what);
+	print_escaped_line(line);
+}
+
+void
+warnx_safe(const char *fmt, ...)
+{
+	va_list ap;
+	char line[2048];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	print_escaped_line(line);
+}
+
+int
+exit_status(enum fail_class class)
+{
+	/* The classes are the sysexits-style statuses of SPEC section 3. */
+	switch (class) {
+	case FAIL_NONE: case FAIL_USAGE: case FAIL_DATAERR: case FAIL_NOINPUT:
+	case FAIL_REFUSED: case FAIL_NOHOST: case FAIL_CONNECT:
+	case FAIL_INTERNAL: case FAIL_OSERR: case FAIL_IOERR: case FAIL_TEMP:
+	case FAIL_PROTOCOL: case FAIL_AUTH: case FAIL_CONFIG: case FAIL_PARTIAL:
+	case FAIL_SENDER: case FAIL_DATA: case FAIL_UNSUPPORTED: case FAIL_TLS:
+		return (int)class;
+	}
+	return FAIL_INTERNAL;
+}

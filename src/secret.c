@@ -1,0 +1,673 @@
+/*
+ * secret.c: the password's sources (config, passwordeval, netrc,
+ * CARRIER_PASSWORD, terminal prompt) and process hardening.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <bsd/readpassphrase.h>
+
+#include "secret.h"
+#include "util.h"
+
+#define EVAL_MAX	(64 * 1024)	/* passwordeval output limit */
+#define NETRC_MAX	(1024 * 1024)	/* netrc file size limit */
+#define PROMPT_MAX	4096		/* longest password typed */
+
+/* ------------------------------------------------------------------ */
+/* netrc: pure parser */
+
+struct netrc_lexer {
+	const char *p, *end;
+	size_t line;
+	char *err;
+	size_t errlen;
+};
+
+static bool
+netrc_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	    c == '\v';
+}
+
+static void
+netrc_skip_blanks(struct netrc_lexer *lx)
+{
+	while (lx->p < lx->end && netrc_blank(*lx->p)) {
+		if (*lx->p == '\n')
+			lx->line++;
+		lx->p++;
+	}
+}
+
+/* Skip to just after the next LF (or the end). */
+static void
+netrc_skip_line(struct netrc_lexer *lx)
+{
+	const char *nl = memchr(lx->p, '\n', (size_t)(lx->end - lx->p));
+
+	if (nl == NULL) {
+		lx->p = lx->end;
+	} else {
+		lx->p = nl + 1;
+		lx->line++;
+	}
+}
+
+/*
+ * The next token into *tok (reset first).  Returns 1 with a token, 0 at the
+ * end of the data, -1 on an unterminated quoted string.
+ */
+static int
+netrc_token(struct netrc_lexer *lx, struct buf *tok)
+{
+	if (tok->data != NULL)
+		explicit_bzero(tok->data, tok->cap);
+	tok->len = 0;
+	buf_add(tok, "", 0);
+	netrc_skip_blanks(lx);
+	if (lx->p == lx->end)
+		return 0;
+	if (*lx->p != '"') {
+		while (lx->p < lx->end && !netrc_blank(*lx->p))
+			buf_addc(tok, *lx->p++);
+		return 1;
+	}
+	size_t start_line = lx->line;
+	lx->p++;
+	while (lx->p < lx->end && *lx->p != '"') {
+		char c = *lx->p++;
+
+		if (c == '\n')
+			lx->line++;
+		if (c == '\\' && lx->p < lx->end) {
+			c = *lx->p++;
+			switch (c) {
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case '\n': lx->line++; break;
+			default: break;
+			}
+		}
+		buf_addc(tok, c);
+	}
+	if (lx->p == lx->end) {
+		if (lx->err != NULL && lx->errlen > 0)
+			(void)snprintf(lx->err, lx->errlen,
+			    "line %zu: quoted string not closed", start_line);
+		return -1;
+	}
+	lx->p++;
+	return 1;
+}
+
+/* macdef NAME: skip the rest of the line, then lines up to an empty one. */
+static void
+netrc_skip_macro(struct netrc_lexer *lx)
+{
+	netrc_skip_line(lx);
+	while (lx->p < lx->end) {
+		const char *nl = memchr(lx->p, '\n', (size_t)(lx->end - lx->p));
+		size_t n = nl != NULL ? (size_t)(nl - lx->p) :
+		    (size_t)(lx->end - lx->p);
+		bool empty_line = n == 0 || (n == 1 && lx->p[0] == '\r');
+
+		netrc_skip_line(lx);
+		if (empty_line)
+			break;
+	}
+}
+
+void
+netrc_entry_clear(struct netrc_entry *e)
+{
+	free_secret(e->login);
+	free_secret(e->password);
+	e->login = e->password = NULL;
+	e->is_default = false;
+}
+
+/* Does the finished entry match?  (login NULL matches any user) */
+static bool
+netrc_entry_ok(const struct netrc_entry *cur, const char *user)
+{
+	return user == NULL || cur->login == NULL ||
+	    strcmp(cur->login, user) == 0;
+}
+
+static void
+netrc_set(char **field, const struct buf *tok)
+{
+	free_secret(*field);
+	*field = xstrndup(tok->data, tok->len);
+}
+
+int
+netrc_find(const char *data, size_t len, const char *host, const char *user,
+    struct netrc_entry *e, char *err, size_t errlen)
+{
+	struct netrc_lexer lx = { data, data + len, 1, err, errlen };
+	struct netrc_entry cur = { NULL, NULL, false };
+	struct netrc_entry dflt = { NULL, NULL, false };
+	struct buf tok;
+	enum { OUTSIDE, MACHINE_HIT, MACHINE_MISS, DEFAULT } state = OUTSIDE;
+	bool have_dflt = false, found = false;
+	int rc, ret = 0;
+
+	e->login = e->password = NULL;
+	e->is_default = false;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (len > 0 && memchr(data, '\0', len) != NULL) {
+		const char *z = memchr(data, '\0', len);
+		size_t line = 1;
+
+		for (const char *q = data; q < z; q++)
+			line += *q == '\n';
+		if (err != NULL && errlen > 0)
+			(void)snprintf(err, errlen, "line %zu: NUL byte",
+			    line);
+		return -1;
+	}
+	if (host == NULL)
+		return 0;
+	buf_init(&tok);
+
+	for (;;) {
+		rc = netrc_token(&lx, &tok);
+		if (rc < 0) {
+			ret = -1;
+			goto out;
+		}
+		/* The end of an entry: at the next machine/default or EOF. */
+		if (rc == 0 || strcmp(tok.data, "machine") == 0 ||
+		    strcmp(tok.data, "default") == 0) {
+			if (state == MACHINE_HIT && netrc_entry_ok(&cur, user)) {
+				*e = cur;
+				cur.login = cur.password = NULL;
+				found = true;
+				break;
+			}
+			if (state == DEFAULT && !have_dflt &&
+			    netrc_entry_ok(&cur, user)) {
+				dflt = cur;
+				dflt.is_default = true;
+				cur.login = cur.password = NULL;
+				have_dflt = true;
+			}
+			netrc_entry_clear(&cur);
+			if (rc == 0)
+				break;
+			if (strcmp(tok.data, "default") == 0) {
+				state = DEFAULT;
+				continue;
+			}
+			rc = netrc_token(&lx, &tok);
+			if (rc < 0) {
+				ret = -1;
+				goto out;
+			}
+			if (rc == 0)
+				break;
+			state = ascii_ieq(tok.data, host) ? MACHINE_HIT :
+			    MACHINE_MISS;
+			continue;
+		}
+		if (strcmp(tok.data, "login") == 0 ||
+		    strcmp(tok.data, "password") == 0 ||
+		    strcmp(tok.data, "account") == 0) {
+			char **field = tok.data[0] == 'l' ? &cur.login :
+			    tok.data[0] == 'p' ? &cur.password : NULL;
+
+			rc = netrc_token(&lx, &tok);
+			if (rc < 0) {
+				ret = -1;
+				goto out;
+			}
+			if (rc == 0)
+				continue;	/* EOF ends the entry above */
+			if (field != NULL && state != OUTSIDE &&
+			    state != MACHINE_MISS)
+				netrc_set(field, &tok);
+			continue;
+		}
+		if (strcmp(tok.data, "macdef") == 0) {
+			/* the name is on the same line; skip from here */
+			netrc_skip_macro(&lx);
+			continue;
+		}
+		if (tok.data[0] == '#') {
+			/* A comment where a keyword is expected; the token
+			 * stopped at the blank after it, maybe the LF. */
+			netrc_skip_line(&lx);
+			continue;
+		}
+		/* Anything else is ignored. */
+	}
+	if (!found && have_dflt) {
+		*e = dflt;
+		dflt.login = dflt.password = NULL;
+		found = true;
+	}
+	ret = found ? 1 : 0;
+out:
+	netrc_entry_clear(&cur);
+	netrc_entry_clear(&dflt);
+	buf_free_secret(&tok);
+	if (ret < 0)
+		netrc_entry_clear(e);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* passwordeval */
+
+/* The first line of out[0..len) without LF or CRLF.  Returns NULL and sets
+ * *why when it is empty or holds a NUL. */
+static char *
+first_line(const char *data, size_t len, const char **why)
+{
+	const char *nl = memchr(data, '\n', len);
+	size_t n = nl != NULL ? (size_t)(nl - data) : len;
+
+	if (n > 0 && data[n - 1] == '\r')
+		n--;
+	if (memchr(data, '\0', n) != NULL) {
+		*why = "its first line holds a NUL byte";
+		return NULL;
+	}
+	if (n == 0) {
+		*why = len == 0 ? "it printed nothing" :
+		    "its first line is empty";
+		return NULL;
+	}
+	return xstrndup(data, n);
+}
+
+static void
+close_keep_errno(int fd)
+{
+	int e = errno;
+
+	(void)close(fd);
+	errno = e;
+}
+
+static int
+reap(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/* In the child: never returns. */
+static void
+eval_child(const char *cmd, int wfd)
+{
+	sigset_t none;
+	int out, in;
+
+	/* Move the pipe above 2 first so that dup2 below cannot clash with
+	 * it even when the parent ran with 0, 1 or 2 closed. */
+	out = fcntl(wfd, F_DUPFD, 3);
+	in = open("/dev/null", O_RDONLY);
+	if (out < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0)
+		_exit(126);
+	closefrom(3);
+	(void)signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	_exit(127);
+}
+
+int
+secret_eval(const char *cmd, char **out, struct failure *f)
+{
+	int pfd[2], status = 0;
+	pid_t pid;
+	char *data;
+	size_t len = 0;
+	bool too_long = false;
+	const char *why = NULL;
+	int read_errno = 0;
+
+	*out = NULL;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return fail(f, FAIL_OSERR, 0, "passwordeval",
+		    "cannot create a pipe: %s", strerror(errno));
+	(void)fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		(void)close(pfd[0]);
+		(void)close(pfd[1]);
+		return fail(f, FAIL_OSERR, 0, "passwordeval",
+		    "cannot fork: %s", strerror(e));
+	}
+	if (pid == 0)
+		eval_child(cmd, pfd[1]);
+	(void)close(pfd[1]);
+
+	data = xmalloc(EVAL_MAX + 1);
+	for (;;) {
+		ssize_t n = read(pfd[0], data + len, EVAL_MAX + 1 - len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			read_errno = errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > EVAL_MAX) {
+			too_long = true;
+			break;
+		}
+	}
+	close_keep_errno(pfd[0]);
+	if (too_long || read_errno != 0)
+		(void)kill(pid, SIGKILL);
+	if (reap(pid, &status) < 0) {
+		int e = errno;
+
+		explicit_bzero(data, EVAL_MAX + 1);
+		free(data);
+		return fail(f, FAIL_OSERR, 0, "passwordeval",
+		    "cannot wait for the command: %s", strerror(e));
+	}
+
+	int rc = -1;
+	if (too_long) {
+		fail(f, FAIL_CONFIG, 0, "passwordeval",
+		    "the command printed more than %d KiB", EVAL_MAX / 1024);
+	} else if (read_errno != 0) {
+		fail(f, FAIL_OSERR, 0, "passwordeval",
+		    "cannot read the command's output: %s",
+		    strerror(read_errno));
+	} else if (WIFSIGNALED(status)) {
+		fail(f, FAIL_CONFIG, 0, "passwordeval",
+		    "the command was killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		int st = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+		fail(f, FAIL_CONFIG, 0, "passwordeval",
+		    "the command failed with exit status %d%s", st,
+		    st == 127 ? " (command not found?)" :
+		    st == 126 ? " (cannot be run?)" : "");
+	} else if ((*out = first_line(data, len, &why)) == NULL) {
+		fail(f, FAIL_CONFIG, 0, "passwordeval",
+		    "no password from the command: %s", why);
+	} else {
+		rc = 0;
+	}
+	explicit_bzero(data, EVAL_MAX + 1);
+	free(data);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* the netrc file */
+
+static char *
+netrc_path(const struct secret_query *q)
+{
+	const char *p = q->netrc_path, *home;
+	struct passwd *pw;
+
+	if (p != NULL)
+		return xstrdup(p);
+	p = getenv("NETRC");
+	if (p != NULL && *p != '\0')
+		return xstrdup(p);
+	home = getenv("HOME");
+	if (home == NULL || *home == '\0') {
+		pw = getpwuid(getuid());
+		if (pw == NULL || pw->pw_dir == NULL)
+			return NULL;
+		home = pw->pw_dir;
+	}
+	return xasprintf("%s/.netrc", home);
+}
+
+/* 1: entry found, 0: none (or no file), -1: failure. */
+static int
+netrc_lookup(const struct secret_query *q, struct netrc_entry *e,
+    struct failure *f)
+{
+	char *path = netrc_path(q), *data = NULL;
+	char err[128];
+	struct stat st;
+	size_t len = 0;
+	int fd, rc = 0;
+
+	e->login = e->password = NULL;
+	e->is_default = false;
+	if (path == NULL)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			free(path);
+			return 0;
+		}
+		rc = fail(f, FAIL_CONFIG, 0, path, "cannot open: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = fail(f, FAIL_CONFIG, 0, path, "%s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = fail(f, FAIL_CONFIG, 0, path, "not a regular file");
+		goto out;
+	}
+	if (st.st_size > NETRC_MAX) {
+		rc = fail(f, FAIL_CONFIG, 0, path, "larger than %d KiB",
+		    NETRC_MAX / 1024);
+		goto out;
+	}
+	data = xmalloc(NETRC_MAX + 1);
+	for (;;) {
+		ssize_t n = read(fd, data + len, NETRC_MAX + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = fail(f, FAIL_CONFIG, 0, path, "cannot read: %s",
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > NETRC_MAX) {
+			rc = fail(f, FAIL_CONFIG, 0, path,
+			    "larger than %d KiB", NETRC_MAX / 1024);
+			goto out;
+		}
+	}
+	rc = netrc_find(data, len, q->host, q->user, e, err, sizeof err);
+	if (rc < 0) {
+		rc = fail(f, FAIL_CONFIG, 0, path, "%s", err);
+		goto out;
+	}
+	if (rc == 1 && e->password != NULL &&
+	    (st.st_uid != geteuid() || (st.st_mode & 077) != 0)) {
+		netrc_entry_clear(e);
+		rc = fail(f, FAIL_CONFIG, 0, path, "%s; it holds a password, "
+		    "so it must be yours and private (chmod 600)",
+		    st.st_uid != geteuid() ? "not owned by you" :
+		    "accessible by others");
+		goto out;
+	}
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	if (data != NULL) {
+		explicit_bzero(data, NETRC_MAX + 1);
+		free(data);
+	}
+	free(path);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
+const char *
+secret_source_name(enum secret_source src)
+{
+	switch (src) {
+	case SECRET_CONFIG: return "config password";
+	case SECRET_EVAL: return "passwordeval";
+	case SECRET_NETRC: return "netrc";
+	case SECRET_ENV: return "CARRIER_PASSWORD";
+	case SECRET_PROMPT: return "terminal prompt";
+	case SECRET_NONE: break;
+	}
+	return "none";
+}
+
+void
+secret_clear(struct secret *s)
+{
+	free_secret(s->password);
+	free(s->user);
+	s->password = NULL;
+	s->user = NULL;
+	s->source = SECRET_NONE;
+}
+
+static int
+prompt(const struct secret_query *q, const char *user, struct secret *out,
+    struct failure *f)
+{
+	char *buf, *p, *eu = NULL, *eh = NULL;
+	int fd;
+
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	(void)close(fd);
+	if (user != NULL)
+		eu = escape_bytes(user, strlen(user));
+	if (q->host != NULL)
+		eh = escape_bytes(q->host, strlen(q->host));
+	if (eu == NULL && eh == NULL)
+		p = xstrdup("Password: ");
+	else
+		p = xasprintf("Password for %s%s%s: ", eu != NULL ? eu : "",
+		    eu != NULL && eh != NULL ? " at " : "",
+		    eh != NULL ? eh : "");
+	free(eu);
+	free(eh);
+	buf = xmalloc(PROMPT_MAX);
+	if (readpassphrase(p, buf, PROMPT_MAX, RPP_REQUIRE_TTY) == NULL) {
+		int e = errno;
+
+		explicit_bzero(buf, PROMPT_MAX);
+		free(buf);
+		free(p);
+		return fail(f, FAIL_CONFIG, 0, "password",
+		    "cannot read it from the terminal: %s", strerror(e));
+	}
+	free(p);
+	out->password = xstrdup(buf);
+	out->source = SECRET_PROMPT;
+	explicit_bzero(buf, PROMPT_MAX);
+	free(buf);
+	return 1;
+}
+
+int
+secret_get(const struct secret_query *q, struct secret *out,
+    struct failure *f)
+{
+	struct netrc_entry e = { NULL, NULL, false };
+	const char *env;
+	int rc;
+
+	out->password = NULL;
+	out->user = q->user != NULL ? xstrdup(q->user) : NULL;
+	out->source = SECRET_NONE;
+
+	if (q->password != NULL) {
+		out->password = xstrdup(q->password);
+		out->source = SECRET_CONFIG;
+		return 0;
+	}
+	if (q->passwordeval != NULL) {
+		if (secret_eval(q->passwordeval, &out->password, f) < 0)
+			return -1;
+		out->source = SECRET_EVAL;
+		return 0;
+	}
+	if (q->host != NULL) {
+		rc = netrc_lookup(q, &e, f);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			if (out->user == NULL && e.login != NULL)
+				out->user = xstrdup(e.login);
+			if (e.password != NULL) {
+				out->password = e.password;
+				e.password = NULL;
+				out->source = SECRET_NETRC;
+			}
+			netrc_entry_clear(&e);
+			if (out->password != NULL)
+				return 0;
+		}
+	}
+	env = getenv("CARRIER_PASSWORD");
+	if (env != NULL && *env != '\0') {
+		out->password = xstrdup(env);
+		out->source = SECRET_ENV;
+		return 0;
+	}
+	if (!q->no_prompt) {
+		rc = prompt(q, out->user, out, f);
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
+	}
+	return fail(f, FAIL_CONFIG, 0, "password", "none found%s%s%s%s: "
+	    "set password or passwordeval in the account, add the host to "
+	    "~/.netrc, set CARRIER_PASSWORD, or run from a terminal",
+	    out->user != NULL || q->host != NULL ? " for " : "",
+	    out->user != NULL ? out->user : "",
+	    out->user != NULL && q->host != NULL ? " at " : "",
+	    q->host != NULL ? q->host : "");
+}
+
+int
+secret_protect_process(struct failure *f)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) < 0)
+		return fail(f, FAIL_OSERR, 0, "setrlimit(RLIMIT_CORE)", "%s",
+		    strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return fail(f, FAIL_OSERR, 0, "prctl(PR_SET_DUMPABLE)", "%s",
+		    strerror(errno));
+	return 0;
+}

@@ -1,0 +1,929 @@
+/*
+ * session.c: the SMTP/LMTP dialogue.  Each stage below is named as in the
+ * diagnostics ("greeting", "EHLO", "STARTTLS", "AUTH", "MAIL FROM", "RCPT
+ * TO", "DATA", "end of data"); the rules for each reply follow smtplib's
+ * SMTP class except where SPEC section 3 says otherwise.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "address.h"
+#include "encoder.h"
+#include "session.h"
+
+#define MAX_CHALLENGES	5	/* smtplib's _MAXCHALLENGE */
+#define MAX_ROUNDS	100	/* transactions for 452-deferred recipients */
+#define FLUSH_AT	(256 * 1024)
+
+/* RFC 5321 4.5.3.2: 5 minutes per reply, 10 for the end of data. */
+static int64_t
+deadline_for(const struct session *s, bool end_of_data)
+{
+	int sec = s->cfg->timeout;
+
+	if (sec <= 0)
+		sec = end_of_data ? 600 : 300;
+	return net_now_ms() + (int64_t)sec * 1000;
+}
+
+static void
+emit_info(const struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+emit_info(const struct session *s, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (s->cfg->ev.info == NULL)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	s->cfg->ev.info(s->cfg->ev.ctx, line);
+}
+
+static void
+emit_warn(const struct session *s, const char *line)
+{
+	if (s->cfg->ev.warn)
+		s->cfg->ev.warn(s->cfg->ev.ctx, line);
+}
+
+/* Queue a command; `shown` replaces it in the transcript (redaction). */
+static void
+queue_cmd(struct session *s, const char *line, const char *shown)
+{
+	conn_queue(s->conn, line, strlen(line));
+	conn_queue(s->conn, "\r\n", 2);
+	if (s->cfg->ev.sent)
+		s->cfg->ev.sent(s->cfg->ev.ctx, shown ? shown : line);
+}
+
+static int
+read_reply(struct session *s, struct reply *r, const char *stage,
+    bool end_of_data, struct failure *f)
+{
+	if (conn_read_reply(s->conn, r, deadline_for(s, end_of_data), stage,
+	    f) < 0) {
+		/* After a timeout, a malformed reply or a lost connection
+		   nothing more is said: no QUIT. */
+		s->usable = false;
+		return -1;
+	}
+	if (s->cfg->ev.received)
+		s->cfg->ev.received(s->cfg->ev.ctx, r);
+	if (r->code == 421)
+		s->usable = false;
+	return 0;
+}
+
+static int
+flush(struct session *s, struct failure *f)
+{
+	if (conn_flush(s->conn, deadline_for(s, false), f) < 0) {
+		s->usable = false;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+command(struct session *s, const char *line, const char *shown,
+    struct reply *r, const char *stage, struct failure *f)
+{
+	queue_cmd(s, line, shown);
+	if (flush(s, f) < 0)
+		return -1;
+	return read_reply(s, r, stage, false, f);
+}
+
+/* A failure whose detail is the reply: "CODE text", one line. */
+static int
+fail_reply(struct failure *f, enum fail_class class, const char *what,
+    const struct reply *r)
+{
+	char *text = reply_oneline(r);
+
+	fail(f, class, r->code, what, "%d%s%s", r->code, *text ? " " : "",
+	    text);
+	free(text);
+	return -1;
+}
+
+/* The class of a reply that ends the attempt: 421 and 4xx are temporary. */
+static enum fail_class
+class_of(const struct reply *r, enum fail_class permanent)
+{
+	if (r->code >= 400 && r->code < 500)
+		return FAIL_TEMP;
+	if (r->code >= 500)
+		return permanent;
+	return FAIL_PROTOCOL;
+}
+
+static void
+rset(struct session *s)
+{
+	struct reply r;
+	struct failure ignored;
+
+	if (!s->usable)
+		return;
+	reply_init(&r);
+	/* A failed RSET changes nothing about the outcome (THREATS P22). */
+	(void)command(s, "RSET", NULL, &r, "RSET", &ignored);
+	reply_free(&r);
+}
+
+/* --- greeting and hello --- */
+
+static int
+greeting(struct session *s, struct failure *f)
+{
+	struct reply r;
+	int rc = 0;
+
+	reply_init(&r);
+	if (read_reply(s, &r, "greeting", false, f) < 0) {
+		if (f->class == FAIL_IOERR)
+			(void)snprintf(f->detail, sizeof f->detail,
+			    "connection closed before the greeting");
+		rc = -1;
+	} else if (r.code != 220) {
+		/* 421 is temporary; anything else means no service. */
+		s->usable = r.code != 421;
+		rc = fail_reply(f, r.code == 421 ? FAIL_TEMP : FAIL_CONNECT,
+		    "greeting", &r);
+	}
+	reply_free(&r);
+	return rc;
+}
+
+static int
+hello(struct session *s, struct failure *f)
+{
+	const char *verb = s->cfg->lmtp ? "LHLO" : "EHLO";
+	char what[32], *line = xasprintf("%s %s", verb, s->cfg->helo);
+	struct reply r;
+	int rc = -1;
+
+	(void)snprintf(what, sizeof what, "%s refused", verb);
+	caps_free(&s->caps);
+	reply_init(&r);
+	if (command(s, line, NULL, &r, verb, f) < 0)
+		goto out;
+	if (r.code >= 200 && r.code < 300) {
+		caps_parse(&r, &s->caps);
+		rc = 0;
+		goto out;
+	}
+	/* LMTP has no fallback (RFC 2033); a 4xx or 3xx is no "EHLO not
+	   supported" either. */
+	if (s->cfg->lmtp || r.code < 500) {
+		fail_reply(f, r.code >= 400 && r.code < 500 ? FAIL_TEMP :
+		    FAIL_PROTOCOL, what, &r);
+		goto out;
+	}
+	/* EHLO refused: an RFC 821 server; HELO, and no ESMTP after. */
+	free(line);
+	line = xasprintf("HELO %s", s->cfg->helo);
+	if (command(s, line, NULL, &r, "HELO", f) < 0)
+		goto out;
+	if (r.code >= 200 && r.code < 300) {
+		memset(&s->caps, 0, sizeof s->caps);
+		rc = 0;
+	} else
+		fail_reply(f, r.code >= 400 && r.code < 500 ? FAIL_TEMP :
+		    FAIL_PROTOCOL, "HELO refused", &r);
+out:
+	free(line);
+	reply_free(&r);
+	return rc;
+}
+
+/* --- STARTTLS (RFC 3207) --- */
+
+static int
+starttls(struct session *s, struct failure *f)
+{
+	struct reply r;
+	int rc = -1;
+
+	if (!caps_has(&s->caps, "STARTTLS")) {
+		if (s->cfg->tls == TLS_STARTTLS_OPTIONAL) {
+			emit_info(s, "STARTTLS not offered; going on in clear");
+			return 0;
+		}
+		return fail(f, FAIL_UNSUPPORTED, 0, "STARTTLS",
+		    "not offered by the server");
+	}
+	reply_init(&r);
+	if (command(s, "STARTTLS", NULL, &r, "STARTTLS", f) < 0)
+		goto out;
+	if (r.code != 220) {
+		/* Never fall back to clear text once STARTTLS was tried. */
+		fail_reply(f, r.code >= 500 ? FAIL_UNSUPPORTED :
+		    class_of(&r, FAIL_UNSUPPORTED), "STARTTLS refused", &r);
+		goto out;
+	}
+	if (conn_start_tls(s->conn, &s->cfg->tls_cfg, deadline_for(s, false),
+	    f) < 0) {
+		s->usable = false;
+		goto out;
+	}
+	/* RFC 3207 4.2: forget everything learnt before TLS. */
+	rc = hello(s, f);
+out:
+	reply_free(&r);
+	return rc;
+}
+
+/* --- AUTH (RFC 4954) --- */
+
+/* One mechanism: 1 accepted, 0 refused (try the next), -1 fatal. */
+static int
+auth_one(struct session *s, enum sasl_mech mech,
+    const struct sasl_creds *creds, struct reply *last, struct failure *f)
+{
+	const char *name = sasl_mech_name(mech);
+	struct sasl sasl;
+	struct buf raw, b64, line;
+	bool ir_present = false;
+	int rc = -1, challenges = 0;
+	char err[160];
+
+	memset(&sasl, 0, sizeof sasl);
+	buf_init(&raw);
+	buf_init(&b64);
+	buf_init(&line);
+	if (sasl_start(&sasl, mech, creds, !s->cfg->no_initial_response,
+	    &ir_present, &raw, err, sizeof err) < 0) {
+		fail(f, FAIL_AUTH, 0, name, "%s", err);
+		goto out;
+	}
+	buf_addf(&line, "AUTH %s", name);
+	if (ir_present) {
+		b64_encode(raw.data, raw.len, &b64);
+		/* RFC 4954 4: an initial response that would make the line
+		   longer than 512 octets goes in the first 334 instead. */
+		if (line.len + 1 + (b64.len ? b64.len : 1) + 2 <= 512) {
+			buf_addc(&line, ' ');
+			if (b64.len)
+				buf_add(&line, b64.data, b64.len);
+			else
+				buf_addc(&line, '=');
+		} else {
+			/* RFC 4954 4: too long for the command line; start
+			   again so the mechanism expects to send it later. */
+			sasl_free(&sasl);
+			buf_free_secret(&raw);
+			buf_free_secret(&b64);
+			if (sasl_start(&sasl, mech, creds, false, &ir_present,
+			    &raw, err, sizeof err) < 0) {
+				fail(f, FAIL_AUTH, 0, name, "%s", err);
+				goto out;
+			}
+			ir_present = false;
+		}
+	}
+	char shown[64];
+	(void)snprintf(shown, sizeof shown, "AUTH %s%s", name,
+	    ir_present ? " <redacted>" : "");
+	if (command(s, line.data, shown, last, "AUTH", f) < 0)
+		goto out;
+	while (last->code == 334) {
+		if (++challenges > MAX_CHALLENGES) {
+			fail(f, FAIL_PROTOCOL, 334, "AUTH",
+			    "more than %d challenges", MAX_CHALLENGES);
+			s->usable = false;
+			goto out;
+		}
+		/* The challenge is the text after "334 ", one line. */
+		const char *ch = last->text.data ? last->text.data : "";
+		int bad = 0;
+		buf_reset(&raw);
+		if (b64_decode(ch, last->text.len, &raw) < 0) {
+			(void)snprintf(err, sizeof err, "not valid base64");
+			bad = 1;
+		} else if (sasl_step(&sasl, (const unsigned char *)raw.data,
+		    raw.len, &b64, err, sizeof err) < 0)
+			bad = 1;
+		if (bad) {
+			/* RFC 4954 4: cancel with "*", then give up. */
+			if (command(s, "*", NULL, last, "AUTH", f) < 0)
+				goto out;
+			fail(f, FAIL_AUTH, 0, name,
+			    "bad challenge from the server: %s", err);
+			goto out;
+		}
+		buf_reset(&raw);
+		b64_encode(b64.data, b64.len, &raw);
+		buf_free_secret(&b64);
+		if (command(s, raw.len ? raw.data : "", "<redacted>", last,
+		    "AUTH", f) < 0)
+			goto out;
+	}
+	if (last->code == 235) {
+		if (!sasl_done_ok(&sasl)) {
+			fail(f, FAIL_AUTH, 235, name,
+			    "the server did not prove it knows the password");
+			goto out;
+		}
+		rc = 1;
+	} else if (last->code == 421 || (last->code >= 400 &&
+	    last->code < 500)) {
+		fail_reply(f, FAIL_TEMP, "AUTH", last);
+	} else if (last->code >= 500) {
+		/* 503 included: carrier never authenticates twice. */
+		char what[64];
+		(void)snprintf(what, sizeof what, "AUTH %s refused", name);
+		fail_reply(f, FAIL_AUTH, what, last);
+		rc = 0;
+	} else
+		fail_reply(f, FAIL_PROTOCOL, "AUTH", last);
+out:
+	sasl_free(&sasl);
+	buf_free_secret(&raw);
+	buf_free_secret(&b64);
+	buf_free_secret(&line);
+	return rc;
+}
+
+/* The mechanisms to try, in order: the user's list or the default. */
+static size_t
+auth_candidates(const struct session *s, enum sasl_mech *out, size_t max,
+    struct failure *f)
+{
+	const char *want = s->cfg->auth;
+	size_t n = 0;
+
+	if (want == NULL || ascii_ieq(want, "on")) {
+		for (size_t i = 0; sasl_default_order[i] != SASL_NONE &&
+		    n < max; i++)
+			out[n++] = sasl_default_order[i];
+		return n;
+	}
+	char *copy = xstrdup(want), *save = NULL;
+	for (char *t = strtok_r(copy, ", ", &save); t && n < max;
+	    t = strtok_r(NULL, ", ", &save)) {
+		enum sasl_mech m = sasl_mech_from_name(t);
+		if (m == SASL_NONE) {
+			fail(f, FAIL_USAGE, 0, "--auth",
+			    "unknown mechanism '%s'", t);
+			free(copy);
+			return 0;
+		}
+		out[n++] = m;
+	}
+	free(copy);
+	return n;
+}
+
+static int
+authenticate(struct session *s, struct failure *f)
+{
+	enum sasl_mech cand[16];
+	size_t ncand;
+	struct reply last;
+	bool tried = false;
+	int rc = -1;
+
+	if (s->cfg->user == NULL || (s->cfg->auth != NULL &&
+	    ascii_ieq(s->cfg->auth, "off")))
+		return 0;
+	if (!caps_has(&s->caps, "AUTH"))
+		return fail(f, FAIL_UNSUPPORTED, 0, "AUTH",
+		    "not offered by the server%s", conn_is_tls(s->conn) ? "" :
+		    " (it may offer it after STARTTLS)");
+	if (!conn_is_tls(s->conn) && !conn_is_local(s->conn) &&
+	    !s->cfg->allow_plaintext_auth)
+		return fail(f, FAIL_CONFIG, 0, "AUTH", "refusing to send "
+		    "credentials over an unencrypted connection; use --tls or "
+		    "--starttls (or --allow-plaintext-auth)");
+	f->class = FAIL_NONE;
+	if ((ncand = auth_candidates(s, cand, 16, f)) == 0)
+		return f->class != FAIL_NONE ? -1 : fail(f, FAIL_USAGE, 0,
+		    "--auth", "no mechanism given");
+
+	char *secret = NULL;
+	struct sasl_creds creds = { s->cfg->user, NULL, NULL,
+	    s->cfg->target.host, s->cfg->target.port };
+	reply_init(&last);
+	for (size_t i = 0; i < ncand; i++) {
+		if (!caps_has_auth(&s->caps, sasl_mech_name(cand[i])))
+			continue;
+		if (secret == NULL && cand[i] != SASL_EXTERNAL) {
+			if (s->cfg->ev.secret == NULL ||
+			    (secret = s->cfg->ev.secret(s->cfg->ev.ctx, f)) ==
+			    NULL)
+				goto out;
+			creds.secret = secret;
+		}
+		tried = true;
+		int r = auth_one(s, cand[i], &creds, &last, f);
+		if (r != 0) {
+			rc = r > 0 ? 0 : -1;
+			goto out;
+		}
+		if (!s->usable)
+			goto out;
+	}
+	if (!tried) {
+		const char *offered = caps_params(&s->caps, "AUTH");
+		fail(f, FAIL_UNSUPPORTED, 0, "AUTH", "no usable mechanism "
+		    "(the server offers: %s)", offered && *offered ? offered :
+		    "none");
+	}
+out:
+	free_secret(secret);
+	reply_free(&last);
+	return rc;
+}
+
+int
+session_open(struct session *s, const struct session_config *cfg,
+    struct failure *f)
+{
+	memset(s, 0, sizeof *s);
+	s->cfg = cfg;
+	s->conn = conn_open(&cfg->target, deadline_for(s, false), f);
+	if (s->conn == NULL)
+		return -1;
+	if (cfg->tls == TLS_IMPLICIT && conn_start_tls(s->conn, &cfg->tls_cfg,
+	    deadline_for(s, false), f) < 0)
+		goto fail;
+	s->usable = true;
+	if (greeting(s, f) < 0 || hello(s, f) < 0)
+		goto fail;
+	if ((cfg->tls == TLS_STARTTLS_REQUIRED ||
+	    cfg->tls == TLS_STARTTLS_OPTIONAL) && starttls(s, f) < 0)
+		goto fail;
+	if (authenticate(s, f) < 0)
+		goto fail;
+	return 0;
+fail:
+	session_close(s);
+	return -1;
+}
+
+/* --- the mail transaction (RFC 5321 3.3, RFC 2920, RFC 2033) --- */
+
+static bool
+needs_utf8(const struct envelope *env)
+{
+	if (!address_is_ascii(env->sender))
+		return true;
+	for (size_t i = 0; i < env->recipients->n; i++)
+		if (!address_is_ascii(env->recipients->v[i]))
+			return true;
+	return false;
+}
+
+static char *
+mail_command(const struct session *s, const struct envelope *env,
+    const struct message *msg, bool utf8)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_addf(&b, "MAIL FROM:<%s>", env->sender);
+	if (!s->caps.esmtp)
+		return b.data;
+	if (s->caps.size_offered)
+		buf_addf(&b, " SIZE=%llu",
+		    (unsigned long long)message_size(msg));
+	if (s->cfg->body_type != NULL && caps_has(&s->caps, "8BITMIME"))
+		buf_addf(&b, " BODY=%s", s->cfg->body_type);
+	else if ((utf8 || msg->eightbit) && caps_has(&s->caps, "8BITMIME"))
+		buf_adds(&b, " BODY=8BITMIME");
+	if (utf8)
+		buf_adds(&b, " SMTPUTF8");
+	if (caps_has(&s->caps, "DSN")) {
+		if (s->cfg->dsn_return)
+			buf_addf(&b, " RET=%s", s->cfg->dsn_return);
+		if (s->cfg->dsn_envid)
+			buf_addf(&b, " ENVID=%s", s->cfg->dsn_envid);
+	}
+	for (size_t i = 0; s->cfg->mail_options &&
+	    i < s->cfg->mail_options->n; i++)
+		buf_addf(&b, " %s", s->cfg->mail_options->v[i]);
+	return b.data;
+}
+
+static char *
+rcpt_command(const struct session *s, const char *rcpt)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_addf(&b, "RCPT TO:<%s>", rcpt);
+	if (!s->caps.esmtp)
+		return b.data;
+	if (s->cfg->dsn_notify && caps_has(&s->caps, "DSN"))
+		buf_addf(&b, " NOTIFY=%s", s->cfg->dsn_notify);
+	for (size_t i = 0; s->cfg->rcpt_options &&
+	    i < s->cfg->rcpt_options->n; i++)
+		buf_addf(&b, " %s", s->cfg->rcpt_options->v[i]);
+	return b.data;
+}
+
+static void
+set_outcome(struct rcpt_result *rr, bool accepted, const char *stage,
+    const struct reply *r)
+{
+	rr->accepted = accepted;
+	rr->stage = stage;
+	rr->code = r->code;
+	memcpy(rr->enhanced, r->enhanced, sizeof rr->enhanced);
+	free(rr->text);
+	rr->text = reply_oneline(r);
+}
+
+struct data_sink {
+	struct session *s;
+	struct dot_state dot;
+	struct buf out;
+	struct failure *f;
+};
+
+static int
+data_chunk(void *ctx, const char *p, size_t n)
+{
+	struct data_sink *d = ctx;
+
+	buf_reset(&d->out);
+	dot_stuff(&d->dot, p, n, &d->out);
+	conn_queue(d->s->conn, d->out.data, d->out.len);
+	if (conn_queued(d->s->conn) >= FLUSH_AT)
+		return flush(d->s, d->f);
+	return 0;
+}
+
+static int
+send_data(struct session *s, const struct message *msg, struct failure *f)
+{
+	struct data_sink d = { s, { true }, { 0 }, f };
+	int rc;
+
+	dot_init(&d.dot);
+	buf_init(&d.out);
+	emit_info(s, "message data: %llu octets",
+	    (unsigned long long)message_size(msg));
+	rc = message_each_chunk(msg, data_chunk, &d, f);
+	if (rc == 0) {
+		buf_reset(&d.out);
+		dot_finish(&d.dot, &d.out);
+		conn_queue(s->conn, d.out.data, d.out.len);
+	}
+	buf_free(&d.out);
+	if (rc < 0 && f->class != FAIL_IOERR && f->class != FAIL_TEMP) {
+		/* A local failure mid-data: the message must not end, so
+		   nothing more can be said on this connection. */
+		s->usable = false;
+	}
+	return rc;
+}
+
+/* What the replies of one transaction came to. */
+struct tally {
+	size_t accepted;	/* in this transaction */
+	bool temp_refusal;	/* some recipient got a 4xx */
+	size_t deferred;	/* 452 after an accepted one: next round */
+};
+
+/* Record a RCPT reply for recipient i.  Returns -1 on 421. */
+static int
+rcpt_outcome(struct send_result *res, size_t i, const struct reply *r,
+    bool *deferred, struct tally *t)
+{
+	if (r->code == 250 || r->code == 251) {
+		set_outcome(&res->r[i], true, "RCPT", r);
+		t->accepted++;
+	} else if (r->code == 452 && t->accepted > 0) {
+		/* RFC 5321 4.5.3.1.10: too many recipients; the rest go
+		   in another transaction. */
+		deferred[i] = true;
+		t->deferred++;
+	} else {
+		set_outcome(&res->r[i], false, "RCPT", r);
+		if (r->code >= 400 && r->code < 500)
+			t->temp_refusal = true;
+	}
+	return r->code == 421 ? -1 : 0;
+}
+
+static int
+mail_refused(struct session *s, const struct envelope *env,
+    const struct reply *r, struct failure *f)
+{
+	char what[300];
+
+	(void)snprintf(what, sizeof what, "MAIL FROM:<%s> refused",
+	    env->sender);
+	if (r->code != 421)
+		rset(s);
+	return fail_reply(f, class_of(r, FAIL_SENDER), what, r);
+}
+
+/* The end of data for a transaction nobody should receive: RFC 2920
+   3.1 lets the client send the terminator alone after a 354. */
+static void
+abandon_data(struct session *s)
+{
+	struct reply r;
+	struct failure ignored;
+
+	reply_init(&r);
+	(void)command(s, ".", NULL, &r, "DATA", &ignored);
+	reply_free(&r);
+}
+
+static int
+end_of_data(struct session *s, struct send_result *res, const size_t *idx,
+    size_t n, struct failure *f)
+{
+	struct reply r;
+	int rc = 0;
+
+	reply_init(&r);
+	if (!s->cfg->lmtp) {
+		if (read_reply(s, &r, "end of data", true, f) < 0)
+			goto unknown;
+		reply_free(&res->final);
+		res->final = r;
+		if (r.code >= 200 && r.code < 300)
+			return 0;
+		if (r.code != 421)
+			rset(s);
+		return fail_reply(f, class_of(&r, FAIL_DATA),
+		    "message refused", &r);
+	}
+	/* LMTP (RFC 2033 4.2): one reply per accepted recipient, in order. */
+	for (size_t i = 0; i < n; i++) {
+		struct rcpt_result *rr = &res->r[idx[i]];
+		if (!rr->accepted)
+			continue;
+		if (read_reply(s, &r, "end of data", true, f) < 0) {
+			/* The rest are unknown; say so for each of them. */
+			for (size_t j = i; j < n; j++) {
+				struct rcpt_result *rj = &res->r[idx[j]];
+				if (!rj->accepted)
+					continue;
+				rj->accepted = false;
+				rj->stage = "delivery";
+				free(rj->text);
+				rj->text = xstrdup("delivery status unknown");
+			}
+			goto unknown;
+		}
+		if (r.code < 200 || r.code > 299)
+			set_outcome(rr, false, "delivery", &r);
+		reply_free(&res->final);
+		res->final = r;
+		reply_init(&r);
+	}
+	return rc;
+unknown:
+	/* RFC 5321 4.5.3.2.6: the server may have the message. */
+	(void)snprintf(f->detail + strlen(f->detail),
+	    sizeof f->detail - strlen(f->detail), "; delivery status unknown");
+	return -1;
+}
+
+static int
+transaction(struct session *s, const struct envelope *env,
+    const struct message *msg, struct send_result *res, const size_t *idx,
+    size_t n, bool *deferred, struct tally *t, struct failure *f)
+{
+	bool pipelining = s->caps.esmtp && caps_has(&s->caps, "PIPELINING");
+	bool utf8 = s->cfg->smtputf8 || needs_utf8(env);
+	struct reply mail, r;
+	int rc = -1;
+	char *line;
+
+	if (utf8 && !caps_has(&s->caps, "SMTPUTF8"))
+		return fail(f, FAIL_UNSUPPORTED, 0, "SMTPUTF8",
+		    "an address is not ASCII and the server does not offer "
+		    "SMTPUTF8");
+	if (s->caps.size_offered && s->caps.size > 0 &&
+	    message_size(msg) > s->caps.size)
+		return fail(f, FAIL_DATA, 0, "message", "%llu octets is more "
+		    "than the server's SIZE limit of %llu",
+		    (unsigned long long)message_size(msg),
+		    (unsigned long long)s->caps.size);
+	if (msg->eightbit && !caps_has(&s->caps, "8BITMIME"))
+		emit_info(s, "warning: 8-bit data, and the server does not "
+		    "offer 8BITMIME");
+	if (msg->long_lines)
+		emit_info(s, "warning: a line is longer than 998 octets");
+	if ((s->cfg->dsn_notify || s->cfg->dsn_return || s->cfg->dsn_envid) &&
+	    !caps_has(&s->caps, "DSN"))
+		emit_warn(s, "the server does not offer DSN; delivery status "
+		    "notification options not sent");
+
+	reply_init(&mail);
+	reply_init(&r);
+	line = mail_command(s, env, msg, utf8);
+	queue_cmd(s, line, NULL);
+	free(line);
+	if (!pipelining) {
+		if (flush(s, f) < 0 ||
+		    read_reply(s, &mail, "MAIL FROM", false, f) < 0)
+			goto out;
+		if (mail.code < 200 || mail.code > 299) {
+			mail_refused(s, env, &mail, f);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		line = rcpt_command(s, env->recipients->v[idx[i]]);
+		queue_cmd(s, line, NULL);
+		free(line);
+		if (pipelining)
+			continue;
+		if (flush(s, f) < 0 ||
+		    read_reply(s, &r, "RCPT TO", false, f) < 0)
+			goto out;
+		if (rcpt_outcome(res, idx[i], &r, deferred, t) < 0) {
+			fail_reply(f, FAIL_TEMP, "RCPT TO", &r);
+			goto out;
+		}
+	}
+	if (pipelining) {
+		/* One flight: MAIL, every RCPT, DATA (RFC 2920 3.1). */
+		queue_cmd(s, "DATA", NULL);
+		if (flush(s, f) < 0 ||
+		    read_reply(s, &mail, "MAIL FROM", false, f) < 0)
+			goto out;
+		if (mail.code == 421) {
+			fail_reply(f, FAIL_TEMP, "MAIL FROM", &mail);
+			goto out;
+		}
+		bool mail_ok = mail.code >= 200 && mail.code <= 299;
+		for (size_t i = 0; i < n; i++) {
+			if (read_reply(s, &r, "RCPT TO", false, f) < 0)
+				goto out;
+			if (mail_ok && rcpt_outcome(res, idx[i], &r, deferred,
+			    t) < 0) {
+				fail_reply(f, FAIL_TEMP, "RCPT TO", &r);
+				goto out;
+			}
+		}
+		if (read_reply(s, &r, "DATA", false, f) < 0)
+			goto out;
+		if (!mail_ok || t->accepted == 0) {
+			if (r.code == 354)
+				abandon_data(s);
+			if (!mail_ok) {
+				mail_refused(s, env, &mail, f);
+				goto out;
+			}
+		}
+	}
+	if (t->accepted == 0) {
+		if (r.code != 421)
+			rset(s);
+		fail(f, t->temp_refusal ? FAIL_TEMP : FAIL_REFUSED, 0, "",
+		    NULL);
+		goto out;
+	}
+	if (!pipelining && (flush(s, f) < 0 || command(s, "DATA", NULL, &r,
+	    "DATA", f) < 0))
+		goto out;
+	if (r.code != 354) {
+		if (r.code != 421 && r.code >= 400)
+			rset(s);
+		fail_reply(f, r.code >= 400 ? class_of(&r, FAIL_DATA) :
+		    FAIL_PROTOCOL, "DATA refused", &r);
+		goto out;
+	}
+	if (send_data(s, msg, f) < 0 || flush(s, f) < 0)
+		goto out;
+	rc = end_of_data(s, res, idx, n, f);
+out:
+	reply_free(&mail);
+	reply_free(&r);
+	return rc;
+}
+
+void
+send_result_free(struct send_result *res)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		free(res->r[i].address);
+		free(res->r[i].text);
+	}
+	free(res->r);
+	reply_free(&res->final);
+	memset(res, 0, sizeof *res);
+}
+
+int
+session_send(struct session *s, const struct envelope *env,
+    const struct message *msg, struct send_result *res, struct failure *f)
+{
+	size_t n = env->recipients->n, nidx = n;
+	size_t *idx = xcalloc(n, sizeof *idx);
+	bool *deferred = xcalloc(n, sizeof *deferred);
+	int rc = 0;
+
+	memset(res, 0, sizeof *res);
+	reply_init(&res->final);
+	res->n = n;
+	res->r = xcalloc(n, sizeof *res->r);
+	for (size_t i = 0; i < n; i++) {
+		res->r[i].address = xstrdup(env->recipients->v[i]);
+		idx[i] = i;
+	}
+	for (int round = 0; nidx > 0 && round < MAX_ROUNDS; round++) {
+		struct tally t = { 0, false, 0 };
+		memset(deferred, 0, n * sizeof *deferred);
+		rc = transaction(s, env, msg, res, idx, nidx, deferred, &t, f);
+		if (rc < 0 || t.deferred == 0)
+			break;
+		/* Next round: those answered 452. */
+		size_t k = 0;
+		for (size_t i = 0; i < nidx; i++)
+			if (deferred[idx[i]])
+				idx[k++] = idx[i];
+		nidx = k;
+	}
+	free(idx);
+	free(deferred);
+	if (rc < 0)
+		return -1;
+
+	/* Outcome over all rounds: every recipient counts once. */
+	size_t accepted = 0, temp = 0, refused = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (res->r[i].accepted)
+			accepted++;
+		else {
+			refused++;
+			if (res->r[i].code >= 400 && res->r[i].code < 500)
+				temp++;
+			if (res->r[i].stage == NULL)
+				res->r[i].stage = "RCPT";
+		}
+	}
+	if (refused == 0)
+		return 0;
+	if (accepted > 0)
+		return fail(f, FAIL_PARTIAL, 0, "", NULL);
+	/* The per-recipient lines say it all: no summary line (empty). */
+	return fail(f, temp ? FAIL_TEMP : FAIL_REFUSED, 0, "", NULL);
+}
+
+int
+session_command(struct session *s, const char *line, struct reply *r,
+    enum fail_class *class, struct failure *f)
+{
+	char verb[16];
+	size_t i;
+
+	if (command(s, line, NULL, r, line, f) < 0)
+		return -1;
+	for (i = 0; line[i] && line[i] != ' ' && i < sizeof verb - 1; i++)
+		verb[i] = line[i];
+	verb[i] = '\0';
+	if (r->code < 400)
+		*class = FAIL_NONE;
+	else if (r->code < 500)
+		*class = FAIL_TEMP;
+	else if (ascii_ieq(verb, "VRFY") || ascii_ieq(verb, "EXPN"))
+		*class = FAIL_REFUSED;
+	else
+		*class = FAIL_PROTOCOL;
+	return 0;
+}
+
+void
+session_close(struct session *s)
+{
+	if (s->conn == NULL)
+		return;
+	if (s->usable && !s->quit_sent) {
+		struct reply r;
+		struct failure ignored;
+
+		/* The outcome is decided already: a failed QUIT (421,
+		   garbage, silence) changes nothing.  Wait briefly. */
+		reply_init(&r);
+		queue_cmd(s, "QUIT", NULL);
+		if (conn_flush(s->conn, net_now_ms() + 5000, &ignored) == 0)
+			(void)conn_read_reply(s->conn, &r, net_now_ms() +
+			    (s->cfg->timeout > 0 && s->cfg->timeout < 5 ?
+			    s->cfg->timeout * 1000 : 5000), "QUIT", &ignored);
+		if (r.code && s->cfg->ev.received)
+			s->cfg->ev.received(s->cfg->ev.ctx, &r);
+		reply_free(&r);
+		s->quit_sent = true;
+	}
+	conn_close(s->conn, s->usable);
+	s->conn = NULL;
+	caps_free(&s->caps);
+}

@@ -1,0 +1,113 @@
+/*
+ * session.h: the SMTP/LMTP dialogue (smtplib's SMTP and LMTP classes).
+ * It knows the protocol and nothing about sockets (net.c), the command
+ * line (cli.c) or how results are shown (main.c through the events).
+ */
+#ifndef CARRIER_SESSION_H
+#define CARRIER_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "message.h"
+#include "net.h"
+#include "options.h"
+#include "reply.h"
+#include "report.h"
+
+/* How the engine reports what it does; any member may be NULL. */
+struct session_events {
+	/* A command line as it is sent, credentials already redacted. */
+	void (*sent)(void *ctx, const char *line);
+	/* A reply as it was received (raw bytes: escape before showing). */
+	void (*received)(void *ctx, const struct reply *r);
+	/* Something worth a line at -v (connecting, TLS details, data). */
+	void (*info)(void *ctx, const char *line);
+	/* A warning shown whatever the verbosity. */
+	void (*warn)(void *ctx, const char *line);
+	void *ctx;
+	/* The secret for AUTH, asked for only when AUTH will happen;
+	   returns a string the session wipes and frees, or NULL with *f. */
+	char *(*secret)(void *ctx, struct failure *f);
+};
+
+struct session_config {
+	struct net_target target;
+	bool lmtp;
+	const char *helo;
+	enum tls_mode tls;
+	struct tls_config tls_cfg;
+	int timeout;			/* seconds; 0: RFC 5321 defaults */
+	const char *user;		/* NULL: no AUTH */
+	const char *auth;		/* NULL/"on", "off", or "MECH,MECH" */
+	bool no_initial_response;
+	bool allow_plaintext_auth;
+	const struct strlist *mail_options, *rcpt_options;
+	bool smtputf8;			/* --smtputf8, or a non-ASCII address */
+	const char *dsn_notify, *dsn_return, *dsn_envid;
+	const char *body_type;		/* -B: 7BIT or 8BITMIME */
+	struct session_events ev;
+};
+
+struct session {
+	const struct session_config *cfg;
+	struct conn *conn;
+	struct capabilities caps;
+	bool usable;		/* QUIT may be sent */
+	bool quit_sent;
+	char *greeting_host;
+};
+
+/* Open the session: connect, greeting, EHLO/LHLO (HELO fallback),
+ * STARTTLS, AUTH.  On failure the session is closed as the failure
+ * requires (QUIT or not) and -1 is returned with *f set. */
+int session_open(struct session *s, const struct session_config *cfg,
+    struct failure *f);
+
+struct rcpt_result {
+	char *address;
+	bool accepted;		/* delivered (LMTP) or accepted by the server */
+	const char *stage;	/* "RCPT", "delivery", or NULL */
+	int code;
+	char enhanced[16];
+	char *text;
+};
+
+struct send_result {
+	struct rcpt_result *r;
+	size_t n;
+	struct reply final;	/* reply to the end of data, code 0 if none */
+};
+
+void send_result_free(struct send_result *res);
+
+struct envelope {
+	const char *sender;		/* "" for the null sender */
+	const struct strlist *recipients;
+	bool eightbit;			/* message has 8-bit data */
+};
+
+/*
+ * One transaction (more when a server answers 452 "too many recipients":
+ * those recipients go in a further transaction).  res is filled for every
+ * recipient whatever happens.  Returns 0 when every recipient was accepted;
+ * else -1 with *f: FAIL_PARTIAL, FAIL_REFUSED, FAIL_TEMP, FAIL_SENDER,
+ * FAIL_DATA, FAIL_UNSUPPORTED (SMTPUTF8), FAIL_IOERR, FAIL_PROTOCOL.
+ */
+int session_send(struct session *s, const struct envelope *env,
+    const struct message *msg, struct send_result *res, struct failure *f);
+
+/*
+ * Send one command (VRFY x, EXPN x, NOOP, HELP x, or anything for
+ * --command) and read its reply into *r.  Returns the class of the reply
+ * as SPEC 3 says for query modes (FAIL_NONE for 2xx/3xx), or -1 when no
+ * reply could be read.
+ */
+int session_command(struct session *s, const char *line, struct reply *r,
+    enum fail_class *class, struct failure *f);
+
+/* QUIT when the connection is usable, then close.  Never fails. */
+void session_close(struct session *s);
+
+#endif

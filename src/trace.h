@@ -1,0 +1,21 @@
+/*
+ * trace.h: the -v transcript on standard error (smtplib's set_debuglevel):
+ * "> " for what carrier sent, "< " for what it received, "* " for notes;
+ * level 2 puts a timestamp before each line.  Server bytes are escaped.
+ */
+#ifndef CARRIER_TRACE_H
+#define CARRIER_TRACE_H
+
+#include "reply.h"
+
+struct trace {
+	int level;		/* 0: silent */
+};
+
+void trace_sent(void *ctx, const char *line);
+void trace_received(void *ctx, const struct reply *r);
+void trace_info(void *ctx, const char *line);
+/* Warnings go to stderr whatever the level. */
+void trace_warn(void *ctx, const char *line);
+
+#endif
