@@ -801,9 +801,8 @@ address_check(const char *addr, bool null_ok)
 	}
 	if (quoted)
 		return "has an unterminated quoted string";
-	/* Never let an address pass for an option of a sendmail argv. */
-	if (s[0] == '-')
-		return "begins with '-'";
+	/* A leading '-' is allowed (SPEC 4: after "--" it is an address):
+	   carrier never hands an address to another program's argv. */
 	return NULL;
 }
 

@@ -33,7 +33,8 @@ int address_list_parse(const char *s, size_t len, struct strlist *out,
  * Check an envelope address as it will be written inside <...> of MAIL
  * FROM or RCPT TO.  Returns NULL when it is acceptable, else a short
  * reason ("contains a control character", "is empty", "is longer than
- * 256 octets", "is not valid UTF-8", "contains a space outside quotes").
+ * 254 octets (256 with <>)", "is not valid UTF-8", "contains a space
+ * outside quotes", "contains '<' or '>' outside quotes").
  * The null sender "" is acceptable only when null_ok is true.
  */
 const char *address_check(const char *addr, bool null_ok);

@@ -1285,6 +1285,15 @@ config_apply(const struct config *c, const struct config_account *a,
 	fill_str(&o->tls_priority, a, CK_TLS_PRIORITIES);
 	if (o->tls_certcheck == UNSET && vset(a, CK_TLS_CERTCHECK))
 		o->tls_certcheck = a->v[CK_TLS_CERTCHECK].num ? YES : NO;
+	/* msmtp: an empty tls_trust_file trusts no CA at all, so TLS then
+	 * needs a fingerprint or no checks; never fall back to the system
+	 * store silently. */
+	if (vset(a, CK_TLS_TRUST_FILE) && vstr(a, CK_TLS_TRUST_FILE) == NULL &&
+	    o->tls != TLS_UNSET && o->tls != TLS_OFF && o->tls_ca == NULL &&
+	    o->tls_fingerprint == NULL && o->tls_certcheck != NO)
+		return value_error(c, a, CK_TLS_TRUST_FILE, "tls_trust_file is "
+		    "empty (trust no CA): set tls_fingerprint, a trust file, "
+		    "or tls_certcheck off", f);
 
 	/* authentication */
 	fill_str(&o->user, a, CK_USER);

@@ -17,6 +17,7 @@
 #include "envelope.h"
 #include "message.h"
 #include "options.h"
+#include "outcome.h"
 #include "report.h"
 #include "secret.h"
 #include "session.h"
@@ -123,6 +124,7 @@ session_config_from(struct run *r)
 	sc->ev.received = trace_received;
 	sc->ev.info = trace_info;
 	sc->ev.warn = trace_warn;
+	sc->ev.progress = trace_progress;
 	sc->ev.ctx = &r->trace;
 	sc->ev.secret = secret_for_session;
 }
@@ -158,6 +160,22 @@ print_refusals(const struct send_result *res)
 	}
 }
 
+/* The JSON report and the delivery log, whatever happened. */
+static void
+record_outcome(const struct run *r, const struct mail_envelope *e,
+    const struct message *m, const struct send_result *res, int rc,
+    const struct failure *f)
+{
+	struct outcome oc = { r->o.account, r->host, r->port,
+	    e->sender, e->recipients.n ? &e->recipients : &r->o.recipients,
+	    res->n ? res : NULL, message_size(m), f,
+	    rc < 0 ? exit_status(f->class) : 0 };
+
+	if (r->o.report_json)
+		outcome_json(stdout, &oc);
+	outcome_log(&oc, r->o.logfile, r->o.syslog_facility);
+}
+
 static int
 deliver(struct run *r, struct failure *f)
 {
@@ -174,15 +192,17 @@ deliver(struct run *r, struct failure *f)
 	if (read_message(&r->o, &m, f) < 0 ||
 	    envelope_build(&e, &r->o, &m, r->fqdn, f) < 0)
 		goto out;
+	r->trace.progress.on = r->o.progress == YES ||
+	    (r->o.progress == UNSET && isatty(STDERR_FILENO) &&
+	    message_size(&m) > 1024 * 1024);
 	if (session_open(&s, &r->sc, f) < 0)
 		goto out;
 	struct envelope env = { e.sender, &e.recipients, m.eightbit };
 	rc = session_send(&s, &env, &m, &res, f);
 	session_close(&s);
 	print_refusals(&res);
-	if (rc == 0)
-		f->class = FAIL_NONE;
 out:
+	record_outcome(r, &e, &m, &res, rc, f);
 	send_result_free(&res);
 	envelope_free(&e);
 	message_free(&m);

@@ -548,6 +548,7 @@ struct data_sink {
 	struct dot_state dot;
 	struct buf out;
 	struct failure *f;
+	uint64_t done, total;
 };
 
 static int
@@ -558,15 +559,20 @@ data_chunk(void *ctx, const char *p, size_t n)
 	buf_reset(&d->out);
 	dot_stuff(&d->dot, p, n, &d->out);
 	conn_queue(d->s->conn, d->out.data, d->out.len);
-	if (conn_queued(d->s->conn) >= FLUSH_AT)
-		return flush(d->s, d->f);
+	d->done += n;
+	if (conn_queued(d->s->conn) < FLUSH_AT)
+		return 0;
+	if (flush(d->s, d->f) < 0)
+		return -1;
+	if (d->s->cfg->ev.progress)
+		d->s->cfg->ev.progress(d->s->cfg->ev.ctx, d->done, d->total);
 	return 0;
 }
 
 static int
 send_data(struct session *s, const struct message *msg, struct failure *f)
 {
-	struct data_sink d = { s, { true }, { 0 }, f };
+	struct data_sink d = { s, { true }, { 0 }, f, 0, message_size(msg) };
 	int rc;
 
 	dot_init(&d.dot);
@@ -580,6 +586,8 @@ send_data(struct session *s, const struct message *msg, struct failure *f)
 		conn_queue(s->conn, d.out.data, d.out.len);
 	}
 	buf_free(&d.out);
+	if (rc == 0 && s->cfg->ev.progress)
+		s->cfg->ev.progress(s->cfg->ev.ctx, d.total, d.total);
 	if (rc < 0 && f->class != FAIL_IOERR && f->class != FAIL_TEMP) {
 		/* A local failure mid-data: the message must not end, so
 		   nothing more can be said on this connection. */

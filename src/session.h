@@ -27,6 +27,8 @@ struct session_events {
 	/* A warning shown whatever the verbosity. */
 	void (*warn)(void *ctx, const char *line);
 	void *ctx;
+	/* Message data handed to the connection so far, of total octets. */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	/* The secret for AUTH, asked for only when AUTH will happen;
 	   returns a string the session wipes and frees, or NULL with *f. */
 	char *(*secret)(void *ctx, struct failure *f);

@@ -4,11 +4,15 @@
  * Verification happens inside the handshake, in the certificate
  * credentials' verify callback: it runs as soon as the server's
  * Certificate message has arrived, before the client sends its own
- * certificate or Finished, and a refusal makes GnuTLS send an alert and
- * fail the handshake.  The callback leaves the one-line reason in the
- * session so tls_start can report it.  tls_start also checks afterwards
- * that the callback really ran, so no handshake path (resumption, PSK)
- * can skip verification.
+ * certificate or Finished; a refusal fails the handshake and tls_start
+ * sends the server a bad_certificate alert.  The callback leaves the
+ * one-line reason in the session so tls_start can report it.  tls_start
+ * also checks afterwards that the callback really ran, so no handshake
+ * path (resumption, PSK) can skip verification.
+ *
+ * All waiting is poll() on the caller's deadline; GnuTLS's own timeouts
+ * are off.  Our push function sends with MSG_NOSIGNAL, so a peer that has
+ * gone gives EPIPE, never SIGPIPE.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -601,8 +605,8 @@ describe_status(struct tls *t, unsigned status, gnutls_x509_crt_t *chain,
 
 		add_sep(&b);
 		if (gnutls_certificate_verification_status_print(
-		    rest | GNUTLS_CERT_INVALID, GNUTLS_CRT_X509, &out, 0) == 0 &&
-		    out.data != NULL) {
+		    rest | GNUTLS_CERT_INVALID, GNUTLS_CRT_X509, &out,
+		    0) == 0 && out.data != NULL) {
 			txt = (const char *)out.data;
 			len = out.size;
 			if (len >= sizeof nt - 1 &&
@@ -706,23 +710,18 @@ verify_cb(gnutls_session_t s)
 	}
 
 	{
-		gnutls_typed_vdata_st data[2];
-		unsigned nd = 0;
+		/* t->host is never empty here (tls_start refuses that).
+		   Given an IP literal, GnuTLS 3.7 matches it against the
+		   iPAddress SANs; tests/unit/test_tls.c checks this for
+		   IPv4 and IPv6.  The purpose check refuses a certificate
+		   whose extended key usage excludes TLS server auth. */
+		gnutls_typed_vdata_st data[2] = {
+			{ GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)t->host, 0 },
+			{ GNUTLS_DT_KEY_PURPOSE_OID,
+			  (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0 },
+		};
 
-		{
-			/* For an IP literal GnuTLS 3.7 matches iPAddress
-			   SANs (and, leniently, a dNSName holding the
-			   address); tests/unit/test_tls.c checks this. */
-			data[nd].type = GNUTLS_DT_DNS_HOSTNAME;
-			data[nd].data = (unsigned char *)t->host;
-			data[nd].size = 0;
-			nd++;
-		}
-		data[nd].type = GNUTLS_DT_KEY_PURPOSE_OID;
-		data[nd].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
-		data[nd].size = 0;
-		nd++;
-		r = gnutls_certificate_verify_peers(s, data, nd, &status);
+		r = gnutls_certificate_verify_peers(s, data, 2, &status);
 	}
 	if (r < 0) {
 		rc = refuse(t, "certificate verification failed: %s",
@@ -834,18 +833,34 @@ load_credentials(struct tls *t, const struct tls_config *cfg,
 			return -1;
 		r = gnutls_certificate_set_x509_key_file2(t->cred, cert, key,
 		    GNUTLS_X509_FMT_PEM, NULL, 0);
-		if (r < 0 && r != GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
-			r = gnutls_certificate_set_x509_key_file2(t->cred,
-			    cert, key, GNUTLS_X509_FMT_DER, NULL, 0);
+		if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE ||
+		    r == GNUTLS_E_BASE64_DECODING_ERROR ||
+		    r == GNUTLS_E_BASE64_UNEXPECTED_HEADER_ERROR) {
+			/* No PEM in there: perhaps DER. */
+			int der = gnutls_certificate_set_x509_key_file2(
+			    t->cred, cert, key, GNUTLS_X509_FMT_DER, NULL, 0);
+
+			if (der >= 0)
+				r = der;
+		}
+		if (r == GNUTLS_E_DECRYPTION_FAILED) {
+			(void)snprintf(what, sizeof what, "TLS key file %s",
+			    key);
+			return fail(f, FAIL_CONFIG, 0, what, "cannot use an "
+			    "encrypted private key");
+		}
 		if (r < 0) {
+			const char *why =
+			    r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE ?
+			    "no certificate and key found" :
+			    gnutls_strerror(r);
+
 			(void)snprintf(what, sizeof what,
 			    "TLS certificate file %s", cert);
 			if (key != cert)
 				return fail(f, FAIL_CONFIG, 0, what,
-				    "%s (key file %s)", gnutls_strerror(r),
-				    key);
-			return fail(f, FAIL_CONFIG, 0, what, "%s",
-			    gnutls_strerror(r));
+				    "%s (key file %s)", why, key);
+			return fail(f, FAIL_CONFIG, 0, what, "%s", why);
 		}
 	}
 	gnutls_certificate_set_verify_function(t->cred, verify_cb);

@@ -79,3 +79,11 @@ trace_warn(void *ctx, const char *line)
 	(void)ctx;
 	warnx_safe("warning: %s", line);
 }
+
+void
+trace_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct trace *t = ctx;
+
+	progress_update(&t->progress, done, total);
+}

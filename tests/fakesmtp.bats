@@ -156,7 +156,7 @@ except TimeoutError:
 	assert_output 'timeout'
 	fake_wait
 	fake_assert_commands <<-'EOF'
-		ehlo client.test
+		EHLO client.test
 		MORE
 	EOF
 	run fake_events

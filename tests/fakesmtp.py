@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""fakesmtp: a scriptable fake SMTP/LMTP server for carrier's protocol tests.
+r"""fakesmtp: a scriptable fake SMTP/LMTP server for carrier's protocol tests.
 
 Usage:
   fakesmtp.py --dir DIR --scenario FILE [--listen 127.0.0.1|::1] [--unix PATH]
@@ -8,28 +8,32 @@ Usage:
 It listens on an ephemeral loopback port (or a Unix socket), writes the port
 (or the socket path) to DIR/port and its pid to DIR/pid, serves the scenario's
 number of connections one after the other, then exits.  It always exits after
---max-time seconds (default 30), whatever the client does.
+--max-time seconds (default 30), whatever the client does.  Python 3 standard
+library only.
 
 Exit status (also written to DIR/status): 0 done, 1 internal error
 (traceback on stderr), 2 usage or scenario error, 3 --max-time reached.
 
 Recordings in DIR, each written (unbuffered) as soon as the bytes arrive:
-  commands    every command line received (CRLF or LF removed), one a line;
-              AUTH continuation lines included, message data not; before the
-              commands of connection N >= 2 a line "--- connection N"
+  commands    every command line received (CRLF or LF removed), one a line,
+              AUTH continuation lines and lines sent after a close or stall
+              included, message data not; before the commands of connection
+              N >= 2 a line "--- connection N"
   data.N      message N (counted across connections) as received after the
               354: still dot-stuffed, with the final CRLF.CRLF; for BDAT the
               chunks' bytes one after the other
   message.N   message N as a server stores it: un-stuffed, no terminator
-              (written only when the message was complete)
-  transcript  "C: " and "S: " lines (non-printables escaped as in Python's
-              repr) and "*** " event lines (tls started, closed, stalled...)
-  wire        every raw byte received from the client outside TLS
+              (only when the message was complete)
+  transcript  "C: " and "S: " lines (CRLF implied; other bytes escaped as in
+              Python's repr, so a bare LF shows as \n) and "*** " event lines
+              (tls started ... sni: NAME, closed (FIN), stalled, client sent
+              plaintext instead of a TLS handshake, max-time reached, ...)
+  wire        every byte received outside TLS (not the TLS records)
 
 SCENARIO FILE
 -------------
-One directive a line.  Blank lines and lines starting with "#" are ignored,
-leading and trailing blanks are removed (write \\x20 for a trailing space).
+One directive a line.  Blank lines and lines starting with "#" are ignored;
+leading and trailing blanks are removed (write \x20 for a trailing space).
 Directive and verb names are case-insensitive.
 
 Session settings:
@@ -39,26 +43,27 @@ Session settings:
                            one reply per accepted recipient after the data
   capabilities KW, KW...   EHLO keyword lines, comma-separated (default
                            PIPELINING, 8BITMIME, SIZE 10485760); nothing
-                           after the word means no keywords; a leading "+"
-                           adds to the defaults ("capabilities +CHUNKING")
+                           after the word: no keywords; a leading "+" adds
+                           to the list ("capabilities +CHUNKING, AUTH PLAIN");
+                           \x2c is a comma inside a keyword line
   capabilities-tls KW,...  the keywords after TLS (default: the same as
-                           before TLS); "+" adds to the pre-TLS list
-  tls-cert FILE            enables STARTTLS (advertised automatically before
-                           TLS); relative names are looked up in --certs
-  tls-key FILE             default: FILE of tls-cert with "-key.pem" for ".pem"
+                           before); "+" adds to the pre-TLS list
+  tls-cert FILE            enables STARTTLS, added to the EHLO keywords
+                           before TLS; relative names are looked up in --certs
+  tls-key FILE             default: tls-cert's FILE with -key.pem for .pem
   tls-client-ca FILE [optional]   ask for a client certificate signed by it
                            (required unless "optional")
   tls-protocols MIN [MAX]  TLS versions (1.0 ... 1.3), e.g. "1.0 1.1"
   implicit-tls             handshake first, greeting over TLS (port 465)
   starttls-hidden          do not add STARTTLS to the EHLO keywords
-  starttls-inject BYTES    STARTTLS answers "220 2.0.0 Ready" with BYTES
-                           appended in the same send(), then handshakes
-  auth-secret USER PASS    check credentials in the built-in AUTH mechanisms
-                           (needed by SCRAM-SHA-1 and SCRAM-SHA-256)
+  starttls-inject BYTES    STARTTLS is answered "220 2.0.0 Ready to start TLS"
+                           and BYTES in the same send(), then the handshake
+  auth-secret USER PASS    the built-in AUTH mechanisms check these (without
+                           it they accept anything, except SCRAM: 454)
 
-Replies (each a sequence: the k-th time the step happens it gets the k-th
-entry, the last entry repeats; counting runs across connections):
-  VERB RESPONSE            any command verb: EHLO, HELO, LHLO, MAIL, RCPT,
+Replies.  Each is a sequence: the k-th time the step happens it gets the
+k-th entry, the last entry repeats; counts run across connections.
+  VERB RESPONSE            a command verb: EHLO, HELO, LHLO, MAIL, RCPT,
                            DATA, BDAT, RSET, NOOP, VRFY, EXPN, HELP, QUIT,
                            STARTTLS, or any other word (XCLIENT ...)
   rcpt ADDR RESPONSE       RCPT to ADDR (with or without <>; an address that
@@ -69,54 +74,63 @@ entry, the last entry repeats; counting runs across connections):
                            BDAT LAST); LMTP: one entry per recipient reply
   data-end ADDR RESPONSE   LMTP: the reply for recipient ADDR
   mid-data N RESPONSE      once N octets of a message have arrived (one
-                           entry per message); e.g. "mid-data 1000 reset"
+                           entry per message): "mid-data 1000 reset"
   after-tls RESPONSE       right after each TLS handshake, before reading
   auth [MECH] RESPONSE     the server's replies in an AUTH exchange: the
                            k-th reply of each exchange is the k-th entry
                            (restarting with every AUTH command); the exchange
-                           goes on while a 334 is sent; without MECH: any
-                           mechanism that has no script of its own.  "AUTH
-                           RESPONSE" is the same as "auth RESPONSE".
+                           goes on while a 334 is sent.  Without MECH: any
+                           mechanism without a script of its own.  "AUTH
+                           RESPONSE" is the same.  A client "*" gets 501.
+BDAT: a chunk's bytes are read before the reply; a chunk is answered from
+the BDAT sequence, the LAST chunk from data-end.
 
-Without a script the built-in behaviour applies: a plausible Postfix-like
-reply (MAIL 250, RCPT 250, DATA 354 and the data, then 250 ... queued as
-FAKEn, RSET/NOOP 250, VRFY 252, EXPN 502, HELP 214, QUIT 221 and close,
-STARTTLS 220 and a handshake, unknown verb 500, 503 for bad sequence), and
-AUTH PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2,
-OAUTHBEARER, EXTERNAL when advertised in an "AUTH ..." keyword (504 for
-others; a client "*" gets 501).  BDAT chunks are read whether or not
-CHUNKING is advertised (502 when it is not).
+Built-in behaviour (and what "default" means): Postfix-like replies.
+Greeting 220 NAME ESMTP (LMTP), EHLO 250 and the keywords, HELO 250, MAIL
+250, RCPT 250, DATA 354 then the data then 250 2.0.0 Ok: queued as FAKEn
+(LMTP: 250 per accepted recipient), BDAT 250 (502 when CHUNKING is not
+offered), RSET/NOOP 250, VRFY 252, EXPN 502, HELP 214, QUIT 221 and close,
+STARTTLS 220 and the handshake (454 without tls-cert), unknown verb 500;
+503 for a bad sequence (RCPT before MAIL, DATA without recipients: 554), 555
+for a MAIL/RCPT parameter whose keyword was not offered (any after HELO), 552
+for MAIL SIZE= over the offered SIZE.  AUTH: PLAIN, LOGIN, CRAM-MD5,
+SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER, EXTERNAL (client
+certificate) when offered in an "AUTH ..." keyword, 504 for others, 503 when
+no AUTH is offered.  "default" in after-tls, mid-data and auth scripts does
+nothing.
 
-A RESPONSE is one or more parts separated by " | " (a bar with blanks
-around it), done in order; bytes of consecutive parts go in one send():
+A RESPONSE is one or more parts separated by " | " (a bar with blanks around
+it), done in order; the bytes of consecutive parts go out in one send():
   NNN text                 a reply; the text is unescaped, then split at LF
-                           into lines, each sent with CRLF:
-                           "250-first\\n250 last"
-  raw BYTES                exact bytes, no CRLF added ("raw 250 ok\\n")
-  default                  what the built-in behaviour would do here
-  long NNN LEN             "NNN " then LEN "x" then CRLF (an overlong line)
+                           into lines, each sent with CRLF: "250-a\n250 b"
+  raw BYTES                exact bytes, no CRLF added: "raw 250 ok\n"
+  default                  what the built-in behaviour does here
+  long NNN LEN             "NNN ", LEN times "x", CRLF (an overlong line)
   endless NNN              "NNN-xxx..." lines without end (until the client
                            goes away or --max-time)
-  drip MS [PART]           send the rest of this response one byte every MS
-                           milliseconds
+  drip MS [PART]           the rest of this response one byte every MS ms
   sleep MS                 wait MS milliseconds
-  close                    FIN (over TLS: no close_notify, a truncation);
+  close                    FIN (over TLS without close_notify: truncation);
                            then read and record until the client closes
   close-notify             TLS close_notify, then FIN
-  reset                    RST (SO_LINGER 0) and end the connection
+  reset                    RST (SO_LINGER 0); the connection ends
   stall                    never send anything again; keep reading and
                            recording until the client closes
   freeze                   stop reading and writing (the client's writes
-                           block) until the client closes
-  tls                      TLS handshake now (the default STARTTLS reply is
-                           "220 2.0.0 Ready to start TLS | tls")
-An unsolicited reply is one more part: "MAIL default | 421 4.3.2 Bye | close"
-Escapes in replies and raw bytes: \\r \\n \\t \\\\ \\xNN.  A literal " | " is
-" \\x7c ".
+                           block once the window fills) until it closes
+  tls                      TLS handshake now (the default STARTTLS response
+                           is "220 2.0.0 Ready to start TLS | tls")
+An unsolicited reply is one more part: "MAIL default | 421 4.3.2 Bye | close".
+A response is exactly what it says: "QUIT 221 bye" does not close.
+Escapes in replies and raw bytes: \r \n \t \\ \xNN (" \x7c " for " | ").
 
-The step a reply answers is judged by its first three bytes: a DATA answered
-354 reads message data, a RCPT answered 2xx accepts the recipient, an AUTH
-step answered 334 reads a continuation line, etc.
+The effect of a reply is judged by its first three bytes: DATA answered 354
+reads message data, RCPT answered 2xx accepts the recipient, an AUTH step
+answered 334 reads a continuation line, EHLO 2xx ends the transaction, etc.
+
+After a "tls" part, a client that sends plaintext (or had pipelined bytes
+after STARTTLS) is recorded as an event and the session stays in clear.
+Not possible: faults inside the TLS handshake itself.
 
 Example:
   capabilities PIPELINING, AUTH PLAIN LOGIN, CHUNKING
@@ -253,7 +267,7 @@ def parse_part(text):
 def parse_response(text):
     text = text.strip()
     if not text:
-        raise ScenarioError('missing response')
+        raise ScenarioError('unknown directive, or a verb without a response')
     parts = []
     for piece in _PART_SEP.split(text):
         parts += parse_part(piece.strip())
@@ -283,6 +297,7 @@ class Scenario:
         self.lmtp = False
         self.caps = list(DEFAULT_CAPS)
         self.caps_tls = None          # None: same as self.caps
+        caps_tls = None               # the directive's value, used at the end
         self.tls_cert = self.tls_key = self.tls_client_ca = None
         self.tls_client_optional = False
         self.tls_protocols = None
@@ -299,9 +314,15 @@ class Scenario:
             if not line or line.startswith('#'):
                 continue
             try:
+                if line.split(' ', 1)[0].lower() == 'capabilities-tls':
+                    # Resolved at the end: "+" adds to the final pre-TLS list.
+                    caps_tls = line.partition(' ')[2]
+                    continue
                 self._directive(line)
             except ScenarioError as e:
                 raise ScenarioError('scenario line %d: %s: %s' % (num, line, e))
+        if caps_tls is not None:
+            self.caps_tls = self._caps_list(caps_tls, self.caps)
         if self.tls_cert and not self.tls_key:
             self.tls_key = re.sub(r'(\.pem|\.crt)?$', '-key.pem', self.tls_cert, count=1)
         if self.implicit_tls and not self.tls_cert:
@@ -359,9 +380,7 @@ class Scenario:
                 raise ScenarioError('takes no argument')
             setattr(self, word.replace('-', '_'), True)
         elif word == 'capabilities':
-            self.caps = self._caps_list(rest, DEFAULT_CAPS)
-        elif word == 'capabilities-tls':
-            self.caps_tls = self._caps_list(rest, self.caps)
+            self.caps = self._caps_list(rest, self.caps)
         elif word == 'tls-cert':
             self.tls_cert = self._path(rest)
         elif word == 'tls-key':
@@ -413,7 +432,8 @@ class Scenario:
             if self.tls_client_ca:
                 ctx.load_verify_locations(self.tls_client_ca)
         except (OSError, ssl.SSLError) as e:
-            raise ScenarioError('TLS certificate/key: %s' % e)
+            raise ScenarioError('TLS files %s: %s' % (
+                ', '.join(filter(None, (self.tls_cert, self.tls_key, self.tls_client_ca))), e))
         if self.tls_client_ca:
             ctx.verify_mode = ssl.CERT_OPTIONAL if self.tls_client_optional else ssl.CERT_REQUIRED
         if self.tls_protocols:
@@ -534,6 +554,7 @@ class Session:
         self.tx = None            # sender of the open transaction
         self.rcpts = []           # accepted recipients, in order
         self.authenticated = False
+        self.helo_mode = False    # HELO (not EHLO) was accepted
         self.bdat_open = False
         self.mid = None           # pending mid-data entry (octets, response)
         self.received = 0         # octets of the current message
@@ -754,7 +775,7 @@ class Session:
         self.rec.event('tls started: %s %s, sni: %s%s' % (
             tls.version(), tls.cipher()[0], sni[0] if sni else '(none)', subject))
         # RFC 3207 4.2: forget everything learnt before TLS.
-        self.authenticated = False
+        self.authenticated = self.helo_mode = False
         self.tx, self.rcpts = None, []
         self.step('after-tls', lambda: [])
 
@@ -843,13 +864,50 @@ class Session:
     def after_ehlo(self, code, arg):
         if code and code // 100 == 2:
             self.tx, self.rcpts = None, []
-    after_helo = after_lhlo = after_ehlo
+            self.helo_mode = False
+    after_lhlo = after_ehlo
+
+    def after_helo(self, code, arg):
+        if code and code // 100 == 2:
+            self.tx, self.rcpts = None, []
+            self.helo_mode = True     # no ESMTP parameters from now on
+
+    # ESMTP parameter -> the EHLO keyword that allows it (RFC 1870, 6152,
+    # 3461, 6531, 4954).
+    PARAMS = {'SIZE': 'SIZE', 'BODY': '8BITMIME', 'SMTPUTF8': 'SMTPUTF8',
+              'RET': 'DSN', 'ENVID': 'DSN', 'NOTIFY': 'DSN', 'ORCPT': 'DSN',
+              'AUTH': 'AUTH'}
+
+    def bad_params(self, arg):
+        """A 555 reply for a parameter the server did not offer (any after
+        HELO), or None."""
+        keywords = set() if self.helo_mode else {c.split()[0].split('=')[0]
+                                                 for c in self.offered() if c}
+        for param in arg.partition('>')[2].split():
+            name = param.split('=')[0].upper()
+            if self.PARAMS.get(name, name) not in keywords:
+                return reply('555 5.5.4 Unsupported option: %s' % param)
+        return None
+
+    def size_limit(self):
+        for cap in self.offered():
+            m = re.fullmatch(r'SIZE\s+([0-9]+)', cap)
+            if m and int(m.group(1)) > 0:
+                return int(m.group(1))
+        return None
 
     def cmd_MAIL(self, arg):
         if self.tx is not None:
             return reply('503 5.5.1 Error: nested MAIL command')
         if self.path_arg(arg, 'FROM:') is None:
             return reply('501 5.5.4 Syntax: MAIL FROM:<address>')
+        bad = self.bad_params(arg)
+        if bad:
+            return bad
+        m = re.search(r'\sSIZE=([0-9]+)', arg, re.I)
+        limit = self.size_limit()
+        if m and limit and int(m.group(1)) > limit:
+            return reply('552 5.3.4 Message size exceeds fixed limit')
         return reply('250 2.1.0 Ok')
 
     def after_mail(self, code, arg):
@@ -862,7 +920,7 @@ class Session:
             return reply('503 5.5.1 Error: need MAIL command')
         if self.path_arg(arg, 'TO:') is None:
             return reply('501 5.5.4 Syntax: RCPT TO:<address>')
-        return reply('250 2.1.5 Ok')
+        return self.bad_params(arg) or reply('250 2.1.5 Ok')
 
     def after_rcpt(self, code, arg):
         addr = self.path_arg(arg, 'TO:')
@@ -1177,8 +1235,9 @@ class Session:
 STATUS_DIR = None
 
 def main():
-    ap = argparse.ArgumentParser(description='Scriptable fake SMTP/LMTP server.',
-                                 epilog='The scenario syntax is in this file\'s docstring.')
+    ap = argparse.ArgumentParser(usage='%(prog)s --dir DIR --scenario FILE [options]',
+                                 description=__doc__.split('\n', 1)[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--dir', required=True)
     ap.add_argument('--scenario', required=True)
     ap.add_argument('--listen', default='127.0.0.1', choices=['127.0.0.1', '::1'])

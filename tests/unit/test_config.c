@@ -675,6 +675,22 @@ test_apply(void)
 	config_extra_free(&x);
 
 	opts_reset(&o);
+	CHECK(apply_text("account default\nhost h\ntls on\ntls_trust_file\n",
+	    NULL, &o, &x) == -1 && F.class == FAIL_CONFIG &&
+	    strcmp(F.what, "t.rc:4") == 0 &&
+	    strstr(F.detail, "tls_trust_file is empty") != NULL,
+	    "empty tls_trust_file with TLS and no pin fails (as msmtp)");
+	opts_clear(&o);
+	opts_reset(&o);
+	CHECK(apply_text("account default\nhost h\ntls on\ntls_trust_file\n"
+	    "tls_fingerprint 00112233445566778899aabbccddeeff0011223344556677"
+	    "8899aabbccddeeff\n", NULL, &o, &x) == 0 && o.tls_ca == NULL &&
+	    o.tls_fingerprint != NULL,
+	    "empty tls_trust_file with a fingerprint is fine");
+	opts_clear(&o);
+	config_extra_free(&x);
+
+	opts_reset(&o);
 	o.from = strdup("someone@else");
 	o.from_set = true;
 	CHECK(apply_text("account default\nhost h\nfrom fixed@example\n"

@@ -330,6 +330,15 @@ make_certs(void)
 		gnutls_free(d.data);
 	}
 	write_file("empty.pem", "", 0, "w");
+	{
+		gnutls_datum_t d;
+
+		if (gnutls_x509_privkey_export2_pkcs8(ckey,
+		    GNUTLS_X509_FMT_PEM, "secret", 0, &d) < 0)
+			abort();
+		write_file("client-key-enc.pem", d.data, d.size, "w");
+		gnutls_free(d.data);
+	}
 }
 
 static void
@@ -460,7 +469,8 @@ serve(int fd, const struct srv *o)
 	signal(SIGPIPE, SIG_IGN);
 	switch (o->mode) {
 	case S_PLAINTEXT: {
-		static const char greet[] = "220 mx.example.org ESMTP ready\r\n";
+		static const char greet[] =
+		    "220 mx.example.org ESMTP ready\r\n";
 
 		(void)write(fd, greet, sizeof greet - 1);
 		while (read(fd, buf, sizeof buf) > 0)
@@ -1280,6 +1290,24 @@ test_config_errors(void)
 	c.key_file = path("client-key.pem");
 	f = expect_fail(&o, &c, &st);
 	CHECK(f.class == FAIL_CONFIG, "key without certificate: FAIL_CONFIG");
+	CHECK_STR(f.detail, "a client key needs a client certificate "
+	    "(--tls-cert)", "key without certificate: detail");
+
+	c.cert_file = path("client.pem");
+	c.key_file = path("client-key-enc.pem");
+	f = expect_fail(&o, &c, &st);
+	CHECK(f.class == FAIL_CONFIG, "encrypted key: FAIL_CONFIG");
+	(void)snprintf(want, sizeof want, "TLS key file %s",
+	    path("client-key-enc.pem"));
+	CHECK_STR(f.what, want, "encrypted key: what");
+	CHECK_STR(f.detail, "cannot use an encrypted private key",
+	    "encrypted key: detail");
+
+	c.cert_file = path("empty.pem");
+	c.key_file = NULL;
+	f = expect_fail(&o, &c, &st);
+	CHECK(f.class == FAIL_CONFIG, "empty client certificate file: "
+	    "FAIL_CONFIG: %s", f.detail);
 
 	c.cert_file = path("client.pem");
 	c.key_file = path("server-key.pem");
@@ -1509,6 +1537,108 @@ test_records(void)
 	(void)close(ch.fd);
 }
 
+/*
+ * The certificates the bats tests use (tests/lib/mkcerts, certtool) give
+ * the same messages.  Skipped when the script or certtool is missing, or
+ * when not run from the top of the source tree.
+ */
+static void
+test_mkcerts(void)
+{
+	char mk[128], cmd[512], f1[160], f2[160], ca_pem[160], pin[200];
+	struct tls_config c;
+	struct failure f;
+	struct srv o;
+	FILE *fp;
+	int st;
+
+	if (access("tests/lib/mkcerts", R_OK) != 0 ||
+	    system("command -v certtool >/dev/null 2>&1") != 0) {
+		printf("# skip: tests/lib/mkcerts or certtool not found\n");
+		return;
+	}
+	(void)snprintf(mk, sizeof mk, "%s/mk", dir);
+	(void)snprintf(cmd, sizeof cmd, "sh tests/lib/mkcerts %s "
+	    ">/dev/null 2>&1", mk);
+	CHECK(system(cmd) == 0, "mkcerts ran");
+	(void)snprintf(ca_pem, sizeof ca_pem, "%s/ca.pem", mk);
+
+#define MK(name) (snprintf(f1, sizeof f1, "%s/%s.pem", mk, name), \
+	snprintf(f2, sizeof f2, "%s/%s-key.pem", mk, name), \
+	o = srv_with("server.pem"), o.cert = f1, o.key = f2)
+
+	c = cfg_for("localhost");
+	c.ca_file = ca_pem;
+	MK("server");
+	st = greet_ok("mkcerts server.pem", &o, &c);
+	CHECK(st == 0, "mkcerts server: child %d", st);
+	c.servername = "127.0.0.1";
+	st = greet_ok("mkcerts server.pem as 127.0.0.1", &o, &c);
+	CHECK(st == 0, "mkcerts 127.0.0.1: child %d", st);
+	c.servername = "::1";
+	st = greet_ok("mkcerts server.pem as ::1", &o, &c);
+	CHECK(st == 0, "mkcerts ::1: child %d", st);
+	c.servername = "localhost";
+
+	(void)snprintf(cmd, sizeof cmd, "%s/server.sha256", mk);
+	pin[0] = '\0';
+	if ((fp = fopen(cmd, "r")) != NULL) {
+		if (fgets(pin, sizeof pin, fp) == NULL)
+			pin[0] = '\0';
+		pin[strcspn(pin, "\n")] = '\0';
+		fclose(fp);
+	}
+	c.fingerprint = pin;
+	c.ca_file = NULL;
+	c.servername = "example.org";
+	st = greet_ok("mkcerts server.sha256 pin", &o, &c);
+	CHECK(st == 0, "mkcerts pin: child %d", st);
+	c.fingerprint = NULL;
+	c.ca_file = ca_pem;
+	c.servername = "localhost";
+
+	MK("expired");
+	f = expect_fail(&o, &c, &st);
+	CHECK_STR(f.detail, "certificate expired on 2002-01-01 00:00 UTC",
+	    "mkcerts expired.pem");
+	MK("notyet");
+	f = expect_fail(&o, &c, &st);
+	CHECK_STR(f.detail, "certificate not valid before 2090-01-01 00:00 "
+	    "UTC", "mkcerts notyet.pem");
+	MK("wrongname");
+	f = expect_fail(&o, &c, &st);
+	CHECK_STR(f.detail, "certificate is for 'wrong.test', not "
+	    "'localhost'", "mkcerts wrongname.pem");
+	MK("selfsigned");
+	f = expect_fail(&o, &c, &st);
+	CHECK_STR(f.detail, "self-signed certificate", "mkcerts "
+	    "selfsigned.pem");
+	MK("server");
+	c.ca_file = NULL;
+	f = expect_fail(&o, &c, &st);
+	CHECK_STR(f.detail, "certificate not trusted (issuer: CN=carrier "
+	    "test CA)", "mkcerts server.pem without --tls-ca");
+	c.ca_file = ca_pem;
+
+	{
+		char cca[160], ccert[160], ckey[160];
+
+		MK("server");
+		(void)snprintf(cca, sizeof cca, "%s/client-ca.pem", mk);
+		(void)snprintf(ccert, sizeof ccert, "%s/client.pem", mk);
+		(void)snprintf(ckey, sizeof ckey, "%s/client-key.pem", mk);
+		o.client_ca = cca;
+		c.cert_file = ccert;
+		c.key_file = ckey;
+		st = greet_ok("mkcerts client certificate", &o, &c);
+		CHECK(st == 0, "mkcerts client certificate accepted (child %d)",
+		    st);
+	}
+#undef MK
+	(void)snprintf(cmd, sizeof cmd, "rm -rf %s", mk);
+	(void)system(cmd);
+}
+
 int
 main(void)
 {
@@ -1528,6 +1658,7 @@ main(void)
 	test_config_errors();
 	test_client_certificate();
 	test_records();
+	test_mkcerts();
 	free_certs();
 	buf_free(&infolog);
 	return check_done();
