@@ -31,7 +31,7 @@ LIB_SRC = src/outcome.c src/progress.c src/address.c src/auth.c src/cli.c src/co
           src/session.c src/tls.c src/trace.c src/util.c src/envelope.c \
           src/headers.c
 HDR     = src/*.h
-UNIT    = address auth config encoder headers message reply secret
+UNIT    = address auth config encoder headers message reply secret tls
 
 all: carrier
 

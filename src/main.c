@@ -120,6 +120,7 @@ session_config_from(struct run *r)
 	sc->dsn_return = o->dsn_return;
 	sc->dsn_envid = o->dsn_envid;
 	sc->body_type = o->body_type;
+	sc->quit_early = true;
 	sc->ev.sent = trace_sent;
 	sc->ev.received = trace_received;
 	sc->ev.info = trace_info;

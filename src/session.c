@@ -131,7 +131,7 @@ rset(struct session *s)
 	struct reply r;
 	struct failure ignored;
 
-	if (!s->usable)
+	if (!s->usable || s->quit_sent)
 		return;
 	reply_init(&r);
 	/* A failed RSET changes nothing about the outcome (THREATS P22). */
@@ -549,6 +549,7 @@ struct data_sink {
 	struct buf out;
 	struct failure *f;
 	uint64_t done, total;
+	bool raw;		/* BDAT: the octets as they are */
 };
 
 static int
@@ -556,9 +557,13 @@ data_chunk(void *ctx, const char *p, size_t n)
 {
 	struct data_sink *d = ctx;
 
-	buf_reset(&d->out);
-	dot_stuff(&d->dot, p, n, &d->out);
-	conn_queue(d->s->conn, d->out.data, d->out.len);
+	if (d->raw)
+		conn_queue(d->s->conn, p, n);
+	else {
+		buf_reset(&d->out);
+		dot_stuff(&d->dot, p, n, &d->out);
+		conn_queue(d->s->conn, d->out.data, d->out.len);
+	}
 	d->done += n;
 	if (conn_queued(d->s->conn) < FLUSH_AT)
 		return 0;
@@ -569,18 +574,31 @@ data_chunk(void *ctx, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * Queue the message: after DATA's 354, dot-stuffed and ended with ".";
+ * with CHUNKING, as one "BDAT n LAST" chunk of the octets as they are
+ * (RFC 3030 2).  Large messages are flushed as they go.
+ */
 static int
-send_data(struct session *s, const struct message *msg, struct failure *f)
+send_data(struct session *s, const struct message *msg, bool bdat,
+    struct failure *f)
 {
-	struct data_sink d = { s, { true }, { 0 }, f, 0, message_size(msg) };
+	struct data_sink d = { s, { true }, { 0 }, f, 0, message_size(msg),
+	    bdat };
 	int rc;
 
 	dot_init(&d.dot);
 	buf_init(&d.out);
+	if (bdat) {
+		char line[64];
+		(void)snprintf(line, sizeof line, "BDAT %llu LAST",
+		    (unsigned long long)d.total);
+		queue_cmd(s, line, NULL);
+	}
 	emit_info(s, "message data: %llu octets",
-	    (unsigned long long)message_size(msg));
+	    (unsigned long long)d.total);
 	rc = message_each_chunk(msg, data_chunk, &d, f);
-	if (rc == 0) {
+	if (rc == 0 && !bdat) {
 		buf_reset(&d.out);
 		dot_finish(&d.dot, &d.out);
 		conn_queue(s->conn, d.out.data, d.out.len);
@@ -594,6 +612,20 @@ send_data(struct session *s, const struct message *msg, struct failure *f)
 		s->usable = false;
 	}
 	return rc;
+}
+
+/*
+ * With PIPELINING, QUIT goes in the same flight as the end of the data
+ * when nothing else will follow: one round trip less.  Its reply is read
+ * by session_close.
+ */
+static void
+pipeline_quit(struct session *s, bool pipelining, bool last)
+{
+	if (pipelining && last && s->cfg->quit_early) {
+		queue_cmd(s, "QUIT", NULL);
+		s->quit_sent = true;
+	}
 }
 
 /* What the replies of one transaction came to. */
@@ -702,17 +734,12 @@ unknown:
 	return -1;
 }
 
+/* Before MAIL: what makes the transaction impossible on this server. */
 static int
-transaction(struct session *s, const struct envelope *env,
-    const struct message *msg, struct send_result *res, const size_t *idx,
-    size_t n, bool *deferred, struct tally *t, struct failure *f)
+transaction_checks(struct session *s, const struct envelope *env,
+    const struct message *msg, bool utf8, struct failure *f)
 {
-	bool pipelining = s->caps.esmtp && caps_has(&s->caps, "PIPELINING");
-	bool utf8 = s->cfg->smtputf8 || needs_utf8(env);
-	struct reply mail, r;
-	int rc = -1;
-	char *line;
-
+	(void)env;
 	if (utf8 && !caps_has(&s->caps, "SMTPUTF8"))
 		return fail(f, FAIL_UNSUPPORTED, 0, "SMTPUTF8",
 		    "an address is not ASCII and the server does not offer "
@@ -732,7 +759,62 @@ transaction(struct session *s, const struct envelope *env,
 	    !caps_has(&s->caps, "DSN"))
 		emit_warn(s, "the server does not offer DSN; delivery status "
 		    "notification options not sent");
+	return 0;
+}
 
+/* The RCPT replies, in order; -1 on a lost connection or a 421. */
+static int
+read_rcpt_replies(struct session *s, struct send_result *res,
+    const size_t *idx, size_t n, bool record, bool *deferred,
+    struct tally *t, struct failure *f)
+{
+	struct reply r;
+	int rc = 0;
+
+	reply_init(&r);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (read_reply(s, &r, "RCPT TO", false, f) < 0)
+			rc = -1;
+		else if (record && rcpt_outcome(res, idx[i], &r, deferred, t) <
+		    0)
+			rc = fail_reply(f, FAIL_TEMP, "RCPT TO", &r);
+		else if (!record && r.code == 421)
+			rc = fail_reply(f, FAIL_TEMP, "RCPT TO", &r);
+	}
+	reply_free(&r);
+	return rc;
+}
+
+static int
+none_accepted(struct session *s, const struct tally *t, struct failure *f)
+{
+	rset(s);
+	return fail(f, t->temp_refusal ? FAIL_TEMP : FAIL_REFUSED, 0, "",
+	    NULL);
+}
+
+/*
+ * One transaction for the recipients idx[0..n).  Recipients answered 452
+ * after another was accepted are marked in deferred[] for a further
+ * round.  `last` says no round can follow (QUIT may be pipelined).
+ * Returns 0 when the data was accepted (LMTP: the per-recipient replies
+ * were read), -1 with *f for a failure that ends the whole attempt.
+ */
+static int
+transaction(struct session *s, const struct envelope *env,
+    const struct message *msg, struct send_result *res, const size_t *idx,
+    size_t n, bool *deferred, struct tally *t, struct failure *f)
+{
+	bool pipelining = s->caps.esmtp && caps_has(&s->caps, "PIPELINING");
+	bool bdat = s->caps.esmtp && caps_has(&s->caps, "CHUNKING") &&
+	    !s->cfg->no_chunking;
+	bool utf8 = s->cfg->smtputf8 || needs_utf8(env);
+	struct reply mail, r;
+	int rc = -1;
+	char *line;
+
+	if (transaction_checks(s, env, msg, utf8, f) < 0)
+		return -1;
 	reply_init(&mail);
 	reply_init(&r);
 	line = mail_command(s, env, msg, utf8);
@@ -751,19 +833,24 @@ transaction(struct session *s, const struct envelope *env,
 		line = rcpt_command(s, env->recipients->v[idx[i]]);
 		queue_cmd(s, line, NULL);
 		free(line);
-		if (pipelining)
-			continue;
-		if (flush(s, f) < 0 ||
-		    read_reply(s, &r, "RCPT TO", false, f) < 0)
+		if (!pipelining && (flush(s, f) < 0 ||
+		    read_rcpt_replies(s, res, idx + i, 1, true, deferred, t,
+		    f) < 0))
 			goto out;
-		if (rcpt_outcome(res, idx[i], &r, deferred, t) < 0) {
-			fail_reply(f, FAIL_TEMP, "RCPT TO", &r);
-			goto out;
-		}
 	}
+
 	if (pipelining) {
-		/* One flight: MAIL, every RCPT, DATA (RFC 2920 3.1). */
-		queue_cmd(s, "DATA", NULL);
+		/* One flight (RFC 2920 3.1): MAIL, every RCPT, then DATA, or
+		   with CHUNKING the whole message and QUIT too. */
+		if (bdat) {
+			if (send_data(s, msg, true, f) < 0)
+				goto out;
+			/* RFC 5321 4.5.3.1.8: every server takes 100
+			   recipients, so no 452 round can follow. */
+			pipeline_quit(s, true, n == env->recipients->n &&
+			    n <= 100);
+		} else
+			queue_cmd(s, "DATA", NULL);
 		if (flush(s, f) < 0 ||
 		    read_reply(s, &mail, "MAIL FROM", false, f) < 0)
 			goto out;
@@ -772,35 +859,42 @@ transaction(struct session *s, const struct envelope *env,
 			goto out;
 		}
 		bool mail_ok = mail.code >= 200 && mail.code <= 299;
-		for (size_t i = 0; i < n; i++) {
-			if (read_reply(s, &r, "RCPT TO", false, f) < 0)
-				goto out;
-			if (mail_ok && rcpt_outcome(res, idx[i], &r, deferred,
-			    t) < 0) {
-				fail_reply(f, FAIL_TEMP, "RCPT TO", &r);
-				goto out;
-			}
-		}
-		if (read_reply(s, &r, "DATA", false, f) < 0)
+		if (read_rcpt_replies(s, res, idx, n, mail_ok, deferred, t,
+		    f) < 0)
 			goto out;
 		if (!mail_ok || t->accepted == 0) {
+			/* DATA or BDAT was refused too, or a 354 must be
+			   answered with a lone "." (RFC 2920 3.1). */
+			if (read_reply(s, &r, bdat ? "BDAT" : "DATA", false,
+			    f) < 0)
+				goto out;
 			if (r.code == 354)
 				abandon_data(s);
-			if (!mail_ok) {
+			if (!mail_ok)
 				mail_refused(s, env, &mail, f);
-				goto out;
-			}
+			else
+				none_accepted(s, t, f);
+			goto out;
 		}
-	}
-	if (t->accepted == 0) {
-		if (r.code != 421)
-			rset(s);
-		fail(f, t->temp_refusal ? FAIL_TEMP : FAIL_REFUSED, 0, "",
-		    NULL);
+		if (bdat) {
+			rc = end_of_data(s, res, idx, n, f);
+			goto out;
+		}
+	} else if (t->accepted == 0) {
+		none_accepted(s, t, f);
 		goto out;
+	} else if (bdat) {
+		if (send_data(s, msg, true, f) < 0 || flush(s, f) < 0)
+			goto out;
+		rc = end_of_data(s, res, idx, n, f);
+		goto out;
+	} else {
+		queue_cmd(s, "DATA", NULL);
+		if (flush(s, f) < 0)
+			goto out;
 	}
-	if (!pipelining && (flush(s, f) < 0 || command(s, "DATA", NULL, &r,
-	    "DATA", f) < 0))
+
+	if (read_reply(s, &r, "DATA", false, f) < 0)
 		goto out;
 	if (r.code != 354) {
 		if (r.code != 421 && r.code >= 400)
@@ -809,7 +903,10 @@ transaction(struct session *s, const struct envelope *env,
 		    FAIL_PROTOCOL, "DATA refused", &r);
 		goto out;
 	}
-	if (send_data(s, msg, f) < 0 || flush(s, f) < 0)
+	if (send_data(s, msg, false, f) < 0)
+		goto out;
+	pipeline_quit(s, pipelining, t->deferred == 0);
+	if (flush(s, f) < 0)
 		goto out;
 	rc = end_of_data(s, res, idx, n, f);
 out:
@@ -914,22 +1011,23 @@ session_close(struct session *s)
 {
 	if (s->conn == NULL)
 		return;
-	if (s->usable && !s->quit_sent) {
+	if (s->usable) {
 		struct reply r;
 		struct failure ignored;
+		int64_t wait = s->cfg->timeout > 0 && s->cfg->timeout < 5 ?
+		    s->cfg->timeout * 1000 : 5000;
 
 		/* The outcome is decided already: a failed QUIT (421,
-		   garbage, silence) changes nothing.  Wait briefly. */
+		   garbage, silence) changes nothing, so wait briefly. */
 		reply_init(&r);
-		queue_cmd(s, "QUIT", NULL);
-		if (conn_flush(s->conn, net_now_ms() + 5000, &ignored) == 0)
-			(void)conn_read_reply(s->conn, &r, net_now_ms() +
-			    (s->cfg->timeout > 0 && s->cfg->timeout < 5 ?
-			    s->cfg->timeout * 1000 : 5000), "QUIT", &ignored);
-		if (r.code && s->cfg->ev.received)
+		if (!s->quit_sent)
+			queue_cmd(s, "QUIT", NULL);
+		s->quit_sent = true;
+		if (conn_flush(s->conn, net_now_ms() + wait, &ignored) == 0 &&
+		    conn_read_reply(s->conn, &r, net_now_ms() + wait, "QUIT",
+		    &ignored) == 0 && s->cfg->ev.received)
 			s->cfg->ev.received(s->cfg->ev.ctx, &r);
 		reply_free(&r);
-		s->quit_sent = true;
 	}
 	conn_close(s->conn, s->usable);
 	s->conn = NULL;

@@ -49,6 +49,9 @@ struct session_config {
 	bool smtputf8;			/* --smtputf8, or a non-ASCII address */
 	const char *dsn_notify, *dsn_return, *dsn_envid;
 	const char *body_type;		/* -B: 7BIT or 8BITMIME */
+	bool no_chunking;		/* never BDAT, even when offered */
+	bool quit_early;		/* one message only: QUIT may be
+					   pipelined after its data */
 	struct session_events ev;
 };
 
