@@ -26,10 +26,11 @@ DEFS    = -D_GNU_SOURCE -DCARRIER_VERSION='"$(VERSION)"' \
           -DLIBBSD_BUILD_VERSION="\"`pkg-config --modversion libbsd`\""
 ALL_CFLAGS = $(WARN) $(WERROR) $(DEFS) $(PKG_CFLAGS) $(CFLAGS)
 
-LIB_SRC = src/outcome.c src/progress.c src/address.c src/auth.c src/cli.c src/config.c src/encoder.c \
+LIB_SRC = src/address.c src/auth.c src/cli.c src/config.c src/deliver.c \
+          src/encoder.c src/envelope.c src/flush.c src/headers.c \
+          src/outcome.c src/progress.c src/queue.c src/setup.c \
           src/message.c src/net.c src/reply.c src/report.c src/secret.c \
-          src/session.c src/tls.c src/trace.c src/util.c src/envelope.c \
-          src/headers.c
+          src/session.c src/tls.c src/trace.c src/util.c
 HDR     = src/*.h
 UNIT    = address auth config encoder headers message reply secret tls
 

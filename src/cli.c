@@ -22,7 +22,8 @@ enum {
 	OPT_RCPT_OPTION, OPT_SMTPUTF8, OPT_KEEP_BCC, OPT_DEBUG, OPT_PROGRESS,
 	OPT_LOG, OPT_SYSLOG, OPT_REPORT, OPT_ACCOUNT, OPT_HELP, OPT_VERSION,
 	OPT_FEATURES, OPT_VERIFY, OPT_EXPN, OPT_NOOP, OPT_SERVER_HELP,
-	OPT_COMMAND, OPT_SENDMAIL,
+	OPT_COMMAND, OPT_SENDMAIL, OPT_QUEUE, OPT_QUEUE_ONLY, OPT_FLUSH,
+	OPT_LIST_QUEUE, OPT_QUEUE_REMOVE, OPT_QUEUE_MAX_AGE,
 };
 
 static const struct option longopts[] = {
@@ -68,6 +69,12 @@ static const struct option longopts[] = {
 	{ "server-help", optional_argument, NULL, OPT_SERVER_HELP },
 	{ "command", required_argument, NULL, OPT_COMMAND },
 	{ "sendmail", no_argument, NULL, OPT_SENDMAIL },
+	{ "queue", optional_argument, NULL, OPT_QUEUE },
+	{ "queue-only", no_argument, NULL, OPT_QUEUE_ONLY },
+	{ "queue-max-age", required_argument, NULL, OPT_QUEUE_MAX_AGE },
+	{ "flush", no_argument, NULL, OPT_FLUSH },
+	{ "list-queue", no_argument, NULL, OPT_LIST_QUEUE },
+	{ "queue-remove", required_argument, NULL, OPT_QUEUE_REMOVE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -89,7 +96,7 @@ options_init(struct options *o)
 void
 options_free(struct options *o)
 {
-	char **strs[] = { &o->host, &o->helo, &o->source, &o->tls_ca,
+	char **strs[] = { &o->queue_dir, &o->host, &o->helo, &o->source, &o->tls_ca,
 	    &o->tls_cert, &o->tls_key, &o->tls_fingerprint, &o->tls_priority,
 	    &o->user, &o->auth, &o->passwordeval, &o->from, &o->file,
 	    &o->fullname, &o->dsn_notify, &o->dsn_return, &o->dsn_envid,
@@ -206,9 +213,11 @@ sendmail_o(const char *arg, struct options *o, struct failure *f)
 	(void)f;
 	if (strcmp(arg, "i") == 0)
 		o->ignore_dots = true;
+	else if (strcmp(arg, "dq") == 0)	/* deliver to the queue only */
+		o->queue_only = o->queue_on = true;
 	/* Every other -oXXX (-oem, -oee, -odi, -odb, ...) means nothing
-	   to a program that always delivers at once and reports by exit
-	   status; accepted and ignored, as SPEC 4 says. */
+	   to a program that delivers at once and reports by exit status;
+	   accepted and ignored, as SPEC 4 says. */
 	return 0;
 }
 
@@ -378,6 +387,30 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 	case OPT_SENDMAIL:
 		o->sendmail = true;
 		break;
+	case OPT_QUEUE:
+		o->queue_on = true;
+		if (arg != NULL)
+			set_str(&o->queue_dir, arg);
+		break;
+	case OPT_QUEUE_ONLY:
+		o->queue_only = o->queue_on = true;
+		break;
+	case OPT_QUEUE_MAX_AGE:
+		return positive("--queue-max-age", arg, 365, &o->queue_max_age,
+		    f);
+	case OPT_FLUSH:
+		o->action = ACT_FLUSH_QUEUE;
+		break;
+	case OPT_LIST_QUEUE:
+		o->action = ACT_LIST_QUEUE;
+		break;
+	case OPT_QUEUE_REMOVE:
+		if (strpbrk(arg, "/.") == arg || strchr(arg, '/') != NULL)
+			return fail(f, FAIL_USAGE, 0, "--queue-remove",
+			    "'%s' is not a queue id", arg);
+		o->action = ACT_REMOVE_QUEUED;
+		o->query_arg = arg;
+		break;
 	default:
 		return fail(f, FAIL_INTERNAL, 0, "options", "unhandled %d", c);
 	}
@@ -541,11 +574,16 @@ cli_usage(FILE *out)
 "  --report=json           a JSON report on standard output\n"
 "Configuration:\n"
 "  --account NAME          -C, --config FILE\n"
+"Queue:\n"
+"  --queue[=DIR]           queue the message when the server cannot be\n"
+"                          reached or answers 4xx; --queue-only: never try\n"
+"  --flush, -q             deliver what is queued; --list-queue, -bp\n"
+"  --queue-remove ID       --queue-max-age DAYS (5)\n"
 "  --sendmail              behave as sendmail (also when named sendmail)\n"
 "  --help                  --version\n"
 "\n"
-"sendmail flags: -t -i -oi -f ADDR -r ADDR -F NAME -N DSN -R RET -V ENVID\n"
-"  -B TYPE -v -bm -bi -bp -q -C FILE; -oX -L -h -U accepted and ignored.\n"
+"sendmail flags: -t -i -oi -odq -f ADDR -r ADDR -F NAME -N DSN -R RET\n"
+"  -V ENVID -B TYPE -v -bm -bi -bp -q -C FILE; -oX -L -h -U ignored.\n"
 "Exit status: 0 delivered; 67 all refused; 75 try again later; 79 some\n"
 "refused; see carrier(1) for every value.\n", out);
 }

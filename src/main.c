@@ -1,7 +1,7 @@
 /*
  * main.c: carrier's data flow, one way: argv and configuration -> options
- * -> message and envelope -> session -> report.  main alone turns the
- * outcome into an exit status.
+ * (setup.c) -> message, envelope, session (deliver.c) -> report.  main
+ * alone turns the outcome into an exit status.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,202 +13,10 @@
 #include <gnutls/gnutls.h>
 
 #include "cli.h"
-#include "config.h"
-#include "envelope.h"
-#include "message.h"
-#include "options.h"
-#include "outcome.h"
+#include "deliver.h"
 #include "report.h"
 #include "secret.h"
-#include "session.h"
-#include "trace.h"
-
-struct run {
-	struct options o;
-	struct config_extra extra;
-	struct trace trace;
-	char *fqdn;
-	char *host;		/* host without :PORT */
-	int port;
-	struct session_config sc;
-};
-
-static char *
-secret_for_session(void *ctx, struct failure *f)
-{
-	struct run *r = ctx;
-	struct secret_query q = { r->o.password, r->o.passwordeval,
-	    r->host[0] == '/' ? NULL : r->host, r->o.user, NULL, false };
-	struct secret s = { 0 };
-	char *out = NULL;
-
-	if (secret_get(&q, &s, f) == 0) {
-		out = s.password;
-		s.password = NULL;
-		char note[64];
-		(void)snprintf(note, sizeof note, "password from %s",
-		    secret_source_name(s.source));
-		trace_info(&r->trace, note);
-	}
-	secret_clear(&s);
-	return out;
-}
-
-/* "HOST:PORT" and "[V6]:PORT" split; --port and the protocol decide the
-   port otherwise. */
-static void
-resolve_target(struct run *r)
-{
-	const char *h = r->o.host ? r->o.host : "localhost";
-	const char *colon = strrchr(h, ':');
-	int port = 0;
-
-	if (h[0] == '[') {
-		const char *close = strchr(h, ']');
-		size_t n = close ? (size_t)(close - h - 1) : strlen(h) - 1;
-		r->host = xstrndup(h + 1, n);
-		if (close && close[1] == ':')
-			port = atoi(close + 2);
-	} else if (h[0] != '/' && colon && strchr(h, ':') == colon) {
-		r->host = xstrndup(h, (size_t)(colon - h));
-		port = atoi(colon + 1);
-	} else
-		r->host = xstrdup(h);
-	if (r->o.port)
-		port = r->o.port;
-	if (port == 0)
-		port = r->o.lmtp == YES ? 2003 : r->o.tls == TLS_IMPLICIT ?
-		    465 : 25;
-	r->port = port;
-}
-
-static void
-session_config_from(struct run *r)
-{
-	struct session_config *sc = &r->sc;
-	const struct options *o = &r->o;
-
-	memset(sc, 0, sizeof *sc);
-	sc->target.host = r->host;
-	sc->target.port = r->port;
-	sc->target.family = o->family;
-	sc->target.source = o->source;
-	sc->target.info = trace_info;
-	sc->target.info_ctx = &r->trace;
-	sc->lmtp = o->lmtp == YES;
-	sc->helo = o->helo ? o->helo : r->fqdn;
-	sc->tls = o->tls == TLS_UNSET ? TLS_OFF : o->tls;
-	sc->tls_cfg.servername = r->extra.tls_host ? r->extra.tls_host :
-	    r->host;
-	sc->tls_cfg.ca_file = o->tls_ca;
-	sc->tls_cfg.cert_file = o->tls_cert;
-	sc->tls_cfg.key_file = o->tls_key;
-	sc->tls_cfg.fingerprint = o->tls_fingerprint;
-	sc->tls_cfg.priority = o->tls_priority;
-	sc->tls_cfg.no_verify = o->tls_certcheck == NO;
-	sc->tls_cfg.info = trace_info;
-	sc->tls_cfg.info_ctx = &r->trace;
-	sc->timeout = o->timeout;
-	sc->user = o->user;
-	sc->auth = o->auth;
-	sc->no_initial_response = o->no_initial_response;
-	sc->allow_plaintext_auth = o->allow_plaintext_auth;
-	sc->mail_options = &o->mail_options;
-	sc->rcpt_options = &o->rcpt_options;
-	sc->smtputf8 = o->smtputf8;
-	sc->dsn_notify = o->dsn_notify;
-	sc->dsn_return = o->dsn_return;
-	sc->dsn_envid = o->dsn_envid;
-	sc->body_type = o->body_type;
-	sc->quit_early = true;
-	sc->ev.sent = trace_sent;
-	sc->ev.received = trace_received;
-	sc->ev.info = trace_info;
-	sc->ev.warn = trace_warn;
-	sc->ev.progress = trace_progress;
-	sc->ev.ctx = &r->trace;
-	sc->ev.secret = secret_for_session;
-}
-
-static int
-read_message(const struct options *o, struct message *m, struct failure *f)
-{
-	struct read_rules rules = { o->sendmail && !o->ignore_dots };
-	int fd = STDIN_FILENO, rc;
-
-	if (o->file != NULL &&
-	    (fd = open(o->file, O_RDONLY | O_CLOEXEC)) < 0)
-		return fail(f, FAIL_NOINPUT, 0, o->file, "%s", strerror(errno));
-	rc = message_read(m, fd, &rules, f);
-	if (fd != STDIN_FILENO)
-		(void)close(fd);
-	return rc;
-}
-
-static void
-print_refusals(const struct send_result *res)
-{
-	for (size_t i = 0; i < res->n; i++) {
-		const struct rcpt_result *rr = &res->r[i];
-		if (rr->accepted)
-			continue;
-		if (rr->code)
-			warnx_safe("<%s>: %d %s", rr->address, rr->code,
-			    rr->text ? rr->text : "");
-		else
-			warnx_safe("<%s>: %s", rr->address,
-			    rr->text ? rr->text : "not delivered");
-	}
-}
-
-/* The JSON report and the delivery log, whatever happened. */
-static void
-record_outcome(const struct run *r, const struct mail_envelope *e,
-    const struct message *m, const struct send_result *res, int rc,
-    const struct failure *f)
-{
-	struct outcome oc = { r->o.account, r->host, r->port,
-	    e->sender, e->recipients.n ? &e->recipients : &r->o.recipients,
-	    res->n ? res : NULL, message_size(m), f,
-	    rc < 0 ? exit_status(f->class) : 0 };
-
-	if (r->o.report_json)
-		outcome_json(stdout, &oc);
-	outcome_log(&oc, r->o.logfile, r->o.syslog_facility);
-}
-
-static int
-deliver(struct run *r, struct failure *f)
-{
-	struct message m;
-	struct mail_envelope e;
-	struct session s;
-	struct send_result res = { 0 };
-	int rc = -1;
-
-	message_init(&m);
-	memset(&e, 0, sizeof e);
-	reply_init(&res.final);
-	/* The whole message is read and checked before any connection. */
-	if (read_message(&r->o, &m, f) < 0 ||
-	    envelope_build(&e, &r->o, &m, r->fqdn, f) < 0)
-		goto out;
-	r->trace.progress.on = r->o.progress == YES ||
-	    (r->o.progress == UNSET && isatty(STDERR_FILENO) &&
-	    message_size(&m) > 1024 * 1024);
-	if (session_open(&s, &r->sc, f) < 0)
-		goto out;
-	struct envelope env = { e.sender, &e.recipients, m.eightbit };
-	rc = session_send(&s, &env, &m, &res, f);
-	session_close(&s);
-	print_refusals(&res);
-out:
-	record_outcome(r, &e, &m, &res, rc, f);
-	send_result_free(&res);
-	envelope_free(&e);
-	message_free(&m);
-	return rc;
-}
+#include "setup.h"
 
 static void
 print_reply(const struct reply *rep)
@@ -306,9 +114,7 @@ print_version(void)
 static int
 run(struct run *r, int argc, char **argv, struct failure *f)
 {
-	const char *name = base_name(argv[0]);
-
-	if (cli_parse(argc, argv, name, &r->o, f) < 0)
+	if (setup_parse(r, argc, argv, f) < 0)
 		return -1;
 	switch (r->o.action) {
 	case ACT_SHOW_HELP:
@@ -319,29 +125,29 @@ run(struct run *r, int argc, char **argv, struct failure *f)
 		return 0;
 	case ACT_NEWALIASES:
 		return 0;	/* carrier keeps no alias database */
-	case ACT_LIST_QUEUE:
-		printf("Mail queue is empty\n");
-		return 0;
-	case ACT_FLUSH_QUEUE:
-		return 0;	/* nothing is ever queued yet */
 	default:
 		break;
 	}
 	if (r->o.sendmail)
 		progname = "sendmail";
-	if (secret_protect_process(f) < 0 || config_load(&r->o, &r->extra, f) < 0)
+	if (secret_protect_process(f) < 0 || setup_session(r, NULL, f) < 0)
 		return -1;
 	if (r->o.tls_certcheck == NO)
 		warnx_safe("warning: TLS certificate verification is off "
 		    "(--tls-no-verify): anybody on the path can read and change "
 		    "this session");
-	r->trace.level = r->o.debug;
-	r->fqdn = net_local_fqdn();
-	resolve_target(r);
-	session_config_from(r);
-	if (r->o.action == ACT_SEND)
+	switch (r->o.action) {
+	case ACT_SEND:
 		return deliver(r, f);
-	return query(r, f);
+	case ACT_FLUSH_QUEUE:
+		return queue_flush(r, argc, argv, f);
+	case ACT_LIST_QUEUE:
+		return queue_print(r, f);
+	case ACT_REMOVE_QUEUED:
+		return queue_drop(r, f);
+	default:
+		return query(r, f);
+	}
 }
 
 int
@@ -353,10 +159,8 @@ main(int argc, char **argv)
 
 	/* A write to a closed socket is an error value, never a signal. */
 	(void)signal(SIGPIPE, SIG_IGN);
-	memset(&r, 0, sizeof r);
 	memset(&f, 0, sizeof f);
-	options_init(&r.o);
-	config_extra_init(&r.extra);
+	setup_init(&r);
 	progname = strcmp(base_name(argv[0]), "sendmail") == 0 ? "sendmail" :
 	    "carrier";
 
@@ -367,9 +171,6 @@ main(int argc, char **argv)
 	if (rc < 0)
 		report_failure(&f);
 
-	options_free(&r.o);
-	config_extra_free(&r.extra);
-	free(r.fqdn);
-	free(r.host);
+	setup_free(&r);
 	return rc < 0 ? exit_status(f.class) : 0;
 }

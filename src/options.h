@@ -27,6 +27,7 @@ enum action {
 	ACT_NEWALIASES,		/* sendmail -bi: accepted, nothing to do */
 	ACT_LIST_QUEUE,		/* -bp, mailq */
 	ACT_FLUSH_QUEUE,	/* -q */
+	ACT_REMOVE_QUEUED,	/* --queue-remove ID */
 };
 
 
@@ -82,6 +83,12 @@ struct options {
 	char *logfile;
 	char *syslog_facility;		/* NULL: no syslog */
 	bool report_json;
+
+	/* queue */
+	char *queue_dir;		/* --queue=DIR or config `queue` */
+	bool queue_on;			/* --queue: queue on failure */
+	bool queue_only;		/* -odq, --queue-only */
+	int queue_max_age;		/* days; 0: 5 */
 
 	/* configuration */
 	char *config_file;

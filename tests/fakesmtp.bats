@@ -342,6 +342,31 @@ except smtplib.SMTPServerDisconnected:
 	done
 }
 
+@test "TLS options: hostname, starttls-hidden, tls-protocols, QUIT close_notify" {
+	need_certs
+	fake_start <<-'EOF'
+		hostname mx.fake.test
+		tls-cert server.pem
+		starttls-hidden
+		tls-protocols 1.2 1.2
+	EOF
+	run py '
+s = smtplib.SMTP("localhost", PORT)
+print(s.ehlo())
+print(s.docmd("STARTTLS"))
+s.sock = ssl.create_default_context(cafile=CA).wrap_socket(s.sock, server_hostname="localhost")
+s.file = None
+print(s.ehlo()[0])
+s.quit()'
+	assert_output "(250, b'mx.fake.test\\nPIPELINING\\n8BITMIME\\nSIZE 10485760')
+(220, b'2.0.0 Ready to start TLS')
+250"
+	fake_wait
+	run fake_events
+	assert_line --regexp '^tls started: TLSv1.2 '
+	assert_line 'tls close_notify exchanged'
+}
+
 @test "implicit TLS and a client certificate (AUTH EXTERNAL)" {
 	need_certs
 	fake_start <<-'EOF'

@@ -89,7 +89,8 @@ Built-in behaviour (and what "default" means): Postfix-like replies.
 Greeting 220 NAME ESMTP (LMTP), EHLO 250 and the keywords, HELO 250, MAIL
 250, RCPT 250, DATA 354 then the data then 250 2.0.0 Ok: queued as FAKEn
 (LMTP: 250 per accepted recipient), BDAT 250 (502 when CHUNKING is not
-offered), RSET/NOOP 250, VRFY 252, EXPN 502, HELP 214, QUIT 221 and close,
+offered), RSET/NOOP 250, VRFY 252, EXPN 502, HELP 214, QUIT 221 and close
+(close-notify over TLS),
 STARTTLS 220 and the handshake (454 without tls-cert), unknown verb 500;
 503 for a bad sequence (RCPT before MAIL, DATA without recipients: 554), 555
 for a MAIL/RCPT parameter whose keyword was not offered (any after HELO), 552
@@ -159,6 +160,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 
 
 class ScenarioError(Exception):
@@ -443,7 +445,10 @@ class Scenario:
             if lo in ('1.0', '1.1'):
                 # OpenSSL 3 refuses TLS < 1.2 at its default security level.
                 ctx.set_ciphers('DEFAULT:@SECLEVEL=0')
-            ctx.minimum_version, ctx.maximum_version = v[lo], v[hi]
+            with warnings.catch_warnings():
+                # Old versions are deprecated: that is the point here.
+                warnings.simplefilter('ignore', DeprecationWarning)
+                ctx.minimum_version, ctx.maximum_version = v[lo], v[hi]
         return ctx
 
 
@@ -1053,7 +1058,8 @@ class Session:
         return reply('214 2.0.0 Help: see RFC 5321')
 
     def cmd_QUIT(self, arg):
-        return reply('221 2.0.0 Bye') + [('close',)]
+        # Over TLS a real server (Postfix) ends with close_notify.
+        return reply('221 2.0.0 Bye') + [('close-notify',) if self.tls else ('close',)]
 
     def cmd_STARTTLS(self, arg):
         if arg.strip():

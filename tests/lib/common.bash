@@ -34,7 +34,7 @@ FAKE_PIDS=()
 # (see need_certs).  --max-time defaults to $FAKE_MAX_TIME, else 30.
 # Fails, showing the server's error, if it does not start.
 fake_start() {
-	local opts=() unix= i
+	local opts=() unix='' i
 	while [[ $# -gt 0 && $1 == --* ]]; do
 		case $1 in
 		--unix) unix=1 ;;
@@ -168,6 +168,8 @@ fake_assert_commands() {
 # fake_assert_sent [--partial|--regexp] LINE: some command line equals LINE
 # (contains it, matches it).  fake_refute_sent: none does.  Same options
 # and messages as bats-assert's assert_line/refute_line.
+# (assert_line reads the caller's $output and $lines: bash's dynamic scope.)
+# shellcheck disable=SC2034
 fake_assert_sent() {
 	local output
 	local -a lines=()
@@ -175,6 +177,7 @@ fake_assert_sent() {
 	[[ -n $output ]] && mapfile -t lines <<<"$output"
 	assert_line "$@"
 }
+# shellcheck disable=SC2034
 fake_refute_sent() {
 	local output
 	local -a lines=()

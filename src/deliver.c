@@ -1,0 +1,156 @@
+/*
+ * deliver.c: one message: read it whole, decide its envelope, send it,
+ * report each refusal, and queue it when the failure is worth a retry.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deliver.h"
+#include "envelope.h"
+#include "message.h"
+#include "outcome.h"
+#include "queue.h"
+
+static int
+read_message(const struct options *o, struct message *m, struct failure *f)
+{
+	struct read_rules rules = { o->sendmail && !o->ignore_dots };
+	int fd = STDIN_FILENO, rc;
+
+	if (o->file != NULL &&
+	    (fd = open(o->file, O_RDONLY | O_CLOEXEC)) < 0)
+		return fail(f, FAIL_NOINPUT, 0, o->file, "%s", strerror(errno));
+	rc = message_read(m, fd, &rules, f);
+	if (fd != STDIN_FILENO)
+		(void)close(fd);
+	return rc;
+}
+
+static void
+print_refusals(const struct send_result *res)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		const struct rcpt_result *rr = &res->r[i];
+		if (rr->accepted)
+			continue;
+		if (rr->code)
+			warnx_safe("<%s>: %d %s", rr->address, rr->code,
+			    rr->text ? rr->text : "");
+		else
+			warnx_safe("<%s>: %s", rr->address,
+			    rr->text ? rr->text : "not delivered");
+	}
+}
+
+/* The JSON report and the delivery log, whatever happened. */
+static void
+record_outcome(const struct run *r, const struct mail_envelope *e,
+    const struct message *m, const struct send_result *res, int rc,
+    const struct failure *f)
+{
+	struct outcome oc = { r->o.account, r->host, r->port,
+	    e->sender, e->recipients.n ? &e->recipients : &r->o.recipients,
+	    res->n ? res : NULL, message_size(m), f,
+	    rc < 0 ? exit_status(f->class) : 0 };
+
+	if (r->o.report_json)
+		outcome_json(stdout, &oc);
+	outcome_log(&oc, r->o.logfile, r->o.syslog_facility);
+}
+
+static bool
+worth_retrying(enum fail_class c)
+{
+	return c == FAIL_NOHOST || c == FAIL_CONNECT || c == FAIL_IOERR ||
+	    c == FAIL_TEMP;
+}
+
+/* Put the message in the queue instead of failing; 0 when queued. */
+static int
+queue_instead(const struct run *r, const struct mail_envelope *e,
+    const struct message *m, const struct failure *why, struct failure *f)
+{
+	struct queue_entry q;
+	char *dir = r->o.queue_dir ? xstrdup(r->o.queue_dir) :
+	    queue_default_dir();
+	int rc;
+
+	memset(&q, 0, sizeof q);
+	q.sender = xstrdup(e->sender);
+	for (size_t i = 0; i < e->recipients.n; i++)
+		strlist_add(&q.recipients, e->recipients.v[i]);
+	q.account = r->o.account ? xstrdup(r->o.account) : NULL;
+	q.dsn_notify = r->o.dsn_notify ? xstrdup(r->o.dsn_notify) : NULL;
+	q.dsn_return = r->o.dsn_return ? xstrdup(r->o.dsn_return) : NULL;
+	q.dsn_envid = r->o.dsn_envid ? xstrdup(r->o.dsn_envid) : NULL;
+	q.body_type = r->o.body_type ? xstrdup(r->o.body_type) : NULL;
+	q.first = q.last = time(NULL);
+	if (why != NULL) {
+		q.attempts = 1;
+		q.next = q.first + queue_backoff(1);
+		q.last_error = why->detail[0] ? xasprintf("%s: %s", why->what,
+		    why->detail) : xstrdup(why->what);
+	} else
+		q.next = q.first;
+	rc = queue_add(dir, &q, m, f);
+	if (rc == 0)
+		warnx_safe("queued as %s in %s%s%s", q.id, dir,
+		    why ? ": " : " (not sent: --queue-only)",
+		    why ? q.last_error : "");
+	queue_entry_free(&q);
+	free(dir);
+	return rc;
+}
+
+int
+deliver(struct run *r, struct failure *f)
+{
+	struct message m;
+	struct mail_envelope e;
+	struct session s;
+	struct envelope env;
+	struct send_result res = { 0 };
+	int rc = -1;
+
+	message_init(&m);
+	memset(&e, 0, sizeof e);
+	reply_init(&res.final);
+	/* The whole message is read and checked before any connection. */
+	if (read_message(&r->o, &m, f) < 0 ||
+	    envelope_build(&e, &r->o, &m, r->fqdn, f) < 0)
+		goto out;
+	if (r->o.queue_only) {
+		rc = queue_instead(r, &e, &m, NULL, f);
+		goto out;
+	}
+	r->trace.progress.on = r->o.progress == YES ||
+	    (r->o.progress == UNSET && isatty(STDERR_FILENO) &&
+	    message_size(&m) > 1024 * 1024);
+	if (session_open(&s, &r->sc, f) < 0)
+		goto queue;
+	env.sender = e.sender;
+	env.recipients = &e.recipients;
+	env.eightbit = m.eightbit;
+	rc = session_send(&s, &env, &m, &res, f);
+	session_close(&s);
+	print_refusals(&res);
+queue:
+	if (rc < 0 && r->o.queue_on && worth_retrying(f->class)) {
+		/* The failure is reported, then the message waits. */
+		report_failure(f);
+		struct failure why = *f;
+		rc = queue_instead(r, &e, &m, &why, f);
+	}
+out:
+	record_outcome(r, &e, &m, &res, rc, f);
+	send_result_free(&res);
+	envelope_free(&e);
+	message_free(&m);
+	return rc;
+}
+

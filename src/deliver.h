@@ -1,0 +1,28 @@
+/*
+ * deliver.h: sending one message (the default action), and the queue's
+ * actions that reuse it: flush, list, remove.
+ */
+#ifndef CARRIER_DELIVER_H
+#define CARRIER_DELIVER_H
+
+#include "report.h"
+#include "setup.h"
+
+/*
+ * Read the message, decide the envelope, send it; print one line per
+ * refused recipient; write the JSON report and the log.  With a queue
+ * (--queue, config `queue`) a failure worth retrying (68, 69, 74, 75)
+ * queues the message and counts as success, with one line on stderr.
+ * Returns 0, or -1 with *f.
+ */
+int deliver(struct run *r, struct failure *f);
+
+/*
+ * The queue's actions.  argc/argv are the command line, parsed again for
+ * each account a flush sends for, so its options apply to every session.
+ */
+int queue_flush(struct run *r, int argc, char **argv, struct failure *f);
+int queue_print(struct run *r, struct failure *f);
+int queue_drop(struct run *r, struct failure *f);
+
+#endif

@@ -1,0 +1,221 @@
+/*
+ * flush.c: the queue's actions.  A flush delivers every entry whose time
+ * has come, one session per account, and removes an entry only after the
+ * server's 2xx to its data; permanent failures go to failed/.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deliver.h"
+#include "message.h"
+#include "queue.h"
+
+#define DEFAULT_MAX_AGE_DAYS	5
+
+static char *
+queue_dir_of(const struct run *r)
+{
+	return r->o.queue_dir ? xstrdup(r->o.queue_dir) : queue_default_dir();
+}
+
+static bool
+temporary(enum fail_class c)
+{
+	return c == FAIL_NOHOST || c == FAIL_CONNECT || c == FAIL_IOERR ||
+	    c == FAIL_TEMP;
+}
+
+static bool
+same_account(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* After a try: remove, reschedule or give up; returns the entry's class. */
+static enum fail_class
+settle(const char *dir, struct queue_entry *e, const struct send_result *res,
+    int rc, const struct failure *why, int max_age_days)
+{
+	struct failure ignored;
+	time_t now = time(NULL);
+
+	if (rc == 0) {
+		(void)queue_remove(dir, e->id, &ignored);
+		return FAIL_NONE;
+	}
+	char *reason = why->detail[0] ? xasprintf("%s: %s", why->what,
+	    why->detail) : xstrdup(why->what[0] ? why->what :
+	    "recipients refused");
+	enum fail_class cl = why->class;
+
+	/* Some recipients took it: retry only those refused with 4xx. */
+	if (cl == FAIL_PARTIAL || (res->n > 0 && cl == FAIL_TEMP &&
+	    why->what[0] == '\0')) {
+		struct strlist again = { 0 };
+		for (size_t i = 0; i < res->n; i++)
+			if (!res->r[i].accepted && res->r[i].code >= 400 &&
+			    res->r[i].code < 500)
+				strlist_add(&again, res->r[i].address);
+		if (again.n == 0) {
+			strlist_free(&again);
+			(void)queue_remove(dir, e->id, &ignored);
+			free(reason);
+			return FAIL_PARTIAL;
+		}
+		strlist_free(&e->recipients);
+		e->recipients = again;
+		cl = FAIL_TEMP;
+	}
+	e->attempts++;
+	e->last = now;
+	free(e->last_error);
+	e->last_error = reason;
+	if (temporary(cl) && now - e->first < (time_t)max_age_days * 86400) {
+		e->next = now + queue_backoff(e->attempts);
+		(void)queue_update(dir, e, &ignored);
+		return FAIL_TEMP;
+	}
+	char *final = xstrdup(reason);
+	if (queue_give_up(dir, e, final, &ignored) < 0)
+		warnx_safe("queue %s: %s", e->id, ignored.detail);
+	free(final);
+	return temporary(cl) ? FAIL_TEMP : cl;
+}
+
+/* Send one queued entry over an open session. */
+static int
+send_entry(struct session *s, const char *dir, const struct queue_entry *e,
+    struct send_result *res, struct failure *f)
+{
+	struct message m;
+	struct read_rules rules = { false };
+	int fd, rc;
+
+	message_init(&m);
+	if ((fd = queue_open_message(dir, e->id, f)) < 0)
+		return -1;
+	rc = message_read(&m, fd, &rules, f);
+	(void)close(fd);
+	if (rc == 0) {
+		struct envelope env = { e->sender, &e->recipients, m.eightbit };
+		rc = session_send(s, &env, &m, res, f);
+	}
+	message_free(&m);
+	return rc;
+}
+
+int
+queue_flush(struct run *r, int argc, char **argv, struct failure *f)
+{
+	char *dir = queue_dir_of(r);
+	struct queue_entry *v = NULL;
+	size_t n = 0;
+	int lock = -1, rc = -1;
+	enum fail_class worst = FAIL_NONE;
+	time_t now = time(NULL);
+	int max_age = r->o.queue_max_age ? r->o.queue_max_age :
+	    DEFAULT_MAX_AGE_DAYS;
+
+	if ((lock = queue_lock(dir, f)) < 0 || queue_list(dir, &v, &n, f) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].id[0] == '\0' || v[i].next > now)
+			continue;
+		/* One session per account, for all of its due entries. */
+		struct run acct;
+		struct session s;
+		struct failure sf;
+		setup_init(&acct);
+		memset(&sf, 0, sizeof sf);
+		bool open = setup_parse(&acct, argc, argv, &sf) == 0 &&
+		    setup_session(&acct, v[i].account, &sf) == 0;
+		acct.sc.quit_early = false;
+		if (open && session_open(&s, &acct.sc, &sf) < 0)
+			open = false;
+		for (size_t j = i; j < n; j++) {
+			if (v[j].id[0] == '\0' || v[j].next > now ||
+			    !same_account(v[i].account, v[j].account))
+				continue;
+			struct send_result res = { 0 };
+			struct failure ef = sf;
+			int er = -1;
+			reply_init(&res.final);
+			if (open && s.usable) {
+				memset(&ef, 0, sizeof ef);
+				er = send_entry(&s, dir, &v[j], &res, &ef);
+			} else if (ef.class == FAIL_NONE)
+				fail(&ef, FAIL_CONNECT, 0, "session",
+				    "connection lost");
+			enum fail_class cl = settle(dir, &v[j], &res, er, &ef,
+			    max_age);
+			printf("%s: %s\n", v[j].id, cl == FAIL_NONE ?
+			    "delivered" : cl == FAIL_TEMP ? "deferred" :
+			    cl == FAIL_PARTIAL ? "delivered, some recipients "
+			    "refused" : "failed");
+			if (cl != FAIL_NONE) {
+				report_failure(&ef);
+				if (worst == FAIL_NONE || worst == FAIL_TEMP)
+					worst = cl;
+			}
+			send_result_free(&res);
+			v[j].id[0] = '\0';	/* done with it */
+		}
+		if (open)
+			session_close(&s);
+		setup_free(&acct);
+	}
+	rc = worst == FAIL_NONE ? 0 : fail(f, worst, 0, "", NULL);
+out:
+	if (lock >= 0)
+		(void)close(lock);
+	queue_list_free(v, n);
+	free(dir);
+	return rc;
+}
+
+int
+queue_print(struct run *r, struct failure *f)
+{
+	char *dir = queue_dir_of(r);
+	struct queue_entry *v;
+	size_t n;
+	time_t now = time(NULL);
+
+	if (queue_list(dir, &v, &n, f) < 0) {
+		free(dir);
+		return -1;
+	}
+	if (n == 0)
+		printf("Mail queue is empty\n");
+	for (size_t i = 0; i < n; i++) {
+		long age = (long)(now - v[i].first);
+		printf("%s  %ldh%02ldm  <%s>  attempts %d", v[i].id, age / 3600,
+		    age / 60 % 60, v[i].sender, v[i].attempts);
+		for (size_t j = 0; j < v[i].recipients.n; j++)
+			printf("%s<%s>", j ? ", " : "  to ",
+			    v[i].recipients.v[j]);
+		printf("\n");
+		if (v[i].last_error) {
+			char *esc = escape_bytes(v[i].last_error,
+			    strlen(v[i].last_error));
+			printf("    %s\n", esc);
+			free(esc);
+		}
+	}
+	queue_list_free(v, n);
+	free(dir);
+	return 0;
+}
+
+int
+queue_drop(struct run *r, struct failure *f)
+{
+	char *dir = queue_dir_of(r);
+	int rc = queue_remove(dir, r->o.query_arg, f);
+
+	free(dir);
+	return rc;
+}

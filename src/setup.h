@@ -1,0 +1,37 @@
+/*
+ * setup.h: from the command line and the configuration to a session
+ * configuration ready to use.  Everything a delivery, a query or a queue
+ * flush needs before it talks to a server.
+ */
+#ifndef CARRIER_SETUP_H
+#define CARRIER_SETUP_H
+
+#include "config.h"
+#include "options.h"
+#include "session.h"
+#include "trace.h"
+
+struct run {
+	struct options o;
+	struct config_extra extra;
+	struct trace trace;
+	char *fqdn;
+	char *host;		/* the host part of --host, or a socket path */
+	int port;
+	struct session_config sc;
+};
+
+/* Parse argv into r->o.  FAIL_USAGE. */
+int setup_parse(struct run *r, int argc, char **argv, struct failure *f);
+
+/*
+ * Apply the configuration (the account `account` when not NULL and the
+ * command line named none), then derive the host, port, local name and
+ * session configuration.  FAIL_CONFIG and what config_load returns.
+ */
+int setup_session(struct run *r, const char *account, struct failure *f);
+
+void setup_init(struct run *r);
+void setup_free(struct run *r);
+
+#endif
