@@ -23,7 +23,8 @@ enum {
 	OPT_LOG, OPT_SYSLOG, OPT_REPORT, OPT_ACCOUNT, OPT_HELP, OPT_VERSION,
 	OPT_FEATURES, OPT_VERIFY, OPT_EXPN, OPT_NOOP, OPT_SERVER_HELP,
 	OPT_COMMAND, OPT_SENDMAIL, OPT_QUEUE, OPT_QUEUE_ONLY, OPT_FLUSH,
-	OPT_LIST_QUEUE, OPT_QUEUE_REMOVE, OPT_QUEUE_MAX_AGE,
+	OPT_LIST_QUEUE, OPT_QUEUE_REMOVE, OPT_QUEUE_MAX_AGE, OPT_BATCH,
+	OPT_MAILDIR, OPT_MBOX,
 };
 
 static const struct option longopts[] = {
@@ -69,6 +70,9 @@ static const struct option longopts[] = {
 	{ "server-help", optional_argument, NULL, OPT_SERVER_HELP },
 	{ "command", required_argument, NULL, OPT_COMMAND },
 	{ "sendmail", no_argument, NULL, OPT_SENDMAIL },
+	{ "batch", no_argument, NULL, OPT_BATCH },
+	{ "maildir", required_argument, NULL, OPT_MAILDIR },
+	{ "mbox", required_argument, NULL, OPT_MBOX },
 	{ "queue", optional_argument, NULL, OPT_QUEUE },
 	{ "queue-only", no_argument, NULL, OPT_QUEUE_ONLY },
 	{ "queue-max-age", required_argument, NULL, OPT_QUEUE_MAX_AGE },
@@ -110,6 +114,9 @@ options_free(struct options *o)
 	free_secret(o->password);
 	o->password = NULL;
 	strlist_free(&o->commands);
+	strlist_free(&o->batch_files);
+	strlist_free(&o->maildirs);
+	strlist_free(&o->mboxes);
 	strlist_free(&o->recipients);
 	strlist_free(&o->mail_options);
 	strlist_free(&o->rcpt_options);
@@ -311,6 +318,18 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 		break;
 	case OPT_FILE:
 		set_str(&o->file, arg);
+		strlist_add(&o->batch_files, arg);
+		break;
+	case OPT_BATCH:
+		o->batch = true;
+		break;
+	case OPT_MAILDIR:
+		o->batch = true;
+		strlist_add(&o->maildirs, arg);
+		break;
+	case OPT_MBOX:
+		o->batch = true;
+		strlist_add(&o->mboxes, arg);
 		break;
 	case OPT_MAIL_OPTION:
 	case OPT_RCPT_OPTION:
@@ -564,6 +583,9 @@ cli_usage(FILE *out)
 "  -f, --from ADDR         envelope sender ('<>' for the null sender)\n"
 "  -t, --read-recipients   recipients from To, Cc, Bcc (or Resent-*)\n"
 "  --file FILE             read the message from FILE\n"
+"  --batch                 send every --file over one connection; also\n"
+"  --maildir DIR           every message in DIR/new and DIR/cur\n"
+"  --mbox FILE             every message of an mbox file\n"
 "  --mail-option OPT       --rcpt-option OPT   extra ESMTP parameters\n"
 "  --smtputf8              ask for SMTPUTF8\n"
 "  --keep-bcc              do not remove Bcc and Resent-Bcc\n"

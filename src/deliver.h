@@ -17,6 +17,10 @@
  */
 int deliver(struct run *r, struct failure *f);
 
+/* --batch: every --file, --maildir and --mbox message over one session;
+ * one line per message on stdout; the worst outcome is returned. */
+int deliver_batch(struct run *r, struct failure *f);
+
 /*
  * The queue's actions.  argc/argv are the command line, parsed again for
  * each account a flush sends for, so its options apply to every session.

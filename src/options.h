@@ -62,7 +62,10 @@ struct options {
 	char *from;			/* -f; "" is the null sender */
 	bool from_set;
 	bool read_recipients;		/* -t */
-	char *file;			/* --file */
+	char *file;			/* --file (the last one) */
+	struct strlist batch_files;	/* every --file, for --batch */
+	bool batch;			/* --batch */
+	struct strlist maildirs, mboxes;	/* --maildir, --mbox */
 	struct strlist recipients;	/* from argv */
 	struct strlist mail_options, rcpt_options;
 	bool smtputf8;
