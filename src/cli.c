@@ -241,6 +241,10 @@ sendmail_b(const char *arg, struct options *o, struct failure *f)
 		o->action = ACT_LIST_QUEUE;
 		return 0;
 	}
+	if (strcmp(arg, "s") == 0) {
+		o->action = ACT_SMTP_STDIN;
+		return 0;
+	}
 	return fail(f, FAIL_USAGE, 0, "-b", "-b%s is not supported", arg);
 }
 

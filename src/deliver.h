@@ -21,6 +21,9 @@ int deliver(struct run *r, struct failure *f);
  * one line per message on stdout; the worst outcome is returned. */
 int deliver_batch(struct run *r, struct failure *f);
 
+/* sendmail -bs: an SMTP session on stdin/stdout, relayed. */
+int relay_stdin_session(struct run *r, struct failure *f);
+
 /*
  * The queue's actions.  argc/argv are the command line, parsed again for
  * each account a flush sends for, so its options apply to every session.

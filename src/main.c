@@ -145,6 +145,8 @@ run(struct run *r, int argc, char **argv, struct failure *f)
 		return queue_print(r, f);
 	case ACT_REMOVE_QUEUED:
 		return queue_drop(r, f);
+	case ACT_SMTP_STDIN:
+		return relay_stdin_session(r, f);
 	default:
 		return query(r, f);
 	}

@@ -28,6 +28,7 @@ enum action {
 	ACT_LIST_QUEUE,		/* -bp, mailq */
 	ACT_FLUSH_QUEUE,	/* -q */
 	ACT_REMOVE_QUEUED,	/* --queue-remove ID */
+	ACT_SMTP_STDIN,		/* sendmail -bs */
 };
 
 

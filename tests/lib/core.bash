@@ -6,8 +6,6 @@
 #   every test that expects a failure checks the exit status and stderr;
 #   every stall test uses --timeout 1 and checks the elapsed time.
 
-SENDER=a@x.test
-
 # msg BYTES: writes BYTES (printf %b escapes: \n \r \t \xHH) to a fresh
 # file under $BATS_TEST_TMPDIR and prints its name.
 msg() {
@@ -16,16 +14,6 @@ msg() {
 	printf '%b' "$1" >"$f"
 	printf '%s\n' "$f"
 }
-
-# The message of test_message (common.bash) as it must be on the wire:
-# CRLF line ends, then the terminator.
-std_message_wire() {
-	printf '%s\r\n' 'From: Alice <a@x.test>' 'To: Bob <b@x.test>' \
-		'Subject: test' 'Date: Thu, 01 Jan 2015 00:00:00 +0000' \
-		'Message-ID: <test@x.test>' '' 'Hello.' '.'
-}
-# Its SIZE= value: the octets after CRLF normalisation, no terminator.
-STD_SIZE=135
 
 # show BYTES-FILE: a file's bytes, one line per line, escapes visible.
 show() {
@@ -171,3 +159,9 @@ big_message() {
 			head -c "$2"
 	} >"$1"
 }
+
+# The message of test_message (common.bash) as it must arrive after the
+# 354: CRLF line ends, then the terminator; STD_SIZE is its SIZE= value
+# (octets after CRLF normalisation, without the terminator).
+STD_SIZE=135
+STD_WIRE=$'From: Alice <a@x.test>\r\nTo: Bob <b@x.test>\r\nSubject: test\r\nDate: Thu, 01 Jan 2015 00:00:00 +0000\r\nMessage-ID: <test@x.test>\r\n\r\nHello.\r\n.\r\n'

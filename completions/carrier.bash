@@ -1,0 +1,193 @@
+# bash completion for carrier(1), also when it is installed as sendmail.
+#
+# Installed by `make install` as
+#   $(PREFIX)/share/bash-completion/completions/carrier
+# Self-contained: it needs nothing from the bash-completion package.
+
+# The configuration file carrier would read for this command line: the
+# value of --config/-C given earlier on the line, else the user's file,
+# else the system's (as src/config.c looks for them).
+_carrier_config_file() {
+	local i w file=
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		case $w in
+		--config | -C)
+			if [[ ${COMP_WORDS[i + 1]-} == = ]]; then
+				file=${COMP_WORDS[i + 2]-}
+			else
+				file=${COMP_WORDS[i + 1]-}
+			fi
+			;;
+		--config=*) file=${w#--config=} ;;
+		-C?*) file=${w#-C} ;;
+		esac
+	done
+	if [[ -n $file ]]; then
+		[[ $file == "~"/* ]] && file=$HOME/${file#"~"/}
+		printf '%s\n' "$file"
+		return
+	fi
+	if [[ ${XDG_CONFIG_HOME-} == /* ]]; then
+		file=$XDG_CONFIG_HOME/carrier/config
+	else
+		file=$HOME/.config/carrier/config
+	fi
+	[[ -r $file ]] || file=/etc/carrier.conf
+	printf '%s\n' "$file"
+}
+
+# The account names defined in the configuration file, one a line.
+_carrier_accounts() {
+	local file line name
+	file=$(_carrier_config_file)
+	[[ -r $file ]] || return 0
+	while IFS= read -r line || [[ -n $line ]]; do
+		line=${line%$'\r'}
+		[[ $line =~ ^[[:blank:]]*account[[:blank:]]+([^:]*) ]] || continue
+		name=${BASH_REMATCH[1]}
+		name=${name#"${name%%[![:blank:]]*}"}
+		name=${name%"${name##*[![:blank:]]}"}
+		[[ $name == \"*\" ]] && name=${name:1:${#name}-2}
+		[[ -n $name ]] && printf '%s\n' "$name"
+	done <"$file"
+}
+
+# COMPREPLY: the words of $2 (one per line) that start with $1,
+# ignoring case, each prefixed with $3.
+_carrier_match() {
+	local cur=$1 prefix=${3-} w
+	while IFS= read -r w; do
+		[[ -z $w ]] && continue
+		[[ ${w,,} == "${cur,,}"* ]] && COMPREPLY+=("$prefix$w")
+	done <<<"$2"
+}
+
+_carrier() {
+	local cur prev opt val prefix=
+	COMPREPLY=()
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=
+	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+
+	# Find the option whose value is being completed.  Bash splits
+	# "--opt=val" into "--opt" "=" "val" when '=' is in COMP_WORDBREAKS
+	# (the default); otherwise the word is "--opt=val" whole and the
+	# replies must carry the "--opt=" prefix.
+	opt= val=$cur
+	if [[ $cur == = && $prev == --* ]]; then
+		opt=$prev val=
+	elif [[ $prev == = ]] && ((COMP_CWORD > 1)) &&
+		[[ ${COMP_WORDS[COMP_CWORD - 2]} == --* ]]; then
+		opt=${COMP_WORDS[COMP_CWORD - 2]}
+	elif [[ $cur == --*=* ]]; then
+		opt=${cur%%=*} val=${cur#*=} prefix=$opt=
+	else
+		case $prev in
+		--host | --port | --helo | --timeout | --source | --tls-ca | \
+			--tls-cert | --tls-key | --tls-fingerprint | --tls-priority | \
+			--user | --auth | --from | --file | --mail-option | \
+			--rcpt-option | --log | --report | --account | --config | \
+			--verify | --expn | --command | \
+			-f | -r | -F | -N | -R | -V | -B | -C | -L | -h | -o | -b)
+			opt=$prev
+			;;
+		esac
+	fi
+
+	if [[ -n $opt ]]; then
+		case $opt in
+		--starttls)
+			_carrier_match "$val" $'required\noptional' "$prefix"
+			;;
+		--auth)
+			# A comma-separated list: complete its last element.
+			local done= last=$val
+			if [[ $val == *,* ]]; then
+				done=${val%,*}, last=${val##*,}
+			fi
+			_carrier_match "$last" $'on\noff\nSCRAM-SHA-256\nSCRAM-SHA-1\nCRAM-MD5\nPLAIN\nLOGIN\nXOAUTH2\nOAUTHBEARER\nEXTERNAL' \
+				"$prefix$done"
+			;;
+		--debug)
+			_carrier_match "$val" $'1\n2' "$prefix"
+			;;
+		--report)
+			_carrier_match "$val" json "$prefix"
+			;;
+		--syslog)
+			_carrier_match "$val" $'mail\nuser\ndaemon\nlocal0\nlocal1\nlocal2\nlocal3\nlocal4\nlocal5\nlocal6\nlocal7' "$prefix"
+			;;
+		--port)
+			_carrier_match "$val" $'25\n465\n587\n2003' "$prefix"
+			;;
+		--account)
+			_carrier_match "$val" "$(_carrier_accounts)" "$prefix"
+			;;
+		--file | --config | -C | --tls-ca | --tls-cert | --tls-key | --log)
+			compopt -o filenames 2>/dev/null
+			local f
+			while IFS= read -r f; do
+				[[ -n $f ]] && COMPREPLY+=("$prefix$f")
+			done < <(compgen -f -- "$val")
+			;;
+		--host)
+			if [[ $val == /* ]]; then
+				compopt -o filenames 2>/dev/null
+				local f
+				while IFS= read -r f; do
+					[[ -n $f ]] && COMPREPLY+=("$prefix$f")
+				done < <(compgen -f -- "$val")
+			else
+				local h
+				while IFS= read -r h; do
+					[[ -n $h ]] && COMPREPLY+=("$prefix$h")
+				done < <(compgen -A hostname -- "$val")
+			fi
+			;;
+		-N)
+			_carrier_match "$val" $'never\nsuccess\nfailure\ndelay\nsuccess,failure\nsuccess,failure,delay\nfailure,delay' "$prefix"
+			;;
+		-R)
+			_carrier_match "$val" $'full\nhdrs' "$prefix"
+			;;
+		-B)
+			_carrier_match "$val" $'7BIT\n8BITMIME' "$prefix"
+			;;
+		esac
+		# Every other value (--user, --from, --timeout ...) is free text.
+		return 0
+	fi
+
+	case $cur in
+	--*)
+		local opts='--host --port --lmtp --helo --timeout --source -4 -6
+--tls --starttls --starttls= --tls-ca --tls-cert --tls-key --tls-fingerprint
+--tls-priority --tls-no-verify
+--user --auth --no-initial-response --allow-plaintext-auth
+--from --read-recipients --file --mail-option --rcpt-option --smtputf8
+--keep-bcc
+--verbose --debug --debug= --progress --log --syslog --syslog= --report=
+--account --config --sendmail --help --version
+--features --verify --expn --noop --server-help --server-help= --command'
+		local o
+		for o in $opts; do
+			[[ $o == "$cur"* && $o == --* ]] && COMPREPLY+=("$o")
+		done
+		# "--opt=" waits for its value: no space after it.
+		if ((${#COMPREPLY[@]} == 1)) && [[ ${COMPREPLY[0]} == *= ]]; then
+			compopt -o nospace 2>/dev/null
+		fi
+		;;
+	-*)
+		local o
+		for o in -4 -6 -t -i -oi -f -r -F -N -R -V -B -v -C -bm -bp -bi -q \
+			-U -L -h; do
+			[[ $o == "$cur"* ]] && COMPREPLY+=("$o")
+		done
+		;;
+	esac
+	return 0
+}
+
+complete -F _carrier carrier sendmail

@@ -1,0 +1,249 @@
+/*
+ * relay.c: sendmail -bs, an SMTP session on standard input and output
+ * whose transactions carrier relays to its server.  The local client's
+ * MAIL and RCPT are checked and collected; at the end of DATA the message
+ * goes out through the ordinary session, and its outcome is the reply.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "deliver.h"
+#include "message.h"
+
+#define LINE_MAX_OCTETS	4096
+
+struct input {
+	char block[8192];
+	size_t len, pos;
+	bool eof;
+};
+
+/* One line from stdin without its CRLF or LF; -1 at end of input. */
+static int
+read_line(struct input *in, struct buf *line)
+{
+	buf_reset(line);
+	for (;;) {
+		if (in->pos == in->len) {
+			if (in->eof)
+				return line->len ? 0 : -1;
+			ssize_t n = read(STDIN_FILENO, in->block,
+			    sizeof in->block);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				in->eof = true;
+				continue;
+			}
+			in->len = (size_t)n;
+			in->pos = 0;
+		}
+		char c = in->block[in->pos++];
+		if (c == '\n') {
+			if (line->len && line->data[line->len - 1] == '\r')
+				line->data[--line->len] = '\0';
+			return 0;
+		}
+		if (line->len < LINE_MAX_OCTETS)
+			buf_addc(line, c);
+	}
+}
+
+static void
+say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vprintf(fmt, ap);
+	va_end(ap);
+	(void)fputs("\r\n", stdout);
+	(void)fflush(stdout);
+}
+
+/* "FROM:<addr> PARAMS" -> addr, or NULL when malformed. */
+static char *
+path_arg(const char *s, const char *keyword)
+{
+	size_t kl = strlen(keyword);
+
+	if (strncasecmp(s, keyword, kl) != 0)
+		return NULL;
+	s += kl;
+	while (*s == ' ')
+		s++;
+	if (*s != '<')
+		return NULL;
+	const char *end = strchr(s, '>');
+	if (end == NULL)
+		return NULL;
+	char *addr = xstrndup(s + 1, (size_t)(end - s - 1));
+	if (address_check(addr, true) != NULL) {
+		free(addr);
+		return NULL;
+	}
+	return addr;
+}
+
+/* The DATA lines, un-stuffed, into an anonymous file for message_read. */
+static int
+read_data(struct input *in, struct buf *line, int *fd)
+{
+	*fd = memfd_create("carrier-bs", MFD_CLOEXEC);
+	if (*fd < 0)
+		return -1;
+	while (read_line(in, line) == 0) {
+		if (strcmp(line->data ? line->data : "", ".") == 0)
+			return lseek(*fd, 0, SEEK_SET) < 0 ? -1 : 0;
+		const char *p = line->data ? line->data : "";
+		if (*p == '.')
+			p++;
+		if (dprintf(*fd, "%s\r\n", p) < 0)
+			return -1;
+	}
+	return -1;	/* the input ended inside the data */
+}
+
+/* Relay one transaction; the reply to the end of data. */
+static void
+relay(struct run *r, struct session *s, bool *open, const char *sender,
+    const struct strlist *rcpts, int fd)
+{
+	struct message m;
+	struct read_rules rules = { false };
+	struct send_result res = { 0 };
+	struct failure f;
+	int rc;
+
+	memset(&f, 0, sizeof f);
+	message_init(&m);
+	reply_init(&res.final);
+	rc = message_read(&m, fd, &rules, &f);
+	if (rc == 0 && *open && !s->usable) {
+		session_close(s);
+		*open = false;
+	}
+	if (rc == 0 && !*open && (rc = session_open(s, &r->sc, &f)) == 0)
+		*open = true;
+	if (rc == 0) {
+		struct envelope env = { sender, rcpts, m.eightbit };
+		rc = session_send(s, &env, &m, &res, &f);
+	}
+	for (size_t i = 0; i < res.n; i++)
+		if (!res.r[i].accepted)
+			warnx_safe("<%s>: %d %s", res.r[i].address,
+			    res.r[i].code, res.r[i].text ? res.r[i].text : "");
+	if (rc == 0)
+		say("250 2.0.0 Ok: relayed");
+	else if (f.class == FAIL_PARTIAL)
+		/* The recipients were accepted already: say which were not
+		   delivered rather than make the client send it twice. */
+		say("250 2.0.0 Ok: relayed; some recipients refused (see "
+		    "the log)");
+	else {
+		bool temp = f.class == FAIL_TEMP || f.class == FAIL_IOERR ||
+		    f.class == FAIL_CONNECT || f.class == FAIL_NOHOST;
+		char *text = f.what[0] ? xasprintf("%s: %s", f.what, f.detail)
+		    : xstrdup("recipients refused");
+		char *esc = escape_bytes(text, strlen(text));
+		say("%s %s", temp ? "451 4.4.0" : "554 5.0.0", esc);
+		free(esc);
+		free(text);
+	}
+	send_result_free(&res);
+	message_free(&m);
+}
+
+int
+relay_stdin_session(struct run *r, struct failure *f)
+{
+	struct input in = { .eof = false };
+	struct buf line;
+	struct strlist rcpts = { 0 };
+	struct session s;
+	char *sender = NULL;
+	bool open = false;
+
+	(void)f;
+	buf_init(&line);
+	r->sc.quit_early = false;
+	say("220 %s carrier ESMTP (sendmail -bs)", r->fqdn);
+	while (read_line(&in, &line) == 0) {
+		const char *cmd = line.data ? line.data : "";
+		if (ascii_iprefix(cmd, "EHLO ") || ascii_iprefix(cmd, "HELO ")) {
+			if (ascii_iprefix(cmd, "EHLO "))
+				say("250-%s\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"
+				    "250 ENHANCEDSTATUSCODES", r->fqdn);
+			else
+				say("250 %s", r->fqdn);
+		} else if (ascii_iprefix(cmd, "MAIL ")) {
+			char *a = path_arg(cmd + 5, "FROM:");
+			if (sender != NULL)
+				say("503 5.5.1 nested MAIL");
+			else if (a == NULL)
+				say("501 5.1.7 bad sender address");
+			else {
+				sender = a;
+				a = NULL;
+				say("250 2.1.0 Ok");
+			}
+			free(a);
+		} else if (ascii_iprefix(cmd, "RCPT ")) {
+			char *a = path_arg(cmd + 5, "TO:");
+			if (sender == NULL)
+				say("503 5.5.1 need MAIL first");
+			else if (a == NULL || *a == '\0')
+				say("501 5.1.3 bad recipient address");
+			else {
+				strlist_addn(&rcpts, a);
+				a = NULL;
+				say("250 2.1.5 Ok");
+			}
+			free(a);
+		} else if (ascii_ieq(cmd, "DATA")) {
+			int fd = -1;
+			if (sender == NULL || rcpts.n == 0) {
+				say("503 5.5.1 need MAIL and RCPT first");
+				continue;
+			}
+			say("354 End data with <CR><LF>.<CR><LF>");
+			if (read_data(&in, &line, &fd) < 0) {
+				if (fd >= 0)
+					(void)close(fd);
+				break;	/* end of input inside DATA: nothing sent */
+			}
+			relay(r, &s, &open, sender, &rcpts, fd);
+			(void)close(fd);
+			free(sender);
+			sender = NULL;
+			strlist_free(&rcpts);
+		} else if (ascii_ieq(cmd, "RSET")) {
+			free(sender);
+			sender = NULL;
+			strlist_free(&rcpts);
+			say("250 2.0.0 Ok");
+		} else if (ascii_ieq(cmd, "NOOP")) {
+			say("250 2.0.0 Ok");
+		} else if (ascii_ieq(cmd, "QUIT")) {
+			say("221 2.0.0 Bye");
+			break;
+		} else
+			say("502 5.5.2 command not implemented");
+	}
+	if (open)
+		session_close(&s);
+	free(sender);
+	strlist_free(&rcpts);
+	buf_free(&line);
+	return 0;
+}
