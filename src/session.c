@@ -418,7 +418,7 @@ authenticate(struct session *s, struct failure *f)
 			continue;
 		if (secret == NULL && cand[i] != SASL_EXTERNAL) {
 			if (s->cfg->ev.secret == NULL ||
-			    (secret = s->cfg->ev.secret(s->cfg->ev.ctx, f)) ==
+			    (secret = s->cfg->ev.secret(s->cfg->ev.secret_ctx, f)) ==
 			    NULL)
 				goto out;
 			creds.secret = secret;

@@ -31,7 +31,8 @@ struct session_events {
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	/* The secret for AUTH, asked for only when AUTH will happen;
 	   returns a string the session wipes and frees, or NULL with *f. */
-	char *(*secret)(void *ctx, struct failure *f);
+	char *(*secret)(void *secret_ctx, struct failure *f);
+	void *secret_ctx;
 };
 
 struct session_config {

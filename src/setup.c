@@ -111,6 +111,7 @@ session_config_from(struct run *r)
 	sc->ev.progress = trace_progress;
 	sc->ev.ctx = &r->trace;
 	sc->ev.secret = secret_for_session;
+	sc->ev.secret_ctx = r;
 }
 
 void

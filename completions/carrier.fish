@@ -1,0 +1,132 @@
+# fish completion for carrier(1).
+# Installed by `make install` as
+#   $(PREFIX)/share/fish/vendor_completions.d/carrier.fish
+# For carrier installed as sendmail too: complete -c sendmail -w carrier
+
+# The configuration file carrier would read: --config/-C on the command
+# line, else the user's, else the system's.
+function __carrier_config_file
+    set -l tokens (commandline -opc)
+    set -l file
+    set -l i 2
+    while test $i -le (count $tokens)
+        set -l t $tokens[$i]
+        switch $t
+            case --config -C
+                set -l j (math $i + 1)
+                if test $j -le (count $tokens)
+                    set file $tokens[$j]
+                end
+            case '--config=*'
+                set file (string replace -- --config= '' $t)
+            case '-C?*'
+                set file (string sub -s 3 -- $t)
+        end
+        set i (math $i + 1)
+    end
+    if test -n "$file"
+        string replace -r '^~/' "$HOME/" -- $file
+        return
+    end
+    if string match -q '/*' -- "$XDG_CONFIG_HOME"
+        set file $XDG_CONFIG_HOME/carrier/config
+    else
+        set file $HOME/.config/carrier/config
+    end
+    test -r $file; or set file /etc/carrier.conf
+    echo $file
+end
+
+function __carrier_accounts
+    set -l file (__carrier_config_file)
+    test -r "$file"; or return
+    string match -r -g '^\s*account\s+([^:]*)' <$file \
+        | string trim | string trim -c '"' | string match -v ''
+end
+
+# The last element of a comma-separated --auth list.
+function __carrier_mechanisms
+    set -l tok (commandline -ct)
+    # The elements already typed, with their final comma ("" for none).
+    set -l prefix (string replace -r '^(?:--auth=)?((?:.*,)?).*$' '$1' -- "$tok")
+    for m in on off SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5 PLAIN LOGIN XOAUTH2 OAUTHBEARER EXTERNAL
+        echo $prefix$m
+    end
+end
+
+complete -c carrier -f
+
+# Connection
+complete -c carrier -l host -x -a '(__fish_print_hostnames)' -d 'Server name, address or /unix/socket'
+complete -c carrier -l port -x -a '25 465 587 2003' -d 'TCP port'
+complete -c carrier -l lmtp -d 'Speak LMTP'
+complete -c carrier -l helo -x -d 'Name for EHLO/LHLO'
+complete -c carrier -l timeout -x -d 'Limit for every network wait (seconds)'
+complete -c carrier -l source -x -d 'Local address to connect from'
+complete -c carrier -s 4 -d 'IPv4 only'
+complete -c carrier -s 6 -d 'IPv6 only'
+
+# TLS
+complete -c carrier -l tls -d 'TLS from the first byte'
+complete -c carrier -l starttls -f -a 'required optional' -d 'STARTTLS (--starttls=required|optional)'
+complete -c carrier -l tls-ca -r -F -d 'Trusted CA certificates'
+complete -c carrier -l tls-cert -r -F -d 'Client certificate'
+complete -c carrier -l tls-key -r -F -d 'Client private key'
+complete -c carrier -l tls-fingerprint -x -d 'Pin the server certificate (SHA256:HEX)'
+complete -c carrier -l tls-priority -x -d 'GnuTLS priority string'
+complete -c carrier -l tls-no-verify -d 'Do not verify the server (insecure)'
+
+# Authentication
+complete -c carrier -l user -x -d 'Log in as this user'
+complete -c carrier -l auth -x -a '(__carrier_mechanisms)' -d 'SASL mechanisms to try'
+complete -c carrier -l no-initial-response -d 'Never send an initial response with AUTH'
+complete -c carrier -l allow-plaintext-auth -d 'Allow credentials on an unencrypted connection'
+
+# Envelope and message
+complete -c carrier -s f -l from -x -d 'Envelope sender'
+complete -c carrier -s r -x -d 'Envelope sender'
+complete -c carrier -s t -l read-recipients -d 'Recipients from the headers'
+complete -c carrier -l file -r -F -d 'Read the message from a file'
+complete -c carrier -l mail-option -x -d 'Extra MAIL FROM parameter'
+complete -c carrier -l rcpt-option -x -d 'Extra RCPT TO parameter'
+complete -c carrier -l smtputf8 -d 'Ask for SMTPUTF8'
+complete -c carrier -l keep-bcc -d 'Do not remove Bcc and Resent-Bcc'
+
+# Output
+complete -c carrier -s v -l verbose -d 'Show the dialogue (twice: with time stamps)'
+complete -c carrier -l debug -f -a '1 2' -d 'Show the dialogue (--debug=1|2)'
+complete -c carrier -l progress -d 'Show progress while sending the data'
+complete -c carrier -l log -r -F -d 'Append one line per message to a file'
+complete -c carrier -l syslog -f -a 'mail user daemon local0 local1 local2 local3 local4 local5 local6 local7' -d 'Log to syslog (--syslog=FACILITY)'
+complete -c carrier -l report -x -a json -d 'JSON report on standard output'
+
+# Configuration
+complete -c carrier -l account -x -a '(__carrier_accounts)' -d 'Account of the configuration file'
+complete -c carrier -s C -l config -r -F -d 'Configuration file'
+complete -c carrier -l sendmail -d 'Behave as sendmail'
+complete -c carrier -l help -d 'Print a summary of the options'
+complete -c carrier -l version -d 'Print the versions'
+
+# Query modes
+complete -c carrier -l features -d "Print the server's EHLO capabilities"
+complete -c carrier -l verify -x -d 'Send VRFY ADDRESS'
+complete -c carrier -l expn -x -d 'Send EXPN ADDRESS'
+complete -c carrier -l noop -d 'Send NOOP'
+complete -c carrier -l server-help -f -d 'Send HELP (--server-help=TOPIC)'
+complete -c carrier -l command -x -d 'Send a command line'
+
+# sendmail flags
+complete -c carrier -s i -d 'A lone dot does not end the input'
+complete -c carrier -o oi -d 'A lone dot does not end the input'
+complete -c carrier -s F -x -d 'Full name for an added From field'
+complete -c carrier -s N -x -a 'never success failure delay success,failure success,failure,delay failure,delay' -d 'DSN conditions'
+complete -c carrier -s R -x -a 'full hdrs' -d 'DSN return'
+complete -c carrier -s V -x -d 'DSN envelope id'
+complete -c carrier -s B -x -a '7BIT 8BITMIME' -d 'Body type'
+complete -c carrier -o bm -d 'Deliver a message (the default)'
+complete -c carrier -o bp -d 'List the queue'
+complete -c carrier -o bi -d 'Rebuild aliases (does nothing)'
+complete -c carrier -s q -d 'Process the queue'
+complete -c carrier -s U -d 'Initial submission (ignored)'
+complete -c carrier -s L -x -d 'Syslog tag (ignored)'
+complete -c carrier -s h -x -d 'Hop count (ignored)'
