@@ -53,6 +53,35 @@ _carrier_accounts() {
 	done <"$file"
 }
 
+# The ids in the queue directory (--queue=DIR on the line, else the
+# default of src/queue.c), one a line.
+_carrier_queue_ids() {
+	local i w dir= f
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		if [[ $w == --queue=* ]]; then
+			dir=${w#--queue=}
+		elif [[ $w == --queue && ${COMP_WORDS[i + 1]-} == = ]]; then
+			dir=${COMP_WORDS[i + 2]-}
+		fi
+	done
+	if [[ -z $dir ]]; then
+		if [[ ${XDG_STATE_HOME-} == /* ]]; then
+			dir=$XDG_STATE_HOME/carrier/queue
+		elif ((EUID == 0)); then
+			dir=/var/spool/carrier
+		else
+			dir=$HOME/.local/state/carrier/queue
+		fi
+	fi
+	[[ $dir == "~"/* ]] && dir=$HOME/${dir#"~"/}
+	for f in "$dir"/*.env; do
+		[[ -e $f ]] || continue
+		f=${f##*/}
+		printf '%s\n' "${f%.env}"
+	done
+}
+
 # COMPREPLY: the words of $2 (one per line) that start with $1,
 # ignoring case, each prefixed with $3.
 _carrier_match() {
@@ -88,7 +117,8 @@ _carrier() {
 			--tls-cert | --tls-key | --tls-fingerprint | --tls-priority | \
 			--user | --auth | --from | --file | --mail-option | \
 			--rcpt-option | --log | --report | --account | --config | \
-			--verify | --expn | --command | \
+			--verify | --expn | --command | --maildir | --mbox | \
+			--queue-remove | --queue-max-age | \
 			-f | -r | -F | -N | -R | -V | -B | -C | -L | -h | -o | -b)
 			opt=$prev
 			;;
@@ -131,6 +161,26 @@ _carrier() {
 				[[ -n $f ]] && COMPREPLY+=("$prefix$f")
 			done < <(compgen -f -- "$val")
 			;;
+		--maildir | --queue)
+			compopt -o filenames 2>/dev/null
+			local d
+			while IFS= read -r d; do
+				[[ -n $d ]] && COMPREPLY+=("$prefix$d")
+			done < <(compgen -d -- "$val")
+			;;
+		--mbox)
+			compopt -o filenames 2>/dev/null
+			local f
+			while IFS= read -r f; do
+				[[ -n $f ]] && COMPREPLY+=("$prefix$f")
+			done < <(compgen -f -- "$val")
+			;;
+		--queue-remove)
+			_carrier_match "$val" "$(_carrier_queue_ids)" "$prefix"
+			;;
+		--queue-max-age)
+			_carrier_match "$val" $'1\n2\n5\n7\n14\n30' "$prefix"
+			;;
 		--host)
 			if [[ $val == /* ]]; then
 				compopt -o filenames 2>/dev/null
@@ -165,9 +215,11 @@ _carrier() {
 --tls --starttls --starttls= --tls-ca --tls-cert --tls-key --tls-fingerprint
 --tls-priority --tls-no-verify
 --user --auth --no-initial-response --allow-plaintext-auth
---from --read-recipients --file --mail-option --rcpt-option --smtputf8
---keep-bcc
+--from --read-recipients --file --batch --maildir --mbox
+--mail-option --rcpt-option --smtputf8 --keep-bcc
 --verbose --debug --debug= --progress --log --syslog --syslog= --report=
+--queue --queue= --queue-only --flush --list-queue --queue-remove
+--queue-max-age
 --account --config --sendmail --help --version
 --features --verify --expn --noop --server-help --server-help= --command'
 		local o
@@ -181,8 +233,8 @@ _carrier() {
 		;;
 	-*)
 		local o
-		for o in -4 -6 -t -i -oi -f -r -F -N -R -V -B -v -C -bm -bp -bi -q \
-			-U -L -h; do
+		for o in -4 -6 -t -i -oi -odq -f -r -F -N -R -V -B -v -C -bm -bs -bp \
+			-bi -q -U -L -h; do
 			[[ $o == "$cur"* ]] && COMPREPLY+=("$o")
 		done
 		;;

@@ -44,6 +44,29 @@ function __carrier_accounts
         | string trim | string trim -c '"' | string match -v ''
 end
 
+# The ids in the queue directory (--queue=DIR on the line, else the default).
+function __carrier_queue_ids
+    set -l dir
+    for t in (commandline -opc)
+        if string match -q -- '--queue=*' $t
+            set dir (string replace -- --queue= '' $t)
+        end
+    end
+    if test -z "$dir"
+        if string match -q '/*' -- "$XDG_STATE_HOME"
+            set dir $XDG_STATE_HOME/carrier/queue
+        else if test (id -u) -eq 0
+            set dir /var/spool/carrier
+        else
+            set dir $HOME/.local/state/carrier/queue
+        end
+    end
+    set dir (string replace -r '^~/' "$HOME/" -- $dir)
+    for f in $dir/*.env
+        string replace -r '\.env$' '' -- (basename $f)
+    end
+end
+
 # The last element of a comma-separated --auth list.
 function __carrier_mechanisms
     set -l tok (commandline -ct)
@@ -87,6 +110,9 @@ complete -c carrier -s f -l from -x -d 'Envelope sender'
 complete -c carrier -s r -x -d 'Envelope sender'
 complete -c carrier -s t -l read-recipients -d 'Recipients from the headers'
 complete -c carrier -l file -r -F -d 'Read the message from a file'
+complete -c carrier -l batch -d 'Send every message over one connection'
+complete -c carrier -l maildir -x -a '(__fish_complete_directories)' -d 'Every message of a maildir (implies --batch)'
+complete -c carrier -l mbox -r -F -d 'Every message of an mbox file (implies --batch)'
 complete -c carrier -l mail-option -x -d 'Extra MAIL FROM parameter'
 complete -c carrier -l rcpt-option -x -d 'Extra RCPT TO parameter'
 complete -c carrier -l smtputf8 -d 'Ask for SMTPUTF8'
@@ -99,6 +125,14 @@ complete -c carrier -l progress -d 'Show progress while sending the data'
 complete -c carrier -l log -r -F -d 'Append one line per message to a file'
 complete -c carrier -l syslog -f -a 'mail user daemon local0 local1 local2 local3 local4 local5 local6 local7' -d 'Log to syslog (--syslog=FACILITY)'
 complete -c carrier -l report -x -a json -d 'JSON report on standard output'
+
+# Queue
+complete -c carrier -l queue -f -a '(__fish_complete_directories (commandline -ct | string replace -- --queue= ""))' -d 'Queue on a temporary failure (--queue=DIR)'
+complete -c carrier -l queue-only -d 'Queue without trying to send'
+complete -c carrier -l flush -d 'Deliver what is queued'
+complete -c carrier -l list-queue -d 'List the queue'
+complete -c carrier -l queue-remove -x -a '(__carrier_queue_ids)' -d 'Remove a message from the queue'
+complete -c carrier -l queue-max-age -x -d 'Days a queued message is retried (5)'
 
 # Configuration
 complete -c carrier -l account -x -a '(__carrier_accounts)' -d 'Account of the configuration file'
@@ -126,7 +160,9 @@ complete -c carrier -s B -x -a '7BIT 8BITMIME' -d 'Body type'
 complete -c carrier -o bm -d 'Deliver a message (the default)'
 complete -c carrier -o bp -d 'List the queue'
 complete -c carrier -o bi -d 'Rebuild aliases (does nothing)'
-complete -c carrier -s q -d 'Process the queue'
+complete -c carrier -s q -d 'Deliver what is queued'
+complete -c carrier -o odq -d 'Queue only'
+complete -c carrier -o bs -d 'SMTP session on standard input and output'
 complete -c carrier -s U -d 'Initial submission (ignored)'
 complete -c carrier -s L -x -d 'Syslog tag (ignored)'
 complete -c carrier -s h -x -d 'Hop count (ignored)'

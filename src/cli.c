@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "auth.h"
 #include "cli.h"
 #include "tls.h"
 
@@ -100,7 +101,7 @@ options_init(struct options *o)
 void
 options_free(struct options *o)
 {
-	char **strs[] = { &o->queue_dir, &o->host, &o->helo, &o->source, &o->tls_ca,
+	char **strs[] = { &o->log_time_format, &o->queue_dir, &o->host, &o->helo, &o->source, &o->tls_ca,
 	    &o->tls_cert, &o->tls_key, &o->tls_fingerprint, &o->tls_priority,
 	    &o->user, &o->auth, &o->passwordeval, &o->from, &o->file,
 	    &o->fullname, &o->dsn_notify, &o->dsn_return, &o->dsn_envid,
@@ -213,6 +214,25 @@ dsn_notify(const char *v, struct options *o, struct failure *f)
 	return rc;
 }
 
+/* "on", "off" or a comma list of mechanisms carrier knows. */
+static int
+auth_list_check(const char *v, struct failure *f)
+{
+	if (ascii_ieq(v, "on") || ascii_ieq(v, "off"))
+		return 0;
+	char *copy = xstrdup(v), *save = NULL;
+	int rc = 0, n = 0;
+	for (char *t = strtok_r(copy, ", ", &save); t && rc == 0;
+	    t = strtok_r(NULL, ", ", &save), n++)
+		if (sasl_mech_from_name(t) == SASL_NONE)
+			rc = fail(f, FAIL_USAGE, 0, "--auth", "unknown "
+			    "mechanism '%s'", t);
+	free(copy);
+	if (rc == 0 && n == 0)
+		rc = fail(f, FAIL_USAGE, 0, "--auth", "no mechanism given");
+	return rc;
+}
+
 /* sendmail's -o and -b families. */
 static int
 sendmail_o(const char *arg, struct options *o, struct failure *f)
@@ -312,6 +332,8 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 		set_str(&o->user, arg);
 		break;
 	case OPT_AUTH:
+		if (auth_list_check(arg, f) < 0)
+			return -1;
 		set_str(&o->auth, arg);
 		break;
 	case OPT_NO_IR:

@@ -60,7 +60,8 @@ record_outcome(const struct run *r, const struct mail_envelope *e,
 
 	if (r->o.report_json)
 		outcome_json(stdout, &oc);
-	outcome_log(&oc, r->o.logfile, r->o.syslog_facility);
+	outcome_log(&oc, r->o.logfile, r->o.log_time_format,
+	    r->o.syslog_facility);
 }
 
 static bool

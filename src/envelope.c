@@ -214,6 +214,10 @@ add_missing_headers(const struct options *o, struct message *m,
 	size_t hl = m->head.len;
 
 	buf_init(&add);
+	if (o->replace_from_header)
+		headers_remove(&m->head, "From");
+	h = m->head.data;
+	hl = m->head.len;
 	if (wants(o->set_from_header, o->sendmail) &&
 	    headers_count(h, hl, "From") == 0) {
 		buf_adds(&add, "From: ");
@@ -272,7 +276,9 @@ envelope_build(struct mail_envelope *e, const struct options *o,
 	memset(e, 0, sizeof *e);
 	/* A Resent- block is counted by its Resent-Date, as smtplib does. */
 	size_t blocks = headers_count(h, hl, "Resent-Date");
-	if (blocks > 1 && o->read_recipients)
+	/* Several blocks matter only when the headers decide the envelope:
+	   a bounce of a bounce sent to given recipients is fine. */
+	if (blocks > 1 && (o->read_recipients || o->from == NULL))
 		return fail(f, FAIL_DATAERR, 0, "message", "has %zu Resent- "
 		    "blocks; cannot tell which one to use", blocks);
 	resent = blocks == 1;
@@ -330,6 +336,18 @@ envelope_build(struct mail_envelope *e, const struct options *o,
 	if (!o->keep_bcc) {
 		headers_remove(&m->head, "Bcc");
 		headers_remove(&m->head, "Resent-Bcc");
+	}
+	if (o->undisclosed_recipients) {
+		/* msmtp's undisclosed_recipients: nobody sees the list. */
+		headers_remove(&m->head, "To");
+		headers_remove(&m->head, "Cc");
+		headers_remove(&m->head, "Bcc");
+		struct buf b;
+		buf_init(&b);
+		buf_adds(&b, "To: undisclosed-recipients:;\r\n");
+		buf_add(&b, m->head.data, m->head.len);
+		buf_free(&m->head);
+		m->head = b;
 	}
 	add_missing_headers(o, m, e->sender, fqdn);
 	rc = 0;

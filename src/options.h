@@ -100,6 +100,9 @@ struct options {
 	char *maildomain;
 	char *aliases;
 	enum tristate set_from_header, set_date_header, set_msgid_header;
+	bool replace_from_header;	/* set_from_header on: always write */
+	bool undisclosed_recipients;	/* To/Cc/Bcc replaced */
+	char *log_time_format;		/* strftime for the log file */
 };
 
 void options_init(struct options *o);

@@ -203,7 +203,7 @@ facility_code(const char *name)
 
 void
 outcome_log(const struct outcome *o, const char *logfile,
-    const char *facility)
+    const char *time_format, const char *facility)
 {
 	char *line;
 
@@ -211,16 +211,23 @@ outcome_log(const struct outcome *o, const char *logfile,
 		return;
 	line = outcome_log_line(o);
 	if (logfile != NULL) {
-		FILE *fp = fopen(logfile, "a");
+		bool to_stdout = strcmp(logfile, "-") == 0;
+		FILE *fp = to_stdout ? stdout : fopen(logfile, "a");
 		char stamp[64];
 		time_t now = time(NULL);
 		struct tm tm;
 		(void)localtime_r(&now, &tm);
-		(void)strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z", &tm);
+		/* The format is the user's logfile_time_format. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		if (strftime(stamp, sizeof stamp, time_format ? time_format :
+		    "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
+			stamp[0] = '\0';
+#pragma GCC diagnostic pop
 		int bad = fp == NULL;
 		if (fp != NULL) {
 			bad = fprintf(fp, "%s %s\n", stamp, line) < 0;
-			bad |= fclose(fp) != 0;
+			bad |= to_stdout ? fflush(fp) != 0 : fclose(fp) != 0;
 		}
 		if (bad)
 			warnx_safe("warning: cannot write the log %s: %s",

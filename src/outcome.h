@@ -31,12 +31,13 @@ void outcome_json(FILE *out, const struct outcome *o);
 char *outcome_log_line(const struct outcome *o);
 
 /*
- * Append the line with a time stamp to `logfile` (when not NULL) and send
+ * Append the line with a time stamp (strftime `time_format`, NULL for ISO
+ * 8601) to `logfile` (when not NULL; "-" is standard output) and send
  * it to syslog with `facility` (when not NULL: "LOG_MAIL", "mail",
  * "LOG_USER", "user", "local0"...).  A log that cannot be written is one
  * warning on stderr and nothing else: delivery never fails for a log.
  */
 void outcome_log(const struct outcome *o, const char *logfile,
-    const char *facility);
+    const char *time_format, const char *facility);
 
 #endif

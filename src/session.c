@@ -392,7 +392,11 @@ authenticate(struct session *s, struct failure *f)
 	bool tried = false;
 	int rc = -1;
 
-	if (s->cfg->user == NULL || (s->cfg->auth != NULL &&
+	/* AUTH happens with a user, or with mechanisms named explicitly
+	   (EXTERNAL needs no user). */
+	bool named = s->cfg->auth != NULL && !ascii_ieq(s->cfg->auth, "on") &&
+	    !ascii_ieq(s->cfg->auth, "off");
+	if ((s->cfg->user == NULL && !named) || (s->cfg->auth != NULL &&
 	    ascii_ieq(s->cfg->auth, "off")))
 		return 0;
 	if (!caps_has(&s->caps, "AUTH"))

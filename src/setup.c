@@ -145,8 +145,15 @@ setup_session(struct run *r, const char *account, struct failure *f)
 		r->o.account = xstrdup(account);
 	if (config_load(&r->o, &r->extra, f) < 0)
 		return -1;
-	if (r->o.queue_dir == NULL && r->extra.queue_dir != NULL)
+	/* The carrier-only key `queue DIR` turns queueing on. */
+	if (r->o.queue_dir == NULL && r->extra.queue_dir != NULL) {
 		r->o.queue_dir = xstrdup(r->extra.queue_dir);
+		r->o.queue_on = true;
+	}
+	r->o.replace_from_header = r->extra.replace_from_header;
+	r->o.undisclosed_recipients = r->extra.undisclosed_recipients == YES;
+	if (r->extra.log_time_format != NULL)
+		r->o.log_time_format = xstrdup(r->extra.log_time_format);
 	r->trace.level = r->o.debug;
 	r->fqdn = net_local_fqdn();
 	resolve_target(r);

@@ -153,7 +153,19 @@ complete_words() {
 	assert_success
 	assert_output ''
 	run complete_words sendmail -b
-	assert_output "$(printf '%s\n' -bi -bm -bp)"
+	assert_output "$(printf '%s\n' -bi -bm -bp -bs)"
+}
+
+@test "bash: --queue-remove lists the ids in the queue directory" {
+	export XDG_STATE_HOME=$BATS_TEST_TMPDIR/state
+	mkdir -p "$XDG_STATE_HOME/carrier/queue/failed"
+	touch "$XDG_STATE_HOME/carrier/queue/1732600000.a1b2.env" \
+		"$XDG_STATE_HOME/carrier/queue/1732600000.a1b2.msg" \
+		"$XDG_STATE_HOME/carrier/queue/1732600100.c3d4.env"
+	run complete_words carrier --queue-remove ""
+	assert_output "$(printf '%s\n' 1732600000.a1b2 1732600100.c3d4)"
+	run complete_words carrier --queue-remove 1732600100
+	assert_output 1732600100.c3d4
 }
 
 @test "zsh: completions/_carrier has valid syntax" {

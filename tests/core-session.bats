@@ -31,7 +31,7 @@ load lib/core
 	run_carrier -f a@x.test b@x.test c@x.test d@x.test <"$(test_message)"
 	fake_wait
 	assert_status 74
-	stderr_has '^carrier: RCPT[^:]*: .*closed'
+	assert_failure_line '^carrier: RCPT[^:]*: .*closed'
 	fake_assert_commands <<-EOF
 		EHLO client.test
 		MAIL FROM:<a@x.test> SIZE=$STD_SIZE
@@ -67,7 +67,7 @@ load lib/core
 	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
 	fake_wait
 	assert_status 74
-	stderr_has '^carrier: RCPT[^:]*: .*closed'
+	assert_failure_line '^carrier: RCPT[^:]*: .*closed'
 	fake_assert_commands <<-EOF
 		EHLO client.test
 		MAIL FROM:<a@x.test> SIZE=$STD_SIZE

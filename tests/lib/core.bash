@@ -165,3 +165,15 @@ big_message() {
 # (octets after CRLF normalisation, without the terminator).
 STD_SIZE=135
 STD_WIRE=$'From: Alice <a@x.test>\r\nTo: Bob <b@x.test>\r\nSubject: test\r\nDate: Thu, 01 Jan 2015 00:00:00 +0000\r\nMessage-ID: <test@x.test>\r\n\r\nHello.\r\n.\r\n'
+
+# assert_failure_line REGEX: every stderr line is a "carrier: " line and
+# one of them matches REGEX.  For tests about a status, where whether the
+# recipients never tried get lines of their own is not the point (the
+# tests that check "one line" use assert_stderr_line).
+assert_failure_line() {
+	if printf '%s\n' "$stderr" | grep -qv '^carrier: '; then
+		printf '%s\n' "$stderr" | batslib_decorate 'stderr has lines not starting with "carrier: "' | fail
+		return 1
+	fi
+	stderr_has "$1"
+}

@@ -16,45 +16,60 @@
 #
 # Servers (all on 127.0.0.1, and on [::1] with the same port numbers when the
 # machine has IPv6 loopback, REAL_HAVE_IPV6=1):
-#   REAL_SMTP_PORT        Postfix smtpd, plain, no TLS, no AUTH.  Accepts mail
-#                         for the test users from anybody (it is the "MX").
-#   REAL_SUBMISSION_PORT  Postfix smtpd, STARTTLS required (530 5.7.0 "Must
-#                         issue a STARTTLS command first" otherwise), AUTH only
-#                         after STARTTLS, RCPT refused with 530 5.7.0
-#                         "Authentication required" until authenticated.
+#   REAL_SMTP_PORT        Postfix smtpd, plain: no STARTTLS, no AUTH.  Accepts
+#                         mail for the test mailboxes from anybody (an "MX").
+#   REAL_SUBMISSION_PORT  Postfix smtpd: MAIL before STARTTLS gets 530 5.7.0
+#                         "Must issue a STARTTLS command first"; AUTH is
+#                         offered only after STARTTLS; RCPT before AUTH gets
+#                         530 5.7.0 "... Authentication required".
 #   REAL_SMTPS_PORT       Postfix smtpd, implicit TLS (wrapper mode), AUTH
-#                         required as on submission.
-#   REAL_LMTP_PORT        Dovecot LMTP over TCP.
+#                         offered at once; RCPT before AUTH gets 530 as above.
+#   REAL_LMTP_PORT        Dovecot LMTP over TCP (no TLS, no AUTH).
 #   REAL_LMTP_SOCKET      Dovecot LMTP over a Unix socket (mode 0666).
-# SASL (Postfix asks Dovecot): PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256.
+# All Postfix listeners offer PIPELINING SIZE(200 MiB) VRFY ETRN
+# ENHANCEDSTATUSCODES 8BITMIME DSN SMTPUTF8 CHUNKING; Dovecot LMTP offers
+# 8BITMIME CHUNKING ENHANCEDSTATUSCODES PIPELINING (no SMTPUTF8, no SIZE).
+# SASL (Postfix asks Dovecot; REAL_SASL_MECHS): PLAIN LOGIN CRAM-MD5
+# SCRAM-SHA-1 SCRAM-SHA-256; a wrong password gets 535 5.7.8.
 # TLS: certificate from tests/lib/mkcerts for localhost, 127.0.0.1 and ::1,
-# signed by the CA in REAL_CA.
+# signed by the CA in REAL_CA (verify with host name REAL_TLS_NAME=localhost
+# or the IP address).  Override the generator with REALMTA_MKCERTS=PROGRAM.
 #
-# Mail: domains example.test and localhost; users alice and bob (the same
-# mailbox under both domains: alice@example.test and alice@localhost).
-# Postfix passes mail to Dovecot's LMTP, which delivers into the maildir
-# REAL_MAILDIR_ROOT/USER/ (new/).  Unknown users get 550 5.1.1 at RCPT time
-# (Postfix and LMTP alike), other domains 554 5.7.1 "Relay access denied"
-# (Postfix; authenticated or not).  Nothing is ever relayed: there is no smtp
-# client in master.cf and every non-local transport is error:.
+# Mailboxes (maildirs REAL_MAILDIR_ROOT/NAME/{new,cur,tmp}):
+#   alice  <- alice@example.test, alice@localhost  (REAL_USER/REAL_PASS,
+#             REAL_ADDR); Postfix and both LMTP listeners
+#   bob    <- bob@example.test, bob@localhost      (REAL_USER2/REAL_PASS2,
+#             REAL_ADDR2); the password has a space, a quote, @ and !
+#   jorg   <- jörg@example.test (REAL_UTF8_ADDR, REAL_UTF8_USER): Postfix only,
+#             for SMTPUTF8 (Dovecot 2.3 has no SMTPUTF8); no password
+# LMTP also takes the bare user name (RCPT TO:<alice>).  Unknown users get
+# 550 5.1.1 at RCPT time (Postfix and LMTP alike); any other domain gets 554
+# 5.7.1 "Relay access denied" from Postfix, authenticated or not.  Nothing is
+# ever relayed: master.cf has no smtp client and every non-local transport is
+# error:.  Postfix delivers itself (virtual(8)); Dovecot delivers LMTP mail.
 #
-# What the servers prepend to a delivered message (the rest of the file is
-# what was sent, byte for byte, with CRLF turned into LF and dot-stuffing
-# undone; Postfix rewrites no header and adds no Message-ID/Date/From):
-#   via LMTP (REAL_LMTP_SOCKET / REAL_LMTP_PORT), 3 fields:
+# What a delivered file holds: what the client sent, byte for byte, after
+# dot-unstuffing and with CRLF turned into LF, below header fields that the
+# servers put in front (Postfix here adds no Message-ID/Date/From, rewrites no
+# address and keeps Bcc:, Return-Path: and Content-Length:):
+#   via Postfix (any of the three smtpd ports), 4 fields:
+#       Return-Path: <SENDER>
+#       X-Original-To: RCPT
+#       Delivered-To: RCPT
+#       Received: from HELO (unknown [127.0.0.1])
+#       \tby mx.example.test (Postfix) with PROTO id QUEUEID
+#       \tfor <RCPT>; DATE
+#     PROTO: SMTP, ESMTP, ESMTPS (TLS), ESMTPSA (TLS+AUTH), UTF8SMTP(S)(A)
+#     ("for <RCPT>" only when the transaction had one recipient).
+#   via Dovecot LMTP, 3 fields:
 #       Return-Path: <SENDER>
 #       Delivered-To: RCPT
-#       Received: from HELO ([127.0.0.1] or local)
+#       Received: from HELO ([127.0.0.1])        (Unix socket: "from HELO")
 #       \tby lmtp.example.test with LMTP
 #       \tid ...
 #       \t(envelope-from <SENDER>)
 #       \tfor <RCPT>; DATE
-#   via Postfix (any of the three smtpd ports), 4 fields: the same three from
-#   Dovecot (the Received one "from mx.example.test") followed by Postfix's
-#       Received: from HELO (unknown [127.0.0.1])
-#       \tby mx.example.test (Postfix) with ESMTP[S][A] id QUEUEID
-#       \tfor <RCPT>; DATE
-# realmta_strip_trace removes exactly these fields (see there).
+# realmta_strip_trace removes exactly these (see there).
 
 REALMTA_LIBDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -151,6 +166,8 @@ postmaster_address = postmaster@$REALMTA_DOMAIN
 disable_plaintext_auth = no
 auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
 auth_verbose = yes
+# No 2 s pause after a failed authentication: tests try wrong passwords.
+auth_failure_delay = 0
 mail_location = maildir:$w/mail/%n
 lmtp_hdr_delivery_address = final
 shutdown_clients = yes
@@ -243,6 +260,9 @@ smtpd_recipient_restrictions = reject_unlisted_recipient
 local_header_rewrite_clients =
 remote_header_rewrite_domain =
 always_add_missing_headers = no
+# Keep Bcc:, Resent-Bcc:, Content-Length: and Return-Path: as sent (by default
+# cleanup(8) deletes them), so tests see exactly what the client sent.
+message_drop_headers =
 # Fast tests: no error sleeps, short retries.
 smtpd_error_sleep_time = 0
 smtpd_soft_error_limit = 100
@@ -356,6 +376,8 @@ realmta_start() {
 
 	_realmta_write_dovecot_conf "$w" "$lmtp" "$addrs"
 	_realmta_write_postfix_conf "$w" "$smtp" "$sub" "$smtps" "$v6"
+	# Postfix re-reads (300 ms sleeps, ~2 s) a main.cf modified this second.
+	touch -d '-1 minute' "$w/etc/main.cf" "$w/etc/master.cf" "$w/etc/vmailbox"
 
 	if ! dovecot -c "$w/dovecot/dovecot.conf" >"$w/dovecot.start" 2>&1; then
 		_realmta_log "dovecot failed to start:"
@@ -526,18 +548,20 @@ realmta_last_message() {
 
 # realmta_strip_trace FILE
 #   Prints the delivered FILE without the header fields the servers put in
-#   front of the message: a leading Return-Path: and Delivered-To:, then
-#   leading Received: fields whose "by" names our Dovecot (by lmtp.example.test
-#   with LMTP) or our Postfix (by mx.example.test (Postfix)), each with its
-#   continuation lines.  What remains is what the client sent (after
+#   front of the message: the first Return-Path:, X-Original-To: and
+#   Delivered-To: fields, and leading Received: fields whose "by" names our
+#   Postfix ("by mx.example.test (Postfix)") or our Dovecot ("by
+#   lmtp.example.test with LMTP"), each with its continuation lines, until the
+#   first other field.  What remains is what the client sent (after
 #   dot-unstuffing), with LF line ends; compare with e.g.
 #     diff <(sed 's/\r$//' sent.eml) <(realmta_strip_trace "$file")
 realmta_strip_trace() {
 	awk -v lmtp="$REAL_LMTP_NAME" -v mta="$REAL_MTA_NAME" '
-	function flush_field() {
+	function flush_field(   low) {
 		if (field == "") return
 		low = tolower(field)
 		if (!seen_rp && low ~ /^return-path:/) { seen_rp = 1; field = ""; return }
+		if (!seen_xo && low ~ /^x-original-to:/) { seen_xo = 1; field = ""; return }
 		if (!seen_dt && low ~ /^delivered-to:/) { seen_dt = 1; field = ""; return }
 		if (low ~ /^received:/ && \
 		    (index(field, "by " lmtp " with LMTP") || \

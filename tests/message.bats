@@ -1,0 +1,539 @@
+#!/usr/bin/env bats
+# Message handling (SPEC 5, smtplib's send_message()): recipients from the
+# headers with -t, Resent- blocks, the envelope sender, Bcc removal, the
+# mbox "From " line, SMTPUTF8 and 8BITMIME, and the checks made before
+# connecting (THREATS I01, I11-I15, B04, B05, B08-B13, R02).
+
+load lib/common
+load lib/core
+
+setup() {
+	# No user configuration, netrc or queue of the machine's may leak in.
+	export HOME=$BATS_TEST_TMPDIR/home
+	export XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/xdg XDG_STATE_HOME=$BATS_TEST_TMPDIR/state
+	mkdir -p "$HOME"
+}
+
+# send FILE ARGS...: through a fresh default fake server; the caller
+# checks status, stderr, commands and data.
+send() {
+	local file=$1
+	shift
+	fake_start "${SCENARIO:-}"
+	run_carrier "$@" <"$file"
+	fake_wait
+}
+
+# refuse_before_connecting STATUS REGEX FILE ARGS...: carrier exits with
+# STATUS and one stderr line matching REGEX, and the fake server never
+# saw a connection.
+refuse_before_connecting() {
+	local want=$1 re=$2 file=$3
+	shift 3
+	fake_start ''
+	run_carrier "$@" <"$file"
+	fake_stop
+	assert_status "$want"
+	assert_equal "$output" ""
+	assert_stderr_line "$re"
+	assert_stderr_clean
+	refute_connected
+}
+
+# ------------------------------------------------------------------ -t
+
+@test "-t: every To, Cc and Bcc field counts; groups, display names and comments stay out of the envelope" {
+	local m
+	m=$(msg 'From: "Alice, A." <a@x.test>\nTo: Team: e@x.test, "F, G" <f@x.test>;, undisclosed-recipients:;\nCc: (a (nested) comment) k@x.test\nTo: =?UTF-8?B?w6lsaXNl?= <g@x.test>, h@x.test (H. Comment)\nBcc: "Secret, S." <s@x.test>\nCc: "john doe"@x.test, j@[192.0.2.1]\nBcc: t@x.test\nSubject: s\n\nbody\n')
+	send "$m" -t
+	assert_status 0
+	assert_quiet
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=244
+		RCPT TO:<e@x.test>
+		RCPT TO:<f@x.test>
+		RCPT TO:<g@x.test>
+		RCPT TO:<h@x.test>
+		RCPT TO:<k@x.test>
+		RCPT TO:<"john doe"@x.test>
+		RCPT TO:<j@[192.0.2.1]>
+		RCPT TO:<s@x.test>
+		RCPT TO:<t@x.test>
+		DATA
+		QUIT
+	EOF
+	assert_data 1 $'From: "Alice, A." <a@x.test>\r\nTo: Team: e@x.test, "F, G" <f@x.test>;, undisclosed-recipients:;\r\nCc: (a (nested) comment) k@x.test\r\nTo: =?UTF-8?B?w6lsaXNl?= <g@x.test>, h@x.test (H. Comment)\r\nCc: "john doe"@x.test, j@[192.0.2.1]\r\nSubject: s\r\n\r\nbody\r\n.\r\n'
+}
+
+@test "-t: folded address fields (LF, CRLF, space, tab) and an obsolete route" {
+	local m
+	m=$(msg 'From: a@x.test\r\nTo: b@x.test,\r\n  c@x.test,\n\tDee\n <d@x.test>\nCc: <@r1.test,@r2.test:e@x.test>,\r\n\r\n\tf@x.test\n\nx\n')
+	# (the CRLF CRLF above ends the header block: f@x.test is body text)
+	send "$m" -t
+	assert_status 0
+	assert_quiet
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=112
+		RCPT TO:<b@x.test>
+		RCPT TO:<c@x.test>
+		RCPT TO:<d@x.test>
+		RCPT TO:<e@x.test>
+		DATA
+		QUIT
+	EOF
+	assert_data 1 $'From: a@x.test\r\nTo: b@x.test,\r\n  c@x.test,\r\n\tDee\r\n <d@x.test>\r\nCc: <@r1.test,@r2.test:e@x.test>,\r\n\r\n\tf@x.test\r\n\r\nx\r\n.\r\n'
+}
+
+@test "-t: duplicates are sent once, and command-line recipients come first" {
+	local m
+	m=$(msg 'From: a@x.test\nTo: b@x.test, c@x.test\nCc: B@X.TEST, <c@x.test>\nBcc: Bee <b@x.test>, z@x.test\n\nx\n')
+	send "$m" -t z@x.test '<y@x.test>' b@x.test
+	assert_status 0
+	assert_quiet
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=78
+		RCPT TO:<z@x.test>
+		RCPT TO:<y@x.test>
+		RCPT TO:<b@x.test>
+		RCPT TO:<c@x.test>
+		DATA
+		QUIT
+	EOF
+}
+
+@test "without -t the headers give no recipient: only the command line counts" {
+	local m
+	m=$(msg 'From: a@x.test\nTo: b@x.test\nCc: c@x.test\nBcc: d@x.test\n\nx\n')
+	send "$m" z@x.test
+	assert_status 0
+	assert_quiet
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=45
+		RCPT TO:<z@x.test>
+		DATA
+		QUIT
+	EOF
+	# Bcc is removed all the same (smtplib's send_message does too).
+	assert_data 1 $'From: a@x.test\r\nTo: b@x.test\r\nCc: c@x.test\r\n\r\nx\r\n.\r\n'
+}
+
+@test "-t and no recipient anywhere: 65, nothing sent" {
+	local m
+	m=$(msg 'From: a@x.test\nTo: undisclosed-recipients:;\nBcc:\nCc: <>\nSubject: s\n\nTo: body@x.test\n')
+	refuse_before_connecting 65 '^carrier: no recipients: ' "$m" -t
+}
+
+@test "no recipient and no -t: 65, nothing sent" {
+	refuse_before_connecting 65 '^carrier: no recipients: ' "$(test_message)" -f a@x.test
+}
+
+@test "malformed address fields: 65 naming the field, nothing sent" {
+	local m field value
+	while IFS='|' read -r field value; do
+		m=$(msg "From: a@x.test\n$field: $value\n\nx\n")
+		fake_start ''
+		run_carrier -t <"$m"
+		fake_stop
+		assert_status 65
+		assert_stderr_line "^carrier: $field: "
+		refute_connected
+	done <<-'EOF'
+		To|alice@example.org)<bob@example.com>
+		To|a@b<<c@d>
+		Cc|<b@x.test
+		Cc|"unterminated@x.test
+		Bcc|b@@x.test
+		To|b@x.test (open comment
+		Bcc|group: b@x.test
+	EOF
+}
+
+@test "a malformed From is named too when it gives the sender" {
+	local m
+	m=$(msg 'From: a@x.test)\nTo: b@x.test\n\nx\n')
+	refuse_before_connecting 65 '^carrier: From: ' "$m" -t
+}
+
+# ------------------------------------------------------------- Resent-
+
+@test "Resent-: no block: To, Cc, Bcc and From; a Resent-To without Resent-Date is no block" {
+	local m
+	m=$(msg 'Resent-To: r@x.test\nResent-From: rf@x.test\nFrom: a@x.test\nTo: b@x.test\n\nx\n')
+	send "$m" -t
+	assert_status 0
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=76
+		RCPT TO:<b@x.test>
+		DATA
+		QUIT
+	EOF
+}
+
+@test "Resent-: one block: Resent-To/Cc/Bcc and Resent-From; both Bcc and Resent-Bcc removed" {
+	local m
+	m=$(msg 'Resent-Date: Fri, 02 Jan 2015 00:00:00 +0000\nResent-From: r@x.test\nResent-To: rt@x.test\nResent-Cc: rc@x.test\nResent-Bcc: rb@x.test\nFrom: a@x.test\nTo: b@x.test\nCc: c@x.test\nBcc: bb@x.test\n\nx\n')
+	send "$m" -t
+	assert_status 0
+	assert_quiet
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<r@x.test> SIZE=162
+		RCPT TO:<rt@x.test>
+		RCPT TO:<rc@x.test>
+		RCPT TO:<rb@x.test>
+		DATA
+		QUIT
+	EOF
+	assert_data 1 $'Resent-Date: Fri, 02 Jan 2015 00:00:00 +0000\r\nResent-From: r@x.test\r\nResent-To: rt@x.test\r\nResent-Cc: rc@x.test\r\nFrom: a@x.test\r\nTo: b@x.test\r\nCc: c@x.test\r\n\r\nx\r\n.\r\n'
+}
+
+@test "Resent-: one block without -t: the sender is Resent-Sender, else Resent-From" {
+	local m
+	m=$(msg 'Resent-Date: Fri, 02 Jan 2015 00:00:00 +0000\nResent-From: r@x.test\nResent-Sender: rs@x.test\nFrom: a@x.test\nSender: s@x.test\n\nx\n')
+	send "$m" z@x.test
+	assert_status 0
+	fake_assert_sent --regexp '^MAIL FROM:<rs@x\.test> SIZE=[0-9]+$'
+	m=$(msg 'Resent-Date: Fri, 02 Jan 2015 00:00:00 +0000\nResent-From: r@x.test\nFrom: a@x.test\nSender: s@x.test\n\nx\n')
+	send "$m" z@x.test
+	assert_status 0
+	fake_assert_sent --regexp '^MAIL FROM:<r@x\.test> SIZE=[0-9]+$'
+}
+
+@test "Resent-: two blocks with -t: 65 naming them, nothing sent" {
+	local m
+	m=$(msg 'Resent-Date: Sat, 03 Jan 2015 00:00:00 +0000\nResent-From: s@x.test\nResent-To: st@x.test\nResent-Date: Fri, 02 Jan 2015 00:00:00 +0000\nResent-From: r@x.test\nResent-To: rt@x.test\nFrom: a@x.test\nTo: b@x.test\n\nx\n')
+	refuse_before_connecting 65 '^carrier: message: .*2 Resent- blocks' "$m" -t
+}
+
+# -------------------------------------------------------------- sender
+
+@test "sender: From when there is nothing else" {
+	local m
+	m=$(msg 'From: Alice <a@x.test>\nTo: b@x.test\n\nx\n')
+	send "$m" -t
+	assert_status 0
+	fake_assert_sent --regexp '^MAIL FROM:<a@x\.test> SIZE=[0-9]+$'
+}
+
+@test "sender: Sender before From" {
+	local m
+	m=$(msg 'From: Alice <a@x.test>\nSender: Sec <sec@x.test>\nTo: b@x.test\n\nx\n')
+	send "$m" -t
+	assert_status 0
+	fake_assert_sent --regexp '^MAIL FROM:<sec@x\.test> SIZE=[0-9]+$'
+}
+
+@test "sender: the account's from before Sender and From, -f before the account" {
+	local m cfg=$BATS_TEST_TMPDIR/config
+	printf 'account default\nfrom cfg@x.test\n' >"$cfg"
+	chmod 600 "$cfg"
+	m=$(msg 'From: Alice <a@x.test>\nSender: sec@x.test\nTo: b@x.test\n\nx\n')
+	send "$m" --config "$cfg" -t
+	assert_status 0
+	fake_assert_sent --regexp '^MAIL FROM:<cfg@x\.test> SIZE=[0-9]+$'
+	send "$m" --config "$cfg" -f '<arg@x.test>' -t
+	assert_status 0
+	fake_assert_sent --regexp '^MAIL FROM:<arg@x\.test> SIZE=[0-9]+$'
+	# The headers are not touched by any of this.
+	assert_data 1 $'From: Alice <a@x.test>\r\nSender: sec@x.test\r\nTo: b@x.test\r\n\r\nx\r\n.\r\n'
+}
+
+@test "sender: From: MAILER-DAEMON <> is MAIL FROM:<>" {
+	local m
+	m=$(msg 'From: MAILER-DAEMON <>\nTo: b@x.test\n\nx\n')
+	send "$m" -t
+	assert_status 0
+	assert_quiet
+	fake_assert_sent 'MAIL FROM:<> SIZE=43'
+}
+
+@test "several From addresses without Sender: 65 naming From, nothing sent" {
+	local m
+	m=$(msg 'From: a@x.test, c@x.test\nTo: b@x.test\n\nx\n')
+	refuse_before_connecting 65 '^carrier: From: .*Sender' "$m" -t
+	# Two From fields are several addresses too.
+	m=$(msg 'From: a@x.test\nFrom: c@x.test\nTo: b@x.test\n\nx\n')
+	refuse_before_connecting 65 '^carrier: From: .*Sender' "$m" -t
+}
+
+@test "several From addresses with a Sender: the Sender; with -f: -f" {
+	local m
+	m=$(msg 'From: a@x.test, c@x.test\nSender: s@x.test\nTo: b@x.test\n\nx\n')
+	send "$m" -t
+	assert_status 0
+	fake_assert_sent --regexp '^MAIL FROM:<s@x\.test> SIZE=[0-9]+$'
+	m=$(msg 'From: a@x.test, c@x.test\nTo: b@x.test\n\nx\n')
+	send "$m" -t -f f@x.test
+	assert_status 0
+	fake_assert_sent --regexp '^MAIL FROM:<f@x\.test> SIZE=[0-9]+$'
+}
+
+@test "no sender anywhere (native form): 65, nothing sent" {
+	local m
+	m=$(msg 'To: b@x.test\nSubject: no from\n\nx\n')
+	refuse_before_connecting 65 '^carrier: no sender: ' "$m" -t
+}
+
+# ----------------------------------------------------------------- Bcc
+
+@test "Bcc and Resent-Bcc are removed with their continuation lines: case variants, empty, repeated, last" {
+	local m
+	m=$(msg 'From: a@x.test\nBCC: u@x.test,\n\tv@x.test\n (comment)\nTo: b@x.test\nbCc:\nX-Bcc: keep@x.test\nbcc: w@x.test\nResent-bcc: rb@x.test\nBccx: keep2\nSubject: s\nBcc: last@x.test\n\nbody\n')
+	send "$m" -t
+	assert_status 0
+	assert_quiet
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=89
+		RCPT TO:<b@x.test>
+		RCPT TO:<u@x.test>
+		RCPT TO:<v@x.test>
+		RCPT TO:<w@x.test>
+		RCPT TO:<last@x.test>
+		DATA
+		QUIT
+	EOF
+	assert_data 1 $'From: a@x.test\r\nTo: b@x.test\r\nX-Bcc: keep@x.test\r\nBccx: keep2\r\nSubject: s\r\n\r\nbody\r\n.\r\n'
+}
+
+@test "Bcc is removed without -t too, and when it is the last line of a message without body" {
+	local m
+	m=$(msg 'From: a@x.test\nTo: b@x.test\nBcc: c@x.test,\n d@x.test')
+	send "$m" z@x.test
+	assert_status 0
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=30
+		RCPT TO:<z@x.test>
+		DATA
+		QUIT
+	EOF
+	assert_data 1 $'From: a@x.test\r\nTo: b@x.test\r\n.\r\n'
+}
+
+@test "obsolete 'Bcc :' (blanks before the colon) is a Bcc field: removed, and a recipient with -t" {
+	# RFC 5322 4.5.3 obs-bcc; receiving MTAs (Postfix's is_header) read it
+	# as a header, so leaving it would show the Bcc to every recipient.
+	local m
+	m=$(msg 'From: a@x.test\nTo: b@x.test\nBcc : s@x.test\nSubject: s\n\nx\n')
+	send "$m" -t
+	assert_status 0
+	fake_assert_sent 'RCPT TO:<s@x.test>'
+	refute grep -qi 'bcc' "$FAKE_DIR/data.1"
+	assert_data 1 $'From: a@x.test\r\nTo: b@x.test\r\nSubject: s\r\n\r\nx\r\n.\r\n'
+}
+
+@test "--keep-bcc keeps Bcc and Resent-Bcc; -t still sends to them" {
+	local m
+	m=$(msg 'From: a@x.test\nTo: b@x.test\nBcc: c@x.test,\n d@x.test\nResent-Bcc: e@x.test\n\nx\n')
+	send "$m" -t --keep-bcc
+	assert_status 0
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=84
+		RCPT TO:<b@x.test>
+		RCPT TO:<c@x.test>
+		RCPT TO:<d@x.test>
+		DATA
+		QUIT
+	EOF
+	assert_data 1 $'From: a@x.test\r\nTo: b@x.test\r\nBcc: c@x.test,\r\n d@x.test\r\nResent-Bcc: e@x.test\r\n\r\nx\r\n.\r\n'
+}
+
+@test "Bcc in the body or in an attached message/rfc822 part: untouched, no recipient" {
+	local m
+	m=$(msg 'From: a@x.test\nTo: b@x.test\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX\n\n--XX\nContent-Type: message/rfc822\n\nFrom: old@x.test\nBcc: inner@x.test\n\nold\n--XX--\nBcc: tail@x.test\n')
+	send "$m" -t
+	assert_status 0
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=215
+		RCPT TO:<b@x.test>
+		DATA
+		QUIT
+	EOF
+	assert_data 1 $'From: a@x.test\r\nTo: b@x.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: message/rfc822\r\n\r\nFrom: old@x.test\r\nBcc: inner@x.test\r\n\r\nold\r\n--XX--\r\nBcc: tail@x.test\r\n.\r\n'
+}
+
+# ---------------------------------------------------------------- mbox
+
+@test "a leading mbox 'From ' line is removed and never gives the sender" {
+	local m
+	m=$(msg 'From other@y.test Thu Jan  1 00:00:00 2015\nFrom: a@x.test\nTo: b@x.test\n\nFrom here on\n')
+	send "$m" -t
+	assert_status 0
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=46
+		RCPT TO:<b@x.test>
+		DATA
+		QUIT
+	EOF
+	assert_data 1 $'From: a@x.test\r\nTo: b@x.test\r\n\r\nFrom here on\r\n.\r\n'
+}
+
+# ------------------------------------------------------ SMTPUTF8, 8BIT
+
+@test "SMTPUTF8 offered, non-ASCII sender: MAIL carries SMTPUTF8 and BODY=8BITMIME" {
+	SCENARIO='capabilities +SMTPUTF8' send "$(test_message)" -f 'jörg@x.test' b@x.test
+	assert_status 0
+	assert_quiet
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<jörg@x.test> SIZE=135 BODY=8BITMIME SMTPUTF8
+		RCPT TO:<b@x.test>
+		DATA
+		QUIT
+	EOF
+}
+
+@test "SMTPUTF8 offered, non-ASCII recipient from a To field" {
+	local m
+	m=$(msg 'From: a@x.test\nTo: Ünal <ünal@bücher.test>\n\nx\n')
+	SCENARIO='capabilities +SMTPUTF8' send "$m" -t
+	assert_status 0
+	assert_quiet
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=50 BODY=8BITMIME SMTPUTF8
+		RCPT TO:<ünal@bücher.test>
+		DATA
+		QUIT
+	EOF
+}
+
+@test "SMTPUTF8 not offered, non-ASCII address: 82 before MAIL, one line" {
+	fake_start ''
+	run_carrier -f 'jörg@x.test' b@x.test <"$(test_message)"
+	fake_wait
+	assert_status 82
+	assert_equal "$output" ""
+	assert_stderr_line '^carrier: SMTPUTF8: '
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		QUIT
+	EOF
+}
+
+@test "SMTPUTF8 offered before STARTTLS only counts as not offered" {
+	need_certs
+	fake_start <<-'EOF'
+		tls-cert server.pem
+		capabilities PIPELINING, 8BITMIME, SMTPUTF8
+		capabilities-tls PIPELINING, 8BITMIME
+	EOF
+	run_carrier --starttls --tls-ca "$CERTS/ca.pem" -f 'jörg@x.test' b@x.test <"$(test_message)"
+	fake_wait
+	assert_status 82
+	stderr_has '^carrier: SMTPUTF8: '
+	fake_refute_sent --partial 'MAIL FROM'
+}
+
+@test "--smtputf8: SMTPUTF8 on an ASCII transaction when offered, 82 when not" {
+	SCENARIO='capabilities +SMTPUTF8' send "$(test_message)" --smtputf8 -f a@x.test b@x.test
+	assert_status 0
+	fake_assert_sent 'MAIL FROM:<a@x.test> SIZE=135 BODY=8BITMIME SMTPUTF8'
+	send "$(test_message)" --smtputf8 -f a@x.test b@x.test
+	assert_status 82
+	stderr_has '^carrier: SMTPUTF8: '
+	fake_refute_sent --partial 'MAIL FROM'
+}
+
+@test "8-bit body with 8BITMIME offered: BODY=8BITMIME and no SMTPUTF8" {
+	local m
+	m=$(msg 'From: a@x.test\nTo: b@x.test\n\ncaf\xc3\xa9\n')
+	SCENARIO='capabilities +SMTPUTF8' send "$m" -t
+	assert_status 0
+	assert_quiet
+	fake_assert_sent 'MAIL FROM:<a@x.test> SIZE=39 BODY=8BITMIME'
+}
+
+# ---------------------------------------- checks before connecting (I01)
+
+@test "CR or LF in -f: 65 before connecting, the control bytes escaped on stderr" {
+	local m
+	m=$(test_message)
+	refuse_before_connecting 65 '^carrier: address: .*control character' "$m" -f $'a@x.test\r\nDATA' b@x.test
+	refuse_before_connecting 65 '^carrier: address: .*control character' "$m" -f $'a@x.test\rRSET' b@x.test
+	refuse_before_connecting 65 '^carrier: address: .*control character' "$m" -f $'a@x.test\nRSET' b@x.test
+}
+
+@test "CR, LF, TAB or another control byte in a command-line recipient: 65 before connecting" {
+	local m r
+	m=$(test_message)
+	for r in $'b@x.test\r\nRCPT TO:<evil@x.test>' $'b@x.test\nDATA' $'b@x.test\r' $'b\t@x.test' $'b\x7f@x.test' $'b\x1b@x.test'; do
+		refuse_before_connecting 65 '^carrier: address: .*control character' "$m" -f a@x.test "$r"
+	done
+}
+
+@test "CR/LF, a control byte or NUL in a To address with -t: 65 before connecting" {
+	local m
+	# A CRLF inside the angle brackets splits the field: malformed.
+	m=$(msg 'From: a@x.test\nTo: <b@x.test\r\nRCPT TO:<evil@x.test>>\n\nx\n')
+	refuse_before_connecting 65 '^carrier: To: ' "$m" -t
+	m=$(msg 'From: a@x.test\nTo: "b\x01"@x.test\n\nx\n')
+	refuse_before_connecting 65 '^carrier: To: ' "$m" -t
+	m=$(msg 'From: a@x.test\nTo: b\x0b@x.test\n\nx\n')
+	refuse_before_connecting 65 '^carrier: To: ' "$m" -t
+	m=$(msg 'From: a@x.test\nTo: b@x.test\x00\n\nx\n')
+	refuse_before_connecting 65 '^carrier: message: .*NUL' "$m" -t
+}
+
+@test "an address of 254 octets goes; 255 octets is 65 before connecting (sender and recipient)" {
+	local l64 d189 ok long
+	l64=$(printf 'l%.0s' {1..64})
+	d189=$(printf 'a%.0s' {1..63}).$(printf 'b%.0s' {1..63}).$(printf 'c%.0s' {1..61})
+	ok=$l64@$d189
+	long=$l64@${d189}d
+	assert_equal "${#ok}" 254
+	send "$(test_message)" -f "$ok" "$ok"
+	assert_status 0
+	fake_assert_sent "RCPT TO:<$ok>"
+	refuse_before_connecting 65 '^carrier: address: .*longer than 254' "$(test_message)" -f a@x.test "$long"
+	refuse_before_connecting 65 '^carrier: address: .*longer than 254' "$(test_message)" -f "$long" b@x.test
+	# A local part over 64 octets is refused as well.
+	refuse_before_connecting 65 '^carrier: address: .*local part' "$(test_message)" -f a@x.test "${l64}l@x.test"
+}
+
+# ------------------------------------------------------------ R02, B12
+
+@test "a header block over 1 MiB: 65 before connecting" {
+	local f=$BATS_TEST_TMPDIR/big.eml
+	{
+		printf 'From: a@x.test\nTo: b@x.test\n'
+		for ((i = 0; i < 15000; i++)); do
+			printf 'X-Pad-%05d: %s\n' "$i" 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
+		done
+		printf '\nbody\n'
+	} >"$f"
+	refuse_before_connecting 65 '^carrier: message: header block larger than' "$f" -t
+}
+
+@test "1 MiB of header without any line end: 65 before connecting" {
+	local f=$BATS_TEST_TMPDIR/nonl.eml
+	{
+		printf 'From: a@x.test\nTo: b@x.test\nX-Long: '
+		head -c 1100000 /dev/zero | tr '\0' 'a'
+	} >"$f"
+	refuse_before_connecting 65 '^carrier: message: header (line|block) (longer|larger) than' "$f" -t
+}
+
+@test "a header line without a colon ends the header block: what follows is body, never recipients" {
+	local m
+	m=$(msg 'From: a@x.test\nTo: b@x.test\nnot a header\nBcc: c@x.test\n\nx\n')
+	send "$m" -t
+	assert_status 0
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=65
+		RCPT TO:<b@x.test>
+		DATA
+		QUIT
+	EOF
+	assert_data 1 $'From: a@x.test\r\nTo: b@x.test\r\nnot a header\r\nBcc: c@x.test\r\n\r\nx\r\n.\r\n'
+}
