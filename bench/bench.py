@@ -9,6 +9,7 @@ target summary.  Not meant to be run by hand: use bench/run.
 
 import argparse
 import base64
+import datetime
 import os
 import random
 import re
@@ -17,7 +18,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 PY = "/usr/bin/python3"
@@ -223,45 +223,55 @@ class Result:
 
 
 def spawn_wait(c, argv, stdin_path, extra, timeout):
-    """Run ARGV once.  Wall time around fork..wait4; CPU and peak RSS from
-    the child's rusage (the numbers /usr/bin/time prints, in microseconds
-    instead of its 10 ms steps)."""
+    """Run ARGV once under bench/spawn.c, which reports wall time (around
+    fork..wait4), CPU (user + system) and peak RSS from the child's rusage:
+    the numbers /usr/bin/time prints, in microseconds instead of its 10 ms
+    steps.  ARGV is killed after TIMEOUT seconds."""
     e = dict(c.base_env)
     e.update(extra)
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     errf = open(c.errfile, "wb")
     try:
-        t0 = time.monotonic()
-        p = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL,
-                             stderr=errf, env=e, cwd=c.home)
-        killed = []
-
-        def kill():
-            killed.append(1)
+        os.unlink(c.costfile)
+    except FileNotFoundError:
+        pass
+    try:
+        # Its own process group, so that an interrupted run can end the
+        # command with it.
+        p = subprocess.Popen([c.spawn, c.costfile, str(int(timeout))] + argv,
+                             stdin=stdin, stdout=subprocess.DEVNULL,
+                             stderr=errf, env=e, cwd=c.home,
+                             start_new_session=True)
+        try:
+            p.wait(timeout + 30)
+        except BaseException:
             try:
-                os.kill(p.pid, signal.SIGKILL)
+                os.killpg(p.pid, signal.SIGKILL)
             except OSError:
                 pass
-        timer = threading.Timer(timeout, kill)
-        timer.start()
-        _, status, ru = os.wait4(p.pid, 0)
-        t1 = time.monotonic()
-        timer.cancel()
-        p.returncode = os.waitstatus_to_exitcode(status)
+            p.wait()
+            if not isinstance(sys.exc_info()[1], subprocess.TimeoutExpired):
+                raise
     finally:
         if stdin_path:
             stdin.close()
         errf.close()
     r = Result()
-    r.wall = t1 - t0
-    r.cpu = ru.ru_utime + ru.ru_stime
-    r.rss = ru.ru_maxrss
-    if killed or p.returncode != 0:
+    try:
+        with open(c.costfile) as f:
+            wall, user, system, rss, status = f.read().split()
+        r.wall = float(wall)
+        r.cpu = float(user) + float(system)
+        r.rss = int(rss)
+        status = int(status)
+    except (OSError, ValueError):
+        status = -1
+    if status != 0:
         r.ok = False
         with open(c.errfile, "rb") as f:
             tail = f.read()[-600:].decode(errors="replace").strip()
-        r.err = ("timed out after %ds" % timeout if killed else
-                 "exit %d" % p.returncode) + (": " + tail if tail else "")
+        r.err = ("killed after %ds" % timeout if status == 137 else
+                 "exit %d" % status) + (": " + tail if tail else "")
     return r
 
 
@@ -333,6 +343,20 @@ def run_many(c, tool, sc, count, timeout, msgs):
             break
     total.wall = time.monotonic() - t0
     return total
+
+
+def gnu_time(c, tool, sc, timeout):
+    """One run under /usr/bin/time -f '%e %U %S %M' (a cross-check of
+    bench/spawn.c's numbers); returns its line."""
+    argv, stdin_path, extra = command(c, tool, sc)
+    out = os.path.join(c.work, "gnutime.out")
+    r = spawn_wait(c, ["/usr/bin/time", "-f", "%e s wall, %U s user, "
+                       "%S s sys, %M KB max RSS", "-o", out] + argv,
+                   stdin_path, extra, timeout)
+    if not r.ok:
+        return "FAIL (%s)" % r.err
+    with open(out) as f:
+        return f.read().strip()
 
 
 def instructions(c, tool, sc, tag):
@@ -449,6 +473,8 @@ def main():
     c.home = os.path.join(c.work, "home")
     os.makedirs(c.home, exist_ok=True)
     c.errfile = os.path.join(c.work, "stderr.last")
+    c.costfile = os.path.join(c.work, "cost.last")
+    c.spawn = env("BENCH_SPAWN")
     c.msmtprc = os.path.join(c.work, "msmtprc")
     c.msmtp_accounts = set()
     with open(c.msmtprc, "w") as f:
@@ -551,7 +577,8 @@ def main():
     log("instructions under callgrind (%d runs each)" % iruns)
     for tool in TOOLS:
         counts = []
-        for i in range(iruns):
+        # Python under callgrind takes seconds; one run (counts vary < 1%).
+        for i in range(1 if tool == "smtplib" else iruns):
             n, out, err = instructions(c, tool, nodelay, str(i))
             if err:
                 failures.append("callgrind / %s: %s" % (tool, err))
@@ -571,6 +598,9 @@ def main():
     for i in range(min(runs, 3)):
         record(big_chunk.key, "carrier", run_one(c, "carrier", big_chunk, 180),
                "big")
+    gnutime = {}
+    for tool in ("carrier", "curl"):
+        gnutime[tool] = gnu_time(c, tool, big_sc, 180)
     if a.big:
         gb = os.path.join(c.work, "1g.eml")
         log("writing the 1 GB message")
@@ -663,6 +693,8 @@ def main():
             t.add(lab + " (smtpd, BDAT; carrier only): peak RSS",
                   vals(key, "rss"), "mb")
     print(t.render())
+    for tool, line in gnutime.items():
+        print("cross-check, 100 MB, %s under /usr/bin/time: %s" % (tool, line))
 
     t = Table("%d messages of 2 KB (smtp-sink on loopback)" % a.messages,
               "(carrier, msmtp, curl: a process per message; smtplib: one "
@@ -680,7 +712,8 @@ def main():
         rs = results.get("many", {}).get("carrier-batch")
         if rs and all(r.ok for r in rs):
             b = a.messages / median([r.wall for r in rs])
-            print("carrier --batch (one connection): %s; vs smtplib %s"
+            print("carrier --batch (one connection): %s; carrier --batch/"
+                  "smtplib %s"
                   % (fmt(b, "rate"), ratio(b, rate.get("smtplib"))))
         else:
             print("carrier --batch (one connection): FAIL")
@@ -762,13 +795,28 @@ def profile(c, delayed, nodelay, big_sc):
     delay), strace -c (100 MB) and -vv timestamps (STARTTLS, delayed)."""
     print()
     print("== Profile: carrier, 2 KB no delay, callgrind top functions "
-          "(inclusive of nothing: self cost) ==")
+          "(self cost) ==")
     if os.path.exists(c.carrier_callgrind) and shutil.which("callgrind_annotate"):
         o = subprocess.run(["callgrind_annotate", "--threshold=95",
                             c.carrier_callgrind],
                            capture_output=True, text=True)
-        keep = [l for l in o.stdout.splitlines() if l.strip()][:40]
-        print("\n".join(keep))
+        rows = [l for l in o.stdout.splitlines()
+                if re.match(r"^\s*[0-9,]+ \(", l)]
+        print("\n".join(rows[:16]))
+        # Inclusive costs of the phases of the process.
+        o = subprocess.run(["callgrind_annotate", "--inclusive=yes",
+                            "--threshold=100", c.carrier_callgrind],
+                           capture_output=True, text=True)
+        phases = (("rtld.c:_dl_start ", "loading and relocating libraries"),
+                  ("dl-init.c:_dl_init ", "library constructors"),
+                  ("main.c:main ", "carrier's main()"),
+                  ("exit.c:exit ", "exit handlers, destructors"))
+        print("-- phases (inclusive):")
+        for key, what in phases:
+            for l in o.stdout.splitlines():
+                if key in l + " ":
+                    print("   %-34s %s" % (what, l.split(")")[0].strip() + ")"))
+                    break
     if shutil.which("strace"):
         for sc in (nodelay, big_sc):
             print()
@@ -779,6 +827,38 @@ def profile(c, delayed, nodelay, big_sc):
                        stdin_path, extra, 300)
             with open(out) as f:
                 print("".join(f.readlines()[:25]).rstrip())
+    # The large message: hot loops per byte (10 MB, carrier and curl).
+    ten = os.path.join(c.work, "10m.eml")
+    write_big(ten, 10 * 1024 * 1024)
+    sc10 = Scenario("ten", "10 MB (smtp-sink, DATA)", big_sc.port, msg=ten)
+    for tool in ("carrier", "curl"):
+        n, out, err = instructions(c, tool, sc10, "10m")
+        print()
+        print("== Profile: %s, %s, callgrind: %s instructions, %s per "
+              "octet; top functions (self cost) ==" % (
+                  tool, sc10.title, fmt(n, "minstr"),
+                  "%.1f" % (n / (10 * 1024 * 1024)) if n else "?"))
+        if err or not shutil.which("callgrind_annotate"):
+            print(err or "callgrind_annotate missing")
+            continue
+        o = subprocess.run(["callgrind_annotate", "--threshold=95", out],
+                           capture_output=True, text=True)
+        rows = [l for l in o.stdout.splitlines()
+                if re.match(r"^\s*[0-9,]+ \(", l)]
+        print("\n".join(rows[1:11]))
+    print()
+    print("== Profile: carrier -vv, %s (timestamps: where the wall time "
+          "goes) ==" % big_sc.title)
+    argv, stdin_path, extra = command(c, "carrier", big_sc)
+    argv = argv[:1] + ["-vv"] + argv[1:]
+    print(datetime.datetime.now().strftime("%H:%M:%S.%f") +
+          " (process started)")
+    spawn_wait(c, argv, stdin_path, extra, 180)
+    with open(c.errfile, errors="replace") as f:
+        print("\n".join(l.rstrip() for l in f if " < 250-" not in l))
+    print(datetime.datetime.now().strftime("%H:%M:%S.%f") +
+          " (process ended)")
+
     for sc in delayed:
         if sc.key not in ("chunk1", "starttls3"):
             continue
@@ -794,4 +874,8 @@ def profile(c, delayed, nodelay, big_sc):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)

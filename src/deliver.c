@@ -36,7 +36,9 @@ print_refusals(const struct send_result *res)
 {
 	for (size_t i = 0; i < res->n; i++) {
 		const struct rcpt_result *rr = &res->r[i];
-		if (rr->accepted)
+		/* Only recipients the server refused or failed to deliver
+		   to: the others were never tried. */
+		if (rr->accepted || rr->stage == NULL)
 			continue;
 		if (rr->code)
 			warnx_safe("<%s>: %d %s", rr->address, rr->code,

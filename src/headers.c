@@ -4,27 +4,38 @@
 
 #include "headers.h"
 
-/* Length of a "name:" prefix, or 0 when the line does not start a field. */
+/*
+ * Offset of the colon of a "name:" or obsolete "name :" prefix, or 0 when
+ * the line does not start a field; *name_len excludes the blanks.
+ */
 static size_t
-field_name_len(const char *s, size_t len)
+field_colon(const char *s, size_t len, size_t *name_len)
 {
-	size_t i;
+	size_t i, n;
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c == ':')
-			return i;
+		if (c == ':' || c == ' ' || c == '\t')
+			break;
 		if (c < 33 || c > 126)
 			return 0;
 	}
-	return 0;
+	n = i;
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (n == 0 || i == len || s[i] != ':')
+		return 0;
+	if (name_len != NULL)
+		*name_len = n;
+	return i;
 }
 
 size_t
-headers_block_len(const char *data, size_t len, bool *complete)
+headers_block_len(const char *data, size_t len, bool continuing,
+    bool *complete)
 {
 	size_t pos = 0;
-	bool in_field = false;
+	bool in_field = continuing;
 
 	*complete = false;
 	while (pos < len) {
@@ -37,7 +48,7 @@ headers_block_len(const char *data, size_t len, bool *complete)
 			pos += linelen;
 			continue;
 		}
-		if (field_name_len(line, linelen) == 0) {
+		if (field_colon(line, linelen, NULL) == 0) {
 			*complete = true;
 			return pos;
 		}
@@ -70,12 +81,12 @@ headers_each(const char *h, size_t len,
 
 	while (pos < len) {
 		struct header_field f;
-		size_t nlen = field_name_len(h + pos, len - pos);
-		if (nlen == 0)
+		size_t nlen = 0, colon = field_colon(h + pos, len - pos, &nlen);
+		if (colon == 0)
 			return;
 		f.start = pos;
 		f.name_len = nlen;
-		f.value_start = pos + nlen + 1;
+		f.value_start = pos + colon + 1;
 		f.end = field_end(h, len, pos);
 		if (!fn(ctx, h, &f))
 			return;
@@ -140,8 +151,8 @@ headers_remove(struct buf *b, const char *name)
 	size_t pos = 0, removed = 0;
 
 	while (pos < b->len) {
-		size_t nlen = field_name_len(b->data + pos, b->len - pos);
-		if (nlen == 0)
+		size_t nlen = 0;
+		if (field_colon(b->data + pos, b->len - pos, &nlen) == 0)
 			break;
 		size_t end = field_end(b->data, b->len, pos);
 		if (nlen == strlen(name) &&

@@ -25,9 +25,13 @@ struct header_field {
  * before the first other line (an empty line normally).  `complete` says
  * whether that ending line was seen; when it is false all of data was
  * header lines and more input may extend the block.  A partial last line
- * (no LF) is never counted.
+ * (no LF) is never counted.  `continuing`: data follows a field already
+ * counted, so a leading continuation line belongs to it.
+ * The obsolete syntax of RFC 5322 4.5 allows blanks before the colon
+ * ("Bcc :"); the name never includes them.
  */
-size_t headers_block_len(const char *data, size_t len, bool *complete);
+size_t headers_block_len(const char *data, size_t len, bool continuing,
+    bool *complete);
 
 /* Call fn for each field of a header block, in order; stop when fn
  * returns false. */

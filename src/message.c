@@ -137,7 +137,9 @@ place(struct reader *r, bool at_eof, struct failure *f)
 
 	if (r->first_line) {
 		const char *nl = memchr(pb->data, '\n', pb->len);
-		if (nl == NULL && !at_eof && pb->len < 5)
+		/* Wait for the whole first line: it may be a long mbox
+		   "From " line cut by the read. */
+		if (nl == NULL && !at_eof)
 			return 0;
 		r->first_line = false;
 		if (pb->len >= 5 && memcmp(pb->data, "From ", 5) == 0)
@@ -164,11 +166,12 @@ place(struct reader *r, bool at_eof, struct failure *f)
 	if (r->in_head) {
 		bool complete;
 		size_t hl = headers_block_len(pb->data + pos, pb->len - pos,
-		    &complete);
+		    r->m->head.len > 0, &complete);
 		if (r->m->head.len + hl > MESSAGE_HEADER_MAX)
 			return fail(f, FAIL_DATAERR, 0, "message",
 			    "header block larger than %d bytes",
 			    MESSAGE_HEADER_MAX);
+		scan_bytes(r, pb->data + pos, hl);
 		buf_add(&r->m->head, pb->data + pos, hl);
 		pos += hl;
 		if (complete || at_eof || r->ended)
@@ -179,10 +182,17 @@ place(struct reader *r, bool at_eof, struct failure *f)
 			    MESSAGE_HEADER_MAX);
 	}
 	if (!r->in_head) {
-		scan_bytes(r, pb->data + pos, pb->len - pos);
-		if (body_add(r->m, pb->data + pos, pb->len - pos, f) < 0)
+		size_t end = pb->len;
+		/* With the lone-dot rule a partial line waits: it may turn
+		   out to be the "." that ends the input. */
+		if (r->rules->lone_dot_ends && !at_eof && !r->ended) {
+			while (end > pos && pb->data[end - 1] != '\n')
+				end--;
+		}
+		scan_bytes(r, pb->data + pos, end - pos);
+		if (body_add(r->m, pb->data + pos, end - pos, f) < 0)
 			return -1;
-		pos = pb->len;
+		pos = end;
 	}
 	buf_consume(pb, pos);
 	return 0;

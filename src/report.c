@@ -36,8 +36,9 @@ escape_bytes(const char *s, size_t len)
 	size_t cap = len * 4 + 1;
 	char *out = xmalloc(cap);
 
-	(void)strnvisx(out, cap, s, len, VIS_SAFE | VIS_OCTAL | VIS_TAB |
-	    VIS_NL | VIS_CSTYLE);
+	/* Not VIS_SAFE: it would let BEL, BS and CR through. */
+	(void)strnvisx(out, cap, s, len, VIS_OCTAL | VIS_TAB | VIS_NL |
+	    VIS_CSTYLE);
 	return out;
 }
 

@@ -91,6 +91,21 @@ flush(struct session *s, struct failure *f)
 	return 0;
 }
 
+/*
+ * When every reply to what was sent has been read, nothing more may be
+ * waiting: a reply nobody asked for must never pass for the answer to the
+ * next command (THREATS P11, U1).
+ */
+static int
+nothing_extra(struct session *s, const char *stage, struct failure *f)
+{
+	if (conn_unread(s->conn) == 0)
+		return 0;
+	s->usable = false;
+	return fail(f, FAIL_PROTOCOL, 0, stage, "the server sent more than "
+	    "one reply");
+}
+
 static int
 command(struct session *s, const char *line, const char *shown,
     struct reply *r, const char *stage, struct failure *f)
@@ -98,7 +113,10 @@ command(struct session *s, const char *line, const char *shown,
 	queue_cmd(s, line, shown);
 	if (flush(s, f) < 0)
 		return -1;
-	return read_reply(s, r, stage, false, f);
+	if (read_reply(s, r, stage, false, f) < 0)
+		return -1;
+	/* 421 is often followed by more as the server goes away. */
+	return r->code == 421 ? 0 : nothing_extra(s, stage, f);
 }
 
 /* A failure whose detail is the reply: "CODE text", one line. */
@@ -898,7 +916,8 @@ transaction(struct session *s, const struct envelope *env,
 			goto out;
 	}
 
-	if (read_reply(s, &r, "DATA", false, f) < 0)
+	if (read_reply(s, &r, "DATA", false, f) < 0 ||
+	    (r.code == 354 && nothing_extra(s, "DATA", f) < 0))
 		goto out;
 	if (r.code != 354) {
 		if (r.code != 421 && r.code >= 400)

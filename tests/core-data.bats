@@ -16,7 +16,7 @@ send_bytes() {
 	shift
 	fake_start ''
 	run_carrier -f a@x.test "$@" b@x.test <"$file"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 }
@@ -24,7 +24,7 @@ send_bytes() {
 @test "an empty message is one empty line: SIZE=2, then the terminator" {
 	fake_start ''
 	run_carrier -f a@x.test b@x.test </dev/null
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	fake_assert_sent 'MAIL FROM:<a@x.test> SIZE=2'
@@ -118,7 +118,7 @@ send_bytes() {
 	assert_quiet
 	# The same through a pipe (reads of whatever size the pipe gives).
 	run_carrier -f a@x.test b@x.test < <(cat "$input")
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	assert_equal "$(grep -c "^MAIL FROM:<a@x.test> SIZE=$size\$" "$FAKE_DIR/commands")" 2
@@ -137,7 +137,7 @@ send_bytes() {
 	file=$(msg 'Subject: caf\xc3\xa9\n\nna\xc3\xafve\n')
 	fake_start 'capabilities PIPELINING, SIZE 10485760'
 	run_carrier -f a@x.test b@x.test <"$file"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	fake_assert_sent 'MAIL FROM:<a@x.test> SIZE=26'

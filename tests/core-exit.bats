@@ -10,14 +10,14 @@ load lib/core
 
 # --- 64: usage -----------------------------------------------------------
 
-# usage_error REGEX ARGS...: carrier (pointed at a fake server) exits 64
-# with one stderr line matching REGEX, and never connects.
+# usage_error REGEX ARGS...: carrier (pointed at a fake server, started
+# once per test) exits 64 with one stderr line matching REGEX, and never
+# connects (a client that connects is recorded before it gets a greeting).
 usage_error() {
 	local re=$1
 	shift
-	fake_start ''
+	[[ -n ${FAKE_PID:-} ]] || fake_start ''
 	run_carrier "$@" -f a@x.test b@x.test <"$(test_message)"
-	fake_stop
 	assert_status 64
 	assert_equal "$output" ""
 	assert_stderr_line "$re"
@@ -72,13 +72,13 @@ usage_error() {
 # --- 65: bad message or address -----------------------------------------
 
 # data_error REGEX ARGS...: exit 65, one stderr line matching REGEX,
-# nothing connected.  The message is test_message unless ARGS redirect.
+# nothing connected (as usage_error).  The message is $MESSAGE, else
+# test_message.
 data_error() {
 	local re=$1
 	shift
-	fake_start ''
+	[[ -n ${FAKE_PID:-} ]] || fake_start ''
 	run_carrier "$@" <"${MESSAGE:-$(test_message)}"
-	fake_stop
 	assert_status 65
 	assert_equal "$output" ""
 	assert_stderr_line "$re"
@@ -151,7 +151,7 @@ data_error() {
 		rcpt c@x.test 553 5.7.1 <c@x.test>: Relay access denied
 	EOF
 	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 67
 	assert_equal "$output" ""
 	assert_stderr "carrier: <b@x.test>: 550 5.1.1 <b@x.test>: Recipient address rejected: User unknown
@@ -169,7 +169,7 @@ carrier: <c@x.test>: 553 5.7.1 <c@x.test>: Relay access denied"
 @test "67: every recipient 5xx with PIPELINING: the pipelined DATA is refused, RSET, no message" {
 	fake_start 'RCPT 550 5.1.1 User unknown'
 	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 67
 	assert_equal "$output" ""
 	assert_stderr "carrier: <b@x.test>: 550 5.1.1 User unknown
@@ -192,7 +192,7 @@ carrier: <c@x.test>: 550 5.1.1 User unknown"
 		DATA 354 go ahead anyway
 	EOF
 	run_carrier -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 67
 	assert_stderr_line '^carrier: <b@x\.test>: 550 5\.1\.1 User unknown$'
 	# RFC 2920 3.1: the terminator alone, an empty message.
@@ -238,7 +238,7 @@ except socket.gaierror as e:
 @test "69: greeting 554: QUIT, no EHLO" {
 	fake_start 'greeting 554 5.3.2 No SMTP service here'
 	run_carrier -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 69
 	assert_equal "$output" ""
 	assert_stderr_line '^carrier: greeting: 554 5\.3\.2 No SMTP service here$'
@@ -260,7 +260,7 @@ except socket.gaierror as e:
 @test "79: one recipient refused: one line for it, the message still goes to the others" {
 	fake_start 'rcpt c@x.test 550 5.1.1 <c@x.test>: Recipient address rejected: User unknown'
 	run_carrier -f a@x.test b@x.test c@x.test d@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 79
 	assert_equal "$output" ""
 	assert_stderr 'carrier: <c@x.test>: 550 5.1.1 <c@x.test>: Recipient address rejected: User unknown'
@@ -283,7 +283,7 @@ except socket.gaierror as e:
 		rcpt d@x.test 550 5.1.1 User unknown
 	EOF
 	run_carrier -f a@x.test b@x.test c@x.test d@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 79
 	assert_stderr 'carrier: <b@x.test>: 450 4.2.0 <b@x.test>: Recipient address rejected: Greylisted
 carrier: <d@x.test>: 550 5.1.1 User unknown'
@@ -294,7 +294,7 @@ carrier: <d@x.test>: 550 5.1.1 User unknown'
 @test "a multi-line refusal is one line, its texts joined by single spaces" {
 	fake_start 'rcpt c@x.test 550-5.1.1 The email account that you tried to reach\n550-5.1.1 does not exist.\n550 5.1.1 Please try again.'
 	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 79
 	assert_stderr_line '^carrier: <c@x\.test>: 550 5\.1\.1 The email account that you tried to reach 5\.1\.1 does not exist\. 5\.1\.1 Please try again\.$'
 }
@@ -304,7 +304,7 @@ carrier: <d@x.test>: 550 5.1.1 User unknown'
 @test "80: MAIL 553 with PIPELINING: one line, RSET then QUIT, no message" {
 	fake_start 'MAIL 553 5.7.1 <a@x.test>: Sender address rejected: not owned by user'
 	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 80
 	assert_equal "$output" ""
 	assert_stderr 'carrier: MAIL FROM:<a@x.test> refused: 553 5.7.1 <a@x.test>: Sender address rejected: not owned by user'
@@ -318,7 +318,7 @@ carrier: <d@x.test>: 550 5.1.1 User unknown'
 		MAIL 553 5.7.1 Sender rejected
 	EOF
 	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 80
 	assert_equal "$output" ""
 	assert_stderr 'carrier: MAIL FROM:<a@x.test> refused: 553 5.7.1 Sender rejected'
@@ -335,7 +335,7 @@ carrier: <d@x.test>: 550 5.1.1 User unknown'
 @test "81: DATA 554: one line, RSET then QUIT, no message" {
 	fake_start 'DATA 554 5.5.1 Error: no valid recipients'
 	run_carrier -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 81
 	assert_equal "$output" ""
 	assert_stderr_line '^carrier: DATA[^:]*: 554 5\.5\.1 Error: no valid recipients$'
@@ -346,7 +346,7 @@ carrier: <d@x.test>: 550 5.1.1 User unknown'
 @test "81: 554 to the end of data: one line, the connection ends with QUIT" {
 	fake_start 'data-end 554 5.7.1 Message rejected as spam'
 	run_carrier -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 81
 	assert_equal "$output" ""
 	assert_stderr_line '^carrier: [^:]+: 554 5\.7\.1 Message rejected as spam$'
@@ -357,7 +357,7 @@ carrier: <d@x.test>: 550 5.1.1 User unknown'
 @test "81: a message over the server's SIZE limit is not sent" {
 	fake_start 'capabilities PIPELINING, SIZE 100'
 	run_carrier -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 81
 	assert_equal "$output" ""
 	assert_stderr_line "^carrier: [^:]+: .*$STD_SIZE.*100"

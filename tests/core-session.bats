@@ -9,7 +9,7 @@ load lib/core
 @test "success with PIPELINING: exact commands, exact data, nothing printed, exit 0" {
 	fake_start ''
 	run_carrier -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	fake_assert_commands <<-EOF
@@ -29,9 +29,9 @@ load lib/core
 	# after MAIL was sent without waiting for a reply.
 	fake_start 'MAIL 250 2.1.0 Ok | close'
 	run_carrier -f a@x.test b@x.test c@x.test d@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 74
-	assert_failure_line '^carrier: RCPT[^:]*: .*closed'
+	assert_failure_line '^carrier: RCPT( TO)?(:<[^>]*>)?( refused)?: .*closed'
 	fake_assert_commands <<-EOF
 		EHLO client.test
 		MAIL FROM:<a@x.test> SIZE=$STD_SIZE
@@ -45,7 +45,7 @@ load lib/core
 @test "no PIPELINING: exact commands and data, exit 0" {
 	fake_start 'capabilities 8BITMIME, SIZE 10485760'
 	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	fake_assert_commands <<-EOF
@@ -65,9 +65,9 @@ load lib/core
 		MAIL 250 2.1.0 Ok | close
 	EOF
 	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 74
-	assert_failure_line '^carrier: RCPT[^:]*: .*closed'
+	assert_failure_line '^carrier: RCPT( TO)?(:<[^>]*>)?( refused)?: .*closed'
 	fake_assert_commands <<-EOF
 		EHLO client.test
 		MAIL FROM:<a@x.test> SIZE=$STD_SIZE
@@ -79,7 +79,7 @@ load lib/core
 	fake_start 'EHLO 502 5.5.2 Error: command not recognized'
 	run_carrier -f a@x.test --mail-option X-ONE=1 --rcpt-option NOTIFY=NEVER \
 		b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	fake_assert_commands <<-'EOF'
@@ -94,16 +94,22 @@ load lib/core
 }
 
 @test "HELO fallback after EHLO 500, 501, 504 and 550 as well" {
-	local code
-	for code in 500 501 504 550; do
-		fake_start "EHLO $code 5.5.1 no EHLO here"
+	local i
+	fake_start <<-'EOF'
+		connections 4
+		EHLO 500 5.5.1 no EHLO here
+		EHLO 501 5.5.1 no EHLO here
+		EHLO 504 5.5.1 no EHLO here
+		EHLO 550 5.5.1 no EHLO here
+	EOF
+	for ((i = 1; i <= 4; i++)); do
 		run_carrier -f a@x.test b@x.test <"$(test_message)"
-		fake_wait
 		assert_status 0
 		assert_quiet
-		fake_assert_sent 'HELO client.test'
-		fake_assert_sent 'MAIL FROM:<a@x.test>'
 	done
+	fake_done
+	assert_equal "$(grep -c '^HELO client.test$' "$FAKE_DIR/commands")" 4
+	assert_equal "$(grep -c '^MAIL FROM:<a@x.test>$' "$FAKE_DIR/commands")" 4
 }
 
 @test "SIZE= is the size after CRLF normalisation and before dot-stuffing" {
@@ -111,7 +117,7 @@ load lib/core
 	# 14 + 4 + 5 + 3 = 26 octets once every line ends in CRLF; dot-stuffing
 	# adds 2 more on the wire, which SIZE must not count (RFC 1870).
 	run_carrier -f a@x.test b@x.test <"$(msg 'Subject: s\n\n.a\r\n..b\rc')"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	fake_assert_sent 'MAIL FROM:<a@x.test> SIZE=26'
@@ -121,7 +127,7 @@ load lib/core
 @test "no SIZE= when the server does not offer SIZE" {
 	fake_start 'capabilities PIPELINING, 8BITMIME'
 	run_carrier -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	fake_assert_sent 'MAIL FROM:<a@x.test>'
@@ -137,7 +143,7 @@ load lib/core
 	run_carrier -f a@x.test --mail-option X-ONE=1 --mail-option XTWO \
 		--rcpt-option NOTIFY=NEVER --rcpt-option 'X-R=a+2Bb' \
 		b@x.test c@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	fake_assert_commands <<-EOF
@@ -153,7 +159,7 @@ load lib/core
 @test "several recipients: one RCPT each, in command-line order, one message" {
 	fake_start ''
 	run_carrier -f a@x.test d@x.test b@x.test c@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	assert_equal "$(grep '^RCPT' "$FAKE_DIR/commands")" \
@@ -165,7 +171,7 @@ load lib/core
 @test "duplicate recipients are sent once" {
 	fake_start ''
 	run_carrier -f a@x.test b@x.test c@x.test b@x.test -- c@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	assert_equal "$(grep '^RCPT' "$FAKE_DIR/commands")" \
@@ -175,7 +181,7 @@ load lib/core
 @test "the sender comes from the From header when -f is not given" {
 	fake_start ''
 	run_carrier b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	fake_assert_sent "MAIL FROM:<a@x.test> SIZE=$STD_SIZE"
@@ -184,7 +190,7 @@ load lib/core
 @test "-f '<>' is the null sender" {
 	fake_start ''
 	run_carrier -f '<>' b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	fake_assert_sent "MAIL FROM:<> SIZE=$STD_SIZE"
@@ -195,7 +201,7 @@ load lib/core
 	file=$(msg 'Subject: from the file\n\nbody\n')
 	fake_start ''
 	run_carrier -f a@x.test --file "$file" b@x.test <"$(msg 'Subject: stdin\n\nnot this\n')"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	fake_assert_sent 'MAIL FROM:<a@x.test> SIZE=32'
@@ -216,7 +222,7 @@ load lib/core
 	for ((i = 1; i <= 250; i++)); do rcpts+=("r$i@x.test"); done
 	fake_start "$scenario"
 	run_carrier -f a@x.test "${rcpts[@]}" <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	# One connection, three transactions: 250, 150 and 50 RCPTs.
@@ -240,7 +246,7 @@ load lib/core
 @test "-v: the dialogue on stderr with '> ' and '< ', the data as one summary line, stdout empty" {
 	fake_start ''
 	run_carrier -v -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_equal "$output" ""
 	local -a lines
@@ -268,10 +274,9 @@ load lib/core
 
 @test "-vv and --debug=2: every transcript line starts with a timestamp" {
 	local opt
+	fake_start 'connections 3'
 	for opt in -vv --debug=2; do
-		fake_start ''
 		run_carrier "$opt" -f a@x.test b@x.test <"$(test_message)"
-		fake_wait
 		assert_status 0
 		assert_equal "$output" ""
 		local -a lines
@@ -281,13 +286,13 @@ load lib/core
 		refute_line --regexp '^[<>] '
 	done
 	# -v alone: no timestamps.
-	fake_start ''
 	run_carrier --debug=1 -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	local -a lines
 	mapfile -t lines <<<"$stderr"
 	assert_line '> EHLO client.test'
+	assert_line '< 221 2.0.0 Bye'
 }
 
 @test "-v: bytes from the server are escaped, never raw on the terminal (ESC, BEL, BS, CR, C1)" {
@@ -296,7 +301,7 @@ load lib/core
 		EHLO 250-fake.test \x1b[31mred\n250 SIZE 10485760
 	EOF
 	run_carrier -v -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_equal "$output" ""
 	assert_stderr_clean
@@ -308,7 +313,7 @@ load lib/core
 @test "a refusal line escapes the server's bytes too" {
 	fake_start 'rcpt c@x.test 550 5.1.1 \x1b[2J\x07gone\rok\x9b'
 	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 79
 	assert_equal "$output" ""
 	assert_stderr_clean
@@ -322,7 +327,7 @@ load lib/core
 	assert_quiet
 	run --separate-stderr "$CARRIER" --host "[::1]:$FAKE_PORT" --timeout 5 \
 		--helo client.test -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	assert_equal "$(grep -c "connection [12] from ('::1'" "$FAKE_DIR/transcript")" 2
@@ -333,12 +338,12 @@ load lib/core
 @test "-6 and -4 restrict the address family" {
 	fake_start --listen ::1 ''
 	run_carrier -6 -f a@x.test b@x.test <"$(test_message)" --host ::1
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	fake_start ''
 	run_carrier -4 -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	fake_done
 	assert_status 0
 	assert_quiet
 	# An IPv6 literal has no IPv4 address: nothing to connect to.
@@ -351,16 +356,14 @@ load lib/core
 }
 
 @test "--source binds the local address before connecting" {
-	fake_start ''
+	fake_start 'connections 2'
 	run_carrier --source 127.0.0.2 -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
+	assert_status 0
+	assert_quiet
+	run_carrier --source 127.0.0.1 -f a@x.test b@x.test <"$(test_message)"
+	fake_done
 	assert_status 0
 	assert_quiet
 	grep -q "connection 1 from ('127.0.0.2'" "$FAKE_DIR/transcript"
-	fake_start ''
-	run_carrier --source 127.0.0.1 -f a@x.test b@x.test <"$(test_message)"
-	fake_wait
-	assert_status 0
-	assert_quiet
-	grep -q "connection 1 from ('127.0.0.1'" "$FAKE_DIR/transcript"
+	grep -q "connection 2 from ('127.0.0.1'" "$FAKE_DIR/transcript"
 }

@@ -88,8 +88,10 @@ mkmsg() {
 	run "${pc[@]}" -h smtp_dns_support_level smtpd_peername_lookup
 	assert_output $'disabled\nno'
 	# No smtp client at all in master.cf.
-	run "${pc[@]}" -M smtp/unix relay/unix
-	assert_output ''
+	run "${pc[@]}" -M
+	assert_success
+	assert_line --regexp '^virtual +unix '
+	refute_line --regexp '^(smtp|relay|local) +unix '
 	# The system's configuration is not used.
 	run "${pc[@]}" -h config_directory
 	assert_output "$REAL_DIR/etc"
@@ -121,7 +123,7 @@ mkmsg() {
 	assert_line --index 3 --regexp '^Received: from \[127\.0\.0\.1\] \(unknown \[127\.0\.0\.1\]\)$'
 	assert_line --index 4 --regexp "^	by $REAL_MTA_NAME \(Postfix\) with ESMTP id [0-9A-F]+$"
 	assert_line --index 5 --regexp "^	for <$REAL_ADDR>; "
-	[ $(wc -l <"$f") -eq $(($(wc -l <"$BATS_TEST_TMPDIR/m.eml") + 6)) ]
+	[ "$(wc -l <"$f")" -eq $(($(wc -l <"$BATS_TEST_TMPDIR/m.eml") + 6)) ]
 }
 
 @test "realmta: plain SMTP: unknown user 550 and relaying 554 at RCPT" {
@@ -226,6 +228,7 @@ mkmsg() {
 		run sent_vs_delivered "$BATS_TEST_TMPDIR/m.eml" "$f"
 		assert_success
 	done
+	# shellcheck disable=SC2046 # the paths have no spaces
 	run cat $(realmta_messages alice)
 	assert_line "Delivered-To: $REAL_ADDR"
 	assert_line 'Delivered-To: alice@localhost'
@@ -334,6 +337,7 @@ mkmsg() {
 	realmta_wait_delivery alice 3
 	run realmta_messages alice
 	assert_equal "${#lines[@]}" 3
+	# shellcheck disable=SC2046 # the paths have no spaces
 	run grep -h '^Subject:' $(realmta_messages alice)
 	assert_output $'Subject: n1\nSubject: n2\nSubject: n3'
 	run grep '^Subject:' "$(realmta_last_message alice)"

@@ -177,3 +177,12 @@ assert_failure_line() {
 	fi
 	stderr_has "$1"
 }
+
+# fake_done [SECONDS]: fake_wait, and when the server did not end well,
+# what carrier said too (its status and stderr from the last run).
+fake_done() {
+	if ! fake_wait "$@"; then
+		printf 'carrier: status %s\n--- carrier stderr\n%s\n' "${status-}" "${stderr-}" >&2
+		return 1
+	fi
+}

@@ -1,0 +1,341 @@
+#!/usr/bin/env bats
+# Configuration (SPEC 6): msmtprc syntax, account selection (--account,
+# the account whose `from` matches the sender, `default`), command-line
+# options over the account, the default file locations, and the errors
+# (exit 78).
+
+load lib/common
+load lib/core
+
+setup() {
+	export HOME=$BATS_TEST_TMPDIR/home
+	export XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/xdg XDG_STATE_HOME=$BATS_TEST_TMPDIR/state
+	mkdir -p "$HOME"
+	CFG=$BATS_TEST_TMPDIR/carrierrc
+}
+
+# write_config [FILE] < TEXT: the configuration (mode 600).
+write_config() {
+	local f=${1:-$CFG}
+	mkdir -p "$(dirname "$f")"
+	cat >"$f"
+	chmod 600 "$f"
+}
+
+# run_plain ARGS...: carrier with only ARGS (no --host/--port of
+# run_carrier), the test message on standard input.
+run_plain() {
+	run --separate-stderr "$CARRIER" "$@" <"$(test_message)"
+}
+
+# sent_from SENDER: the fake server got exactly one message from SENDER
+# to b@x.test, with the HELO name of the configuration.
+sent_from() {
+	fake_assert_commands <<-EOF
+		EHLO client.test
+		MAIL FROM:<$1> SIZE=135
+		RCPT TO:<b@x.test>
+		DATA
+		QUIT
+	EOF
+	# test_message as it arrives: CRLF, then the terminator.
+	assert_data 1 $'From: Alice <a@x.test>\r\nTo: Bob <b@x.test>\r\nSubject: test\r\nDate: Thu, 01 Jan 2015 00:00:00 +0000\r\nMessage-ID: <test@x.test>\r\n\r\nHello.\r\n.\r\n'
+}
+
+# accounts CLOSED: a configuration with defaults, three accounts and
+# `account default : two`; the accounts "one" and "two" use the fake
+# server, "other" the closed port CLOSED.
+accounts() {
+	write_config <<-EOF
+		# carrier test configuration
+		defaults
+		timeout 5
+		domain client.test
+		auth off
+		tls off
+
+		account one
+		host 127.0.0.1
+		port ${FAKE_PORT:-$1}
+		from one@x.test
+
+		account two : one
+		from two@x.test
+
+		account other
+		host 127.0.0.1
+		port $1
+		from other@x.test
+
+		account wild : one
+		from *@wild.test
+
+		account default : two
+	EOF
+}
+
+@test "defaults, accounts and 'account default : NAME': the default account, its from first" {
+	fake_start ''
+	accounts "$(closed_port)"
+	run_plain --config "$CFG" b@x.test
+	fake_wait
+	assert_status 0
+	assert_quiet
+	sent_from two@x.test
+}
+
+@test "--account NAME chooses the account" {
+	fake_start ''
+	accounts "$(closed_port)"
+	run_plain --config "$CFG" --account one b@x.test
+	fake_wait
+	assert_status 0
+	assert_quiet
+	sent_from one@x.test
+	# "other" is the closed port: the connection is refused.
+	run_plain --config "$CFG" --account other b@x.test
+	assert_status 69
+}
+
+@test "without --account: the account whose from matches -f (case-insensitive, patterns too)" {
+	local closed
+	closed=$(closed_port)
+	fake_start ''
+	accounts "$closed"
+	run_plain --config "$CFG" -f ONE@X.TEST b@x.test
+	fake_wait
+	assert_status 0
+	sent_from ONE@X.TEST
+	fake_start ''
+	accounts "$closed"
+	run_plain --config "$CFG" -f someone@wild.test b@x.test
+	fake_wait
+	assert_status 0
+	sent_from someone@wild.test
+	# -f matching "other" selects it: its closed port.
+	run_plain --config "$CFG" -f other@x.test b@x.test
+	assert_status 69
+}
+
+@test "without --account and no matching from: 'default'" {
+	fake_start ''
+	accounts "$(closed_port)"
+	run_plain --config "$CFG" -f nobody@x.test b@x.test
+	fake_wait
+	assert_status 0
+	sent_from nobody@x.test
+}
+
+@test "command-line options override the account: --port, --host, --helo, -f" {
+	local closed
+	closed=$(closed_port)
+	fake_start ''
+	accounts "$closed"
+	run_plain --config "$CFG" --account other --port "$FAKE_PORT" b@x.test
+	fake_wait
+	assert_status 0
+	sent_from other@x.test
+	fake_start ''
+	write_config <<-EOF
+		account default
+		host no-such-host.invalid
+		port $FAKE_PORT
+		domain config.test
+		from cfg@x.test
+	EOF
+	run_plain --config "$CFG" --host 127.0.0.1 --helo client.test -f arg@x.test b@x.test
+	fake_wait
+	assert_status 0
+	sent_from arg@x.test
+}
+
+@test "--host HOST:PORT overrides the account's host and port" {
+	fake_start ''
+	write_config <<-EOF
+		account default
+		host no-such-host.invalid
+		port $(closed_port)
+		domain client.test
+	EOF
+	run_plain --config "$CFG" --host "127.0.0.1:$FAKE_PORT" -f a@x.test b@x.test
+	assert_status 0
+	fake_wait
+	sent_from a@x.test
+}
+
+@test "an unknown account: 78 naming it" {
+	accounts "$(closed_port)"
+	run_plain --config "$CFG" --account nope b@x.test
+	assert_status 78
+	assert_equal "$output" ""
+	assert_stderr_line "^carrier: no account 'nope' in $CFG"
+	# With no configuration file at all.
+	run_plain --account nope b@x.test
+	assert_status 78
+	assert_stderr_line "^carrier: no account 'nope'"
+}
+
+@test "an unknown key: 78 with FILE:LINE and the key" {
+	write_config <<-'EOF'
+		defaults
+		tls off
+
+		account a
+		hots mail.x.test
+	EOF
+	run_plain --config "$CFG" b@x.test
+	assert_status 78
+	assert_equal "$output" ""
+	assert_stderr_line "^carrier: $CFG:5: unknown key 'hots'\$"
+}
+
+@test "bad values: 78 with FILE:LINE naming the key" {
+	local line
+	while IFS= read -r line; do
+		printf 'account default\n%s\n' "$line" | write_config
+		run_plain --config "$CFG" b@x.test
+		assert_status 78
+		assert_stderr_line "^carrier: $CFG:2: .*'${line%% *}'"
+	done <<-'EOF'
+		port 99999
+		port abc
+		timeout soon
+		tls maybe
+		protocol ftp
+		auth on off
+		tls_fingerprint AB:CD
+		dsn_notify sometimes
+		dsn_return body
+		set_date_header on
+	EOF
+}
+
+@test "a file holding a password that others can read: 78 with the chmod hint" {
+	local mode
+	for mode in 640 604 660 606 644; do
+		printf 'account default\nhost 127.0.0.1\nuser u\npassword secret\n' >"$CFG"
+		chmod "$mode" "$CFG"
+		run_plain --config "$CFG" b@x.test
+		assert_status 78
+		assert_stderr_line "^carrier: $CFG: .*\\(chmod 600 $CFG\\)\$"
+		refute [ "$(printf '%s' "$stderr" | grep -c secret)" -ne 0 ]
+	done
+}
+
+@test "a password file of mode 600 is used; a file without a password may be readable" {
+	fake_start ''
+	write_config <<-EOF
+		account default
+		host 127.0.0.1
+		port $FAKE_PORT
+		domain client.test
+		auth off
+		password secret
+	EOF
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	fake_wait
+	assert_status 0
+	sent_from a@x.test
+	fake_start ''
+	printf 'account default\nhost 127.0.0.1\nport %s\ndomain client.test\n' "$FAKE_PORT" >"$CFG"
+	chmod 644 "$CFG"
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	fake_wait
+	assert_status 0
+	sent_from a@x.test
+}
+
+@test "a missing --config or -C file: 78 naming it" {
+	run_plain --config "$BATS_TEST_TMPDIR/nope" b@x.test
+	assert_status 78
+	assert_stderr_line "^carrier: $BATS_TEST_TMPDIR/nope: No such file or directory\$"
+	run_plain -C "$BATS_TEST_TMPDIR/nope" b@x.test
+	assert_status 78
+	assert_stderr_line "^carrier: $BATS_TEST_TMPDIR/nope: "
+}
+
+@test "\$XDG_CONFIG_HOME/carrier/config is read by default, before ~/.config/carrier/config" {
+	fake_start ''
+	write_config "$XDG_CONFIG_HOME/carrier/config" <<-EOF
+		account default
+		host 127.0.0.1
+		port $FAKE_PORT
+		domain client.test
+		from xdg@x.test
+	EOF
+	write_config "$HOME/.config/carrier/config" <<-'EOF'
+		account default
+		from home@x.test
+		port 1
+	EOF
+	run_plain b@x.test
+	fake_wait
+	assert_status 0
+	sent_from xdg@x.test
+}
+
+@test "~/.config/carrier/config is read when XDG_CONFIG_HOME is not set" {
+	fake_start ''
+	unset XDG_CONFIG_HOME
+	write_config "$HOME/.config/carrier/config" <<-EOF
+		account default
+		host 127.0.0.1
+		port $FAKE_PORT
+		domain client.test
+		from home@x.test
+	EOF
+	run_plain b@x.test
+	fake_wait
+	assert_status 0
+	sent_from home@x.test
+}
+
+@test "lines before any account belong to the account 'default' (msmtp 1.2 files)" {
+	fake_start ''
+	write_config <<-EOF
+		host 127.0.0.1
+		port $FAKE_PORT
+		domain client.test
+		from old@x.test
+	EOF
+	run_plain --config "$CFG" b@x.test
+	fake_wait
+	assert_status 0
+	sent_from old@x.test
+}
+
+@test "a typical msmtprc works unchanged: defaults with a logfile, an account, account default" {
+	fake_start ''
+	# As msmtp's documentation writes it: tabs, comments, quotes, CRLF
+	# on one line, and keys carrier only accepts for compatibility.
+	write_config "$HOME/.msmtprc" <<-EOF
+		# Set default values for all following accounts.
+		defaults
+		auth           off
+		tls            off
+		tls_trust_file /etc/ssl/certs/ca-certificates.crt
+		logfile        ~/.msmtp.log
+
+		# A freemail service
+		account        freemail
+		host           127.0.0.1
+		port           $FAKE_PORT
+		from           "joe_smith@x.test"
+		domain         client.test
+		syslog         off
+
+		# Set a default account
+		account default : freemail
+	EOF
+	sed -i 's/^auth.*/&\r/' "$HOME/.msmtprc"
+	run_plain --config "$HOME/.msmtprc" b@x.test
+	fake_wait
+	assert_status 0
+	assert_quiet
+	sent_from joe_smith@x.test
+	# The log line went to ~/.msmtp.log.
+	[[ -s $HOME/.msmtp.log ]] || fail "no log in $HOME/.msmtp.log"
+	run grep -c 'b@x.test' "$HOME/.msmtp.log"
+	assert_output 1
+	refute grep -q secret "$HOME/.msmtp.log"
+}
