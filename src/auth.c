@@ -841,8 +841,9 @@ sasl_step(struct sasl *s, const unsigned char *challenge, size_t len,
 	s->step++;
 	return 0;
 extra:
-	return seterr(err, errlen, "%s: unexpected challenge after the "
+	(void)seterr(err, errlen, "%s: unexpected challenge after the "
 	    "exchange was complete", mname);
+	return SASL_EXTRA_CHALLENGE;
 }
 
 bool

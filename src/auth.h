@@ -72,9 +72,11 @@ int sasl_start(struct sasl *s, enum sasl_mech mech,
  * base64-decoded).  Puts the raw response in *out.  Returns 0, or -1 with
  * err when the challenge is unacceptable (malformed SCRAM message, wrong
  * nonce, bad server signature, empty CRAM-MD5 challenge, ...): the caller
- * then cancels with "*".  A challenge beyond what the mechanism expects
- * (a loop) and one over 64 KiB are errors.  *out is replaced.
+ * then cancels with "*".  A challenge over 64 KiB is an error.  A
+ * challenge beyond what the mechanism expects (a server that never stops)
+ * returns SASL_EXTRA_CHALLENGE, also with err.  *out is replaced.
  */
+#define SASL_EXTRA_CHALLENGE	(-2)
 int sasl_step(struct sasl *s, const unsigned char *challenge, size_t len,
     struct buf *out, char *err, size_t errlen);
 

@@ -560,9 +560,11 @@ cli_parse(int argc, char **argv, const char *invoked_as, struct options *o,
 	   address, never an option. */
 	while ((c = getopt_long(argc, argv, shortopts, longopts, &idx)) != -1) {
 		if (c == '?' || c == ':') {
+			/* A short flag by its letter; a long option as it
+			   was written (getopt puts its value in optopt). */
 			const char *what = argv[optind - 1];
 			char flag[3] = { '-', (char)optopt, '\0' };
-			if (optopt != 0)
+			if (optopt > 0 && optopt < 256)
 				what = flag;
 			return fail(f, FAIL_USAGE, 0, what, "%s", c == ':' ?
 			    "needs a value" : "unknown option");

@@ -280,7 +280,7 @@ auth_one(struct session *s, enum sasl_mech mech,
 	buf_init(&line);
 	if (sasl_start(&sasl, mech, creds, !s->cfg->no_initial_response,
 	    &ir_present, &raw, err, sizeof err) < 0) {
-		fail(f, FAIL_AUTH, 0, name, "%s", err);
+		fail(f, FAIL_AUTH, 0, "AUTH", "%s", err);
 		goto out;
 	}
 	buf_addf(&line, "AUTH %s", name);
@@ -302,7 +302,7 @@ auth_one(struct session *s, enum sasl_mech mech,
 			buf_free_secret(&b64);
 			if (sasl_start(&sasl, mech, creds, false, &ir_present,
 			    &raw, err, sizeof err) < 0) {
-				fail(f, FAIL_AUTH, 0, name, "%s", err);
+				fail(f, FAIL_AUTH, 0, "AUTH", "%s", err);
 				goto out;
 			}
 			ir_present = false;
@@ -325,17 +325,21 @@ auth_one(struct session *s, enum sasl_mech mech,
 		int bad = 0;
 		buf_reset(&raw);
 		if (b64_decode(ch, last->text.len, &raw) < 0) {
-			(void)snprintf(err, sizeof err, "not valid base64");
-			bad = 1;
-		} else if (sasl_step(&sasl, (const unsigned char *)raw.data,
-		    raw.len, &b64, err, sizeof err) < 0)
-			bad = 1;
-		if (bad) {
+			(void)snprintf(err, sizeof err, "%s: the challenge is "
+			    "not valid base64", name);
+			bad = -1;
+		} else
+			bad = sasl_step(&sasl, (const unsigned char *)raw.data,
+			    raw.len, &b64, err, sizeof err);
+		if (bad < 0) {
 			/* RFC 4954 4: cancel with "*", then give up. */
 			if (command(s, "*", NULL, last, "AUTH", f) < 0)
 				goto out;
-			fail(f, FAIL_AUTH, 0, name,
-			    "bad challenge from the server: %s", err);
+			if (bad == SASL_EXTRA_CHALLENGE)
+				fail(f, FAIL_PROTOCOL, 334, "AUTH", "%s", err);
+			else
+				fail(f, FAIL_AUTH, 0, "AUTH", "bad challenge "
+				    "from the server: %s", err);
 			goto out;
 		}
 		buf_reset(&raw);

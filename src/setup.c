@@ -16,25 +16,51 @@ base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static char *
-secret_for_session(void *ctx, struct failure *f)
+static int
+fetch_secret(struct run *r, struct failure *f)
 {
-	struct run *r = ctx;
 	struct secret_query q = { r->o.password, r->o.passwordeval,
 	    r->host[0] == '/' ? NULL : r->host, r->o.user, NULL, false };
 	struct secret s = { 0 };
-	char *out = NULL;
+	int rc = secret_get(&q, &s, f);
 
-	if (secret_get(&q, &s, f) == 0) {
-		out = s.password;
-		s.password = NULL;
+	if (rc == 0) {
 		char note[64];
+		r->secret = s.password;
+		s.password = NULL;
 		(void)snprintf(note, sizeof note, "password from %s",
 		    secret_source_name(s.source));
 		trace_info(&r->trace, note);
 	}
 	secret_clear(&s);
-	return out;
+	return rc;
+}
+
+static char *
+secret_for_session(void *ctx, struct failure *f)
+{
+	struct run *r = ctx;
+
+	if (r->secret == NULL && fetch_secret(r, f) < 0)
+		return NULL;
+	return xstrdup(r->secret);
+}
+
+/* Will this run authenticate with a secret?  EXTERNAL alone needs none. */
+static bool
+needs_secret(const struct options *o)
+{
+	if (o->user == NULL || o->queue_only || (o->auth != NULL &&
+	    (ascii_ieq(o->auth, "off") || ascii_ieq(o->auth, "EXTERNAL"))))
+		return false;
+	switch (o->action) {
+	case ACT_SEND: case ACT_FEATURES: case ACT_VERIFY: case ACT_EXPN:
+	case ACT_NOOP: case ACT_HELP: case ACT_COMMAND: case ACT_FLUSH_QUEUE:
+	case ACT_SMTP_STDIN:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* "HOST:PORT" and "[V6]:PORT" split; --port and the protocol decide the
@@ -129,6 +155,7 @@ setup_free(struct run *r)
 	config_extra_free(&r->extra);
 	free(r->fqdn);
 	free(r->host);
+	free_secret(r->secret);
 	memset(r, 0, sizeof *r);
 }
 
@@ -158,5 +185,7 @@ setup_session(struct run *r, const char *account, struct failure *f)
 	r->fqdn = net_local_fqdn();
 	resolve_target(r);
 	session_config_from(r);
+	if (needs_secret(&r->o) && fetch_secret(r, f) < 0)
+		return -1;
 	return 0;
 }

@@ -19,6 +19,7 @@ struct run {
 	char *host;		/* the host part of --host, or a socket path */
 	int port;
 	struct session_config sc;
+	char *secret;		/* fetched before connecting; wiped */
 };
 
 /* Parse argv into r->o.  FAIL_USAGE. */
@@ -27,7 +28,10 @@ int setup_parse(struct run *r, int argc, char **argv, struct failure *f);
 /*
  * Apply the configuration (the account `account` when not NULL and the
  * command line named none), then derive the host, port, local name and
- * session configuration.  FAIL_CONFIG and what config_load returns.
+ * session configuration.  When the session will authenticate, the secret
+ * is fetched now, so that a failing passwordeval or prompt stops carrier
+ * before it connects.  FAIL_CONFIG and what config_load and secret_get
+ * return.
  */
 int setup_session(struct run *r, const char *account, struct failure *f);
 

@@ -24,21 +24,31 @@ send() {
 	fake_wait
 }
 
-# refuse_before_connecting STATUS REGEX FILE ARGS...: carrier exits with
-# STATUS and one stderr line matching REGEX, and the fake server never
-# saw a connection.
-refuse_before_connecting() {
+# refuse STATUS REGEX FILE ARGS...: carrier, run against the current fake
+# server, exits with STATUS, prints nothing on stdout and one stderr line
+# matching REGEX.  The test ends with no_connection.
+refuse() {
 	local want=$1 re=$2 file=$3
 	shift 3
-	fake_start ''
 	run_carrier "$@" <"$file"
-	fake_stop
 	assert_status "$want"
 	assert_equal "$output" ""
 	assert_stderr_line "$re"
+}
+
+# no_connection: stops the fake server; it never saw a connection.
+no_connection() {
+	fake_stop
 	refute_connected
 }
 
+# refuse_before_connecting STATUS REGEX FILE ARGS...: one refusal with a
+# fresh fake server that never sees a connection.
+refuse_before_connecting() {
+	fake_start ''
+	refuse "$@"
+	no_connection
+}
 
 # expect_mail SENDER DATA RCPT...: the server got exactly EHLO, MAIL
 # FROM:<SENDER> SIZE=n, one RCPT each, DATA, QUIT, and message 1 arrived
@@ -114,14 +124,10 @@ expect_mail() {
 
 @test "malformed address fields: 65 naming the field, nothing sent" {
 	local m field value
+	fake_start ''
 	while IFS='|' read -r field value; do
 		m=$(msg "From: a@x.test\n$field: $value\n\nx\n")
-		fake_start ''
-		run_carrier -t <"$m"
-		fake_stop
-		assert_status 65
-		assert_stderr_line "^carrier: $field: "
-		refute_connected
+		refuse 65 "^carrier: $field: " "$m" -t
 	done <<-'EOF'
 		To|alice@example.org)<bob@example.com>
 		To|a@b<<c@d>
@@ -131,6 +137,7 @@ expect_mail() {
 		To|b@x.test (open comment
 		Bcc|group: b@x.test
 	EOF
+	no_connection
 }
 
 @test "a malformed From is named too when it gives the sender" {
@@ -222,11 +229,13 @@ expect_mail() {
 
 @test "several From addresses without Sender: 65 naming From, nothing sent" {
 	local m
+	fake_start ''
 	m=$(msg 'From: a@x.test, c@x.test\nTo: b@x.test\n\nx\n')
-	refuse_before_connecting 65 '^carrier: From: .*Sender' "$m" -t
+	refuse 65 '^carrier: From: .*Sender' "$m" -t
 	# Two From fields are several addresses too.
 	m=$(msg 'From: a@x.test\nFrom: c@x.test\nTo: b@x.test\n\nx\n')
-	refuse_before_connecting 65 '^carrier: From: .*Sender' "$m" -t
+	refuse 65 '^carrier: From: .*Sender' "$m" -t
+	no_connection
 }
 
 @test "several From addresses with a Sender: the Sender; with -f: -f" {
@@ -406,45 +415,48 @@ expect_mail() {
 
 @test "CR or LF in -f: 65 before connecting" {
 	local m
+	fake_start ''
 	m=$(test_message)
-	refuse_before_connecting 65 '^carrier: address: .*control character' "$m" -f $'a@x.test\r\nDATA' b@x.test
-	refuse_before_connecting 65 '^carrier: address: .*control character' "$m" -f $'a@x.test\rRSET' b@x.test
-	refuse_before_connecting 65 '^carrier: address: .*control character' "$m" -f $'a@x.test\nRSET' b@x.test
+	refuse 65 '^carrier: address: .*control character' "$m" -f $'a@x.test\r\nDATA' b@x.test
+	refuse 65 '^carrier: address: .*control character' "$m" -f $'a@x.test\rRSET' b@x.test
+	refuse 65 '^carrier: address: .*control character' "$m" -f $'a@x.test\nRSET' b@x.test
+	no_connection
 }
 
 @test "CR, LF, TAB or another control byte in a command-line recipient: 65 before connecting" {
 	local m r
 	m=$(test_message)
+	fake_start ''
 	for r in $'b@x.test\r\nRCPT TO:<evil@x.test>' $'b@x.test\nDATA' $'b@x.test\r' $'b\t@x.test' $'b\x7f@x.test' $'b\x1b@x.test'; do
-		refuse_before_connecting 65 '^carrier: address: .*control character' "$m" -f a@x.test "$r"
+		refuse 65 '^carrier: address: .*control character' "$m" -f a@x.test "$r"
 	done
+	no_connection
 }
 
 @test "the refusal of an address with CR, BS, BEL or ESC shows them escaped, never raw (U3)" {
 	local m r
 	m=$(test_message)
+	fake_start ''
 	for r in $'b@x.test\r\nDATA' $'b\b@x.test' $'b\a@x.test' $'b\e[2J@x.test'; do
-		fake_start ''
-		run_carrier -f a@x.test "$r" <"$m"
-		fake_stop
-		assert_status 65
-		assert_stderr_line '^carrier: address: .*control character'
+		refuse 65 '^carrier: address: .*control character' "$m" -f a@x.test "$r"
 		assert_stderr_clean
-		refute_connected
 	done
+	no_connection
 }
 
 @test "CR/LF, a control byte or NUL in a To address with -t: 65 before connecting" {
 	local m
+	fake_start ''
 	# A CRLF inside the angle brackets splits the field: malformed.
 	m=$(msg 'From: a@x.test\nTo: <b@x.test\r\nRCPT TO:<evil@x.test>>\n\nx\n')
-	refuse_before_connecting 65 '^carrier: To: ' "$m" -t
+	refuse 65 '^carrier: To: ' "$m" -t
 	m=$(msg 'From: a@x.test\nTo: "b\x01"@x.test\n\nx\n')
-	refuse_before_connecting 65 '^carrier: To: ' "$m" -t
+	refuse 65 '^carrier: To: ' "$m" -t
 	m=$(msg 'From: a@x.test\nTo: b\x0b@x.test\n\nx\n')
-	refuse_before_connecting 65 '^carrier: To: ' "$m" -t
+	refuse 65 '^carrier: To: ' "$m" -t
 	m=$(msg 'From: a@x.test\nTo: b@x.test\x00\n\nx\n')
-	refuse_before_connecting 65 '^carrier: message: .*NUL' "$m" -t
+	refuse 65 '^carrier: message: .*NUL' "$m" -t
+	no_connection
 }
 
 @test "an address of 254 octets goes; 255 octets is 65 before connecting (sender and recipient)" {
@@ -457,10 +469,12 @@ expect_mail() {
 	send "$(test_message)" -f "$ok" "$ok"
 	assert_status 0
 	fake_assert_sent "RCPT TO:<$ok>"
-	refuse_before_connecting 65 '^carrier: address: .*longer than 254' "$(test_message)" -f a@x.test "$long"
-	refuse_before_connecting 65 '^carrier: address: .*longer than 254' "$(test_message)" -f "$long" b@x.test
+	fake_start ''
+	refuse 65 '^carrier: address: .*longer than 254' "$(test_message)" -f a@x.test "$long"
+	refuse 65 '^carrier: address: .*longer than 254' "$(test_message)" -f "$long" b@x.test
 	# A local part over 64 octets is refused as well.
-	refuse_before_connecting 65 '^carrier: address: .*local part' "$(test_message)" -f a@x.test "${l64}l@x.test"
+	refuse 65 '^carrier: address: .*local part' "$(test_message)" -f a@x.test "${l64}l@x.test"
+	no_connection
 }
 
 # ------------------------------------------------------------ R02, B12

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2154 # stderr, stderr_lines: from run --separate-stderr
 # Integration with real servers (SPEC 8): carrier against a private Postfix
 # (plain, STARTTLS submission with SASL, implicit TLS) and Dovecot LMTP (Unix
 # socket and TCP) on loopback, started once for the file by

@@ -31,18 +31,24 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Length of a "name:" prefix, or 0: the rule headers.h states. */
+/* Length of the name of a "name:" or obsolete "name :" line, or 0: the
+   rule headers.h states. */
 static size_t
 name_len(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
+	size_t i, n;
+
+	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c == ':')
-			return i;
+		if (c == ':' || c == ' ' || c == '\t')
+			break;
 		if (c < 33 || c > 126)
 			return 0;
 	}
-	return 0;
+	n = i;
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return n > 0 && i < len && s[i] == ':' ? n : 0;
 }
 
 struct walk {
@@ -59,10 +65,15 @@ walk_fn(void *ctx, const char *h, const struct header_field *f)
 	struct walk *w = ctx;
 
 	if (f->start != w->last_end || f->end <= f->start ||
-	    f->value_start != f->start + f->name_len + 1 ||
 	    f->value_start > f->end || f->name_len == 0 ||
-	    h[f->start + f->name_len] != ':')
+	    f->value_start < f->start + f->name_len + 1 ||
+	    h[f->value_start - 1] != ':' ||
+	    name_len(h + f->start, f->end - f->start) != f->name_len)
 		abort();
+	/* Only blanks between the name and the colon. */
+	for (size_t i = f->start + f->name_len; i < f->value_start - 1; i++)
+		if (h[i] != ' ' && h[i] != '\t')
+			abort();
 	w->last_end = f->end;
 	w->fields++;
 	if (header_is(h, f, w->name))
@@ -134,6 +145,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool c2;
 	if (headers_block_len(d, hl, false, &c2) != hl || c2)
 		abort();
+
+	/* Read in two pieces, the second `continuing` once a field was
+	   counted, the block is the same as read whole. */
+	size_t cuts[3] = { size / 3, size - size / 3, size ? data[0] %
+	    (size + 1) : 0 };
+	for (int i = 0; i < 3; i++) {
+		bool ca, cb = false;
+		size_t a = headers_block_len(d, cuts[i], false, &ca), b = 0;
+		if (!ca)
+			b = headers_block_len(d + a, size - a, a > 0, &cb);
+		if (a + b != hl || (ca || cb) != complete)
+			abort();
+	}
 
 	/* Every line of the block is a field or a continuation. */
 	for (size_t pos = 0; pos < hl;) {

@@ -167,7 +167,8 @@ test_plain(void)
 	e = enc(ir.data, ir.len);
 	CHECK_STR(e, "AHRpbQB0YW5zdGFhZnRhbnN0YWFm", "PLAIN IR base64");
 	free(e);
-	CHECK(step_str(&s, "", &out) == -1, "PLAIN: a 334 after the IR is "
+	CHECK(step_str(&s, "", &out) == SASL_EXTRA_CHALLENGE,
+	    "PLAIN: a 334 after the IR is "
 	    "an error");
 	CHECK(sasl_done_ok(&s), "PLAIN done");
 	sasl_free(&s);
@@ -184,7 +185,8 @@ test_plain(void)
 	    "PLAIN start without IR");
 	CHECK(step_str(&s, "", &out) == 0, "PLAIN answers the empty 334");
 	CHECK_MEM(&out, "\0tim\0tanstaaftanstaaf", "PLAIN response");
-	CHECK(step_str(&s, "", &out) == -1, "PLAIN: second 334 is an error");
+	CHECK(step_str(&s, "", &out) == SASL_EXTRA_CHALLENGE,
+	    "PLAIN: second 334 is an error");
 	CHECK(strstr(err, "tanstaaf") == NULL, "error does not show the "
 	    "password");
 	sasl_free(&s);
@@ -245,7 +247,7 @@ test_login(void)
 	CHECK_MEM(&ir, "tim", "LOGIN IR is the user");
 	CHECK(step_b64(&s, "UGFzc3dvcmQ6", &out) == 0, "LOGIN Password:");
 	CHECK_MEM(&out, "tanstaaftanstaaf", "LOGIN answers with password");
-	CHECK(step_b64(&s, "UGFzc3dvcmQ6", &out) == -1,
+	CHECK(step_b64(&s, "UGFzc3dvcmQ6", &out) == SASL_EXTRA_CHALLENGE,
 	    "LOGIN third challenge is an error");
 	sasl_free(&s);
 
@@ -258,7 +260,8 @@ test_login(void)
 	 * the password (smtplib counts challenges, as we do). */
 	CHECK(step_b64(&s, "VXNlcm5hbWU6", &out) == 0, "LOGIN second 334");
 	CHECK_MEM(&out, "tanstaaftanstaaf", "  -> password");
-	CHECK(step_b64(&s, "", &out) == -1, "LOGIN third 334 is an error");
+	CHECK(step_b64(&s, "", &out) == SASL_EXTRA_CHALLENGE,
+	    "LOGIN third 334 is an error");
 	CHECK(sasl_done_ok(&s), "LOGIN done");
 	sasl_free(&s);
 
@@ -297,7 +300,7 @@ test_cram(void)
 	CHECK_STR(e, "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw",
 	    "CRAM-MD5 RFC 2195 base64");
 	free(e);
-	CHECK(step_str(&s, "<1.2@x>", &out) == -1, "CRAM-MD5 second "
+	CHECK(step_str(&s, "<1.2@x>", &out) == SASL_EXTRA_CHALLENGE, "CRAM-MD5 second "
 	    "challenge is an error");
 	sasl_free(&s);
 
@@ -407,7 +410,7 @@ test_scram_vector(const struct scram_vec *v)
 		CHECK(step_str(&s, v->server_final, &out) == 0 && out.len == 0,
 		    "%s server-final accepted, empty response: %s", name, err);
 		CHECK(sasl_done_ok(&s), "%s done after verification", name);
-		CHECK(step_str(&s, "", &out) == -1, "%s: a 334 after the end "
+		CHECK(step_str(&s, "", &out) == SASL_EXTRA_CHALLENGE, "%s: a 334 after the end "
 		    "is an error", name);
 		sasl_free(&s);
 	}
@@ -634,7 +637,7 @@ test_xoauth2(void)
 	CHECK(step_b64(&s, "eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiQmVhcmVyIiwi"
 	    "c2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==", &out) == 0 &&
 	    out.len == 0, "XOAUTH2 error challenge -> empty response");
-	CHECK(step_str(&s, "{}", &out) == -1, "XOAUTH2 second error "
+	CHECK(step_str(&s, "{}", &out) == SASL_EXTRA_CHALLENGE, "XOAUTH2 second error "
 	    "challenge is an error");
 	sasl_free(&s);
 
@@ -700,7 +703,7 @@ test_oauthbearer(void)
 	    "YW1wbGUuY29tLy53ZWxsLWtub3duL29wZW5pZC1jb25maWd1cmF0aW9uIn0=",
 	    &out) == 0 && mem_eq(&out, "\001", 1),
 	    "OAUTHBEARER error challenge -> ^A");
-	CHECK(step_str(&s, "{}", &out) == -1, "OAUTHBEARER loop refused");
+	CHECK(step_str(&s, "{}", &out) == SASL_EXTRA_CHALLENGE, "OAUTHBEARER loop refused");
 	sasl_free(&s);
 
 	struct sasl_creds nouser = { NULL, "tok", NULL, NULL, 0 };
@@ -742,7 +745,7 @@ test_external(void)
 	e = enc(ir.data, ir.len);
 	CHECK_STR(e ? e : "", "", "  encodes to nothing (sent as \"=\")");
 	free(e);
-	CHECK(step_str(&s, "", &out) == -1, "EXTERNAL: 334 after IR refused");
+	CHECK(step_str(&s, "", &out) == SASL_EXTRA_CHALLENGE, "EXTERNAL: 334 after IR refused");
 	sasl_free(&s);
 	CHECK(sasl_start(&s, SASL_EXTERNAL, &az, true, &present, &ir, err,
 	    sizeof err) == 0 && present && mem_eq(&ir, "admin", 5),

@@ -60,6 +60,67 @@ test_block_len(void)
 	block("line of blanks ends the block", "A: b\r\n \r\n", 9, false);
 	block("blank line with spaces after continuation",
 	    "A: b\r\n  \r\n\r\n", 10, true);
+	block("obsolete tab before the colon", "A\t: b\r\n\r\n", 7, true);
+	block("obsolete blanks before the colon", "Bcc \t : x\r\n", 11,
+	    false);
+	block("blank inside a name is no field", "A: b\r\nB cc: x\r\n", 6,
+	    true);
+	block("blanks only before the colon is no field", " : x\r\n", 0,
+	    true);
+	block("blanks without a colon is no field", "A: b\r\nAbc  \r\n", 6,
+	    true);
+}
+
+static void
+cont(const char *name, const char *d, bool continuing, size_t want,
+    bool want_complete)
+{
+	bool complete = !want_complete;
+	size_t got = headers_block_len(d, strlen(d), continuing, &complete);
+
+	CHECK(got == want && complete == want_complete,
+	    "headers_block_len continuing=%d: %s (got %zu %s, want %zu %s)",
+	    (int)continuing, name, got, complete ? "complete" : "open", want,
+	    want_complete ? "complete" : "open");
+}
+
+/* `continuing`: the data follows a field already counted. */
+static void
+test_block_len_continuing(void)
+{
+	cont("leading continuation belongs to the field",
+	    " c@z\r\nTo: d\r\n\r\n", true, 13, true);
+	cont("leading continuation without a field ends the block",
+	    " c@z\r\nTo: d\r\n\r\n", false, 0, true);
+	cont("leading tab continuation", "\tc\r\n\tc2\r\n\r\n", true, 9,
+	    true);
+	cont("partial leading continuation waits", " c@", true, 0, false);
+	cont("empty line still ends it", "\r\nbody\r\n", true, 0, true);
+	cont("non-field line still ends it", "not a field\r\n", true, 0,
+	    true);
+	cont("fields after continuations", " a\r\nB: c\r\n d\r\n", true,
+	    14, false);
+	cont("empty data", "", true, 0, false);
+
+	/* Reading a block in pieces, each piece `continuing` once a field
+	   was seen, gives the block read whole. */
+	static const char h[] = "To: a@x,\r\n b@y,\r\n\tc@z\r\nBcc: d,\r\n"
+	    " e\r\nSubject: s\r\n\r\nbody\r\n";
+	bool whole_c;
+	size_t whole = headers_block_len(h, sizeof h - 1, false, &whole_c);
+	size_t bad = 0;
+	for (size_t cut = 0; cut <= sizeof h - 1; cut++) {
+		bool c1, c2 = false;
+		size_t a = headers_block_len(h, cut, false, &c1), b = 0;
+		if (!c1)
+			b = headers_block_len(h + a, sizeof h - 1 - a, a > 0,
+			    &c2);
+		if ((c1 ? a : a + b) != whole || (c1 || c2) != whole_c)
+			bad++;
+	}
+	CHECK(whole == 48 && whole_c && bad == 0, "block read in two pieces "
+	    "at every cut == block read whole (%zu, %zu cuts differ)", whole,
+	    bad);
 }
 
 static void
@@ -109,6 +170,15 @@ test_values(void)
 	CHECK(headers_count(h, sizeof h - 1, "world") == 0,
 	    "headers_count: continuation text is no field");
 	CHECK(headers_count("", 0, "To") == 0, "headers_count: empty block");
+
+	/* Obsolete syntax: blanks before the colon belong to no name. */
+	headers_values("Bcc \t: x\r\n y\r\nbcc: z\r\n", 22, "Bcc", &l);
+	CHECK(l.n == 2 && strcmp(l.v[0], " x\r\n y") == 0 &&
+	    strcmp(l.v[1], " z") == 0, "headers_values: \"Bcc \\t:\" is Bcc");
+	strlist_free(&l);
+	CHECK(headers_count("Bcc : x\r\n", 9, "Bcc ") == 0 &&
+	    headers_count("Bcc : x\r\n", 9, "bcc") == 1,
+	    "headers_count: the name excludes the blanks");
 
 	/* A value without a final CRLF (the last line of a block that
 	   ended at EOF). */
@@ -235,6 +305,10 @@ test_remove(void)
 	    1);
 	rm("LF-only lines", "To: b\nBcc: a\n c\nCc: d\n", "Bcc",
 	    "To: b\nCc: d\n", 1);
+	rm("obsolete blanks before the colon", "To: b\r\nBcc : a\r\n"
+	    "BCC\t: c\r\n d\r\nCc: e\r\n", "Bcc", "To: b\r\nCc: e\r\n", 2);
+	rm("obsolete Bcc-Foo : kept", "Bcc-Foo : a\r\nX-Bcc : b\r\n", "Bcc",
+	    "Bcc-Foo : a\r\nX-Bcc : b\r\n", 0);
 	rm("Bcc text in a value is kept", "Subject: Bcc: x\r\n"
 	    "Comments: hi\r\n Bcc: y\r\n", "Bcc",
 	    "Subject: Bcc: x\r\nComments: hi\r\n Bcc: y\r\n", 0);
@@ -264,6 +338,7 @@ int
 main(void)
 {
 	test_block_len();
+	test_block_len_continuing();
 	test_values();
 	test_each();
 	test_remove();

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -821,6 +823,174 @@ test_read_boundaries(void)
 	}
 }
 
+/*
+ * R01/R04: memory stays flat whatever the line lengths.  Each case runs in
+ * a child (so the high-water mark is its own): the input is written to a
+ * file in 1 MiB pieces, message_read reads it, and the child reports the
+ * outcome and how much its peak RSS grew.
+ */
+#define BIG_LINE	(16u * 1024 * 1024)
+#define BIG_GROWTH_MAX	(8u * 1024 * 1024)
+
+struct bigres {
+	int rc;
+	int class;
+	uint64_t size;
+	uint64_t body_len;
+	size_t head_len;
+	bool long_lines;
+	long growth;		/* bytes of peak RSS growth */
+	double secs;
+};
+
+/* prefix, then n bytes of 'a' without a line end, then suffix */
+static int
+big_file(const char *prefix, size_t n, const char *suffix)
+{
+	char path[] = "/tmp/carrier-test-big.XXXXXX";
+	int fd = mkstemp(path);
+	char *block;
+
+	if (fd < 0)
+		return -1;
+	(void)unlink(path);
+	block = xmalloc(1024 * 1024);
+	memset(block, 'a', 1024 * 1024);
+	if (write_all(fd, prefix, strlen(prefix)) < 0)
+		goto bad;
+	for (size_t done = 0; done < n; done += 1024 * 1024)
+		if (write_all(fd, block, n - done < 1024 * 1024 ? n - done :
+		    1024 * 1024) < 0)
+			goto bad;
+	if (write_all(fd, suffix, strlen(suffix)) < 0 ||
+	    lseek(fd, 0, SEEK_SET) != 0)
+		goto bad;
+	free(block);
+	return fd;
+bad:
+	free(block);
+	(void)close(fd);
+	return -1;
+}
+
+static long
+peak_rss(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return ru.ru_maxrss * 1024L;
+}
+
+static void
+big_read(const char *prefix, size_t n, const char *suffix, bool lone_dot,
+    struct bigres *out)
+{
+	int p[2];
+	pid_t pid;
+
+	memset(out, 0, sizeof *out);
+	out->rc = -9;
+	if (pipe(p) < 0)
+		return;
+	if ((pid = fork()) < 0)
+		return;
+	if (pid == 0) {
+		struct read_rules rules = { lone_dot };
+		struct message m;
+		struct failure f;
+		struct bigres r;
+		struct timespec t0, t1;
+		int fd = big_file(prefix, n, suffix);
+
+		(void)close(p[0]);
+		memset(&r, 0, sizeof r);
+		memset(&f, 0, sizeof f);
+		message_init(&m);
+		long before = peak_rss();
+		(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+		r.rc = fd < 0 ? -9 : message_read(&m, fd, &rules, &f);
+		(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+		r.growth = peak_rss() - before;
+		r.secs = (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		r.class = (int)f.class;
+		r.size = message_size(&m);
+		r.body_len = m.body_len;
+		r.head_len = m.head.len;
+		r.long_lines = m.long_lines;
+		message_free(&m);
+		(void)write_all(p[1], (const char *)&r, sizeof r);
+		_exit(0);
+	}
+	(void)close(p[1]);
+	size_t got = 0;
+	while (got < sizeof *out) {
+		ssize_t k = read(p[0], (char *)out + got, sizeof *out - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	if (got != sizeof *out)
+		out->rc = -9;
+	(void)close(p[0]);
+	reap(pid);
+}
+
+static void
+test_flat_memory(void)
+{
+	struct bigres r;
+
+	big_read("Subject: x\n\n", BIG_LINE, "", false, &r);
+	CHECK(r.rc == 0 && r.size == 12 + 2 + BIG_LINE + 2 && r.long_lines,
+	    "16 MiB body line without end: read whole (rc %d, size %llu)",
+	    r.rc, (unsigned long long)r.size);
+	CHECK(r.growth < (long)BIG_GROWTH_MAX, "16 MiB body line: peak RSS "
+	    "grew %ld KiB (%.2f s)", r.growth / 1024, r.secs);
+
+	big_read("Subject: x\n\n", BIG_LINE, "", true, &r);
+	CHECK(r.rc == 0 && r.size == 12 + 2 + BIG_LINE + 2 && r.long_lines,
+	    "lone-dot mode, 16 MiB body line without end: read whole (rc "
+	    "%d, size %llu)", r.rc, (unsigned long long)r.size);
+	CHECK(r.growth < (long)BIG_GROWTH_MAX, "lone-dot mode, 16 MiB body "
+	    "line: peak RSS grew %ld KiB (%.2f s)", r.growth / 1024, r.secs);
+
+	big_read("Subject: x\n\n", BIG_LINE, "\n.\nafter\n", true, &r);
+	CHECK(r.rc == 0 && r.size == 12 + 2 + BIG_LINE + 2,
+	    "lone-dot mode, 16 MiB line then a lone dot: ends there (rc %d, "
+	    "size %llu)", r.rc, (unsigned long long)r.size);
+	CHECK(r.growth < (long)BIG_GROWTH_MAX, "lone-dot mode, 16 MiB line "
+	    "then a dot: peak RSS grew %ld KiB (%.2f s)", r.growth / 1024,
+	    r.secs);
+
+	/* A first line of 16 MiB: it might still become a header field, so
+	   refusing it (FAIL_DATAERR) is as good as reading it as body. */
+	big_read("", BIG_LINE, "\n", false, &r);
+	CHECK((r.rc == 0 && r.size == BIG_LINE + 2) ||
+	    (r.rc == -1 && r.class == FAIL_DATAERR),
+	    "16 MiB first line: read as body or refused (rc %d, class %d, "
+	    "size %llu)", r.rc, r.class, (unsigned long long)r.size);
+	CHECK(r.growth < (long)BIG_GROWTH_MAX, "16 MiB first line: peak RSS "
+	    "grew %ld KiB (%.2f s)", r.growth / 1024, r.secs);
+	big_read("", BIG_LINE, "", true, &r);
+	CHECK(r.growth < (long)BIG_GROWTH_MAX, "lone-dot mode, 16 MiB input "
+	    "without any line end: peak RSS grew %ld KiB (%.2f s, rc %d)",
+	    r.growth / 1024, r.secs, r.rc);
+
+	/* An mbox "From " line of 16 MiB: dropped, or refused. */
+	big_read("From ", BIG_LINE, " Mon\nSubject: s\n\nbody\n", false, &r);
+	CHECK((r.rc == 0 && r.head_len == 12 && r.size == 20) ||
+	    (r.rc == -1 && r.class == FAIL_DATAERR),
+	    "16 MiB mbox From line: removed or refused (rc %d, head %zu, "
+	    "size %llu)", r.rc, r.head_len, (unsigned long long)r.size);
+	CHECK(r.growth < (long)BIG_GROWTH_MAX, "16 MiB mbox From line: peak "
+	    "RSS grew %ld KiB (%.2f s)", r.growth / 1024, r.secs);
+}
+
 int
 main(void)
 {
@@ -833,5 +1003,6 @@ main(void)
 	test_errors();
 	test_spool();
 	test_read_boundaries();
+	test_flat_memory();
 	return check_done();
 }
