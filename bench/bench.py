@@ -790,20 +790,22 @@ def main():
 
 
 def profile(c, delayed, nodelay, big_sc):
-    """Where carrier spends its time: callgrind's top functions (2 KB, no
-    delay), strace -c (100 MB) and -vv timestamps (STARTTLS, delayed)."""
+    """Where carrier spends its time: callgrind's top functions and phases
+    (2 KB, no delay), strace -c (2 KB and 100 MB), callgrind per octet
+    (10 MB, carrier and curl), -vv timestamps (100 MB; 2 KB delayed)."""
     print()
     print("== Profile: carrier, 2 KB no delay, callgrind top functions "
           "(self cost) ==")
     if os.path.exists(c.carrier_callgrind) and shutil.which("callgrind_annotate"):
-        o = subprocess.run(["callgrind_annotate", "--threshold=95",
-                            c.carrier_callgrind],
+        o = subprocess.run(["callgrind_annotate", "--auto=no",
+                            "--threshold=95", c.carrier_callgrind],
                            capture_output=True, text=True)
         rows = [l for l in o.stdout.splitlines()
                 if re.match(r"^\s*[0-9,]+ \(", l)]
         print("\n".join(rows[:16]))
         # Inclusive costs of the phases of the process.
-        o = subprocess.run(["callgrind_annotate", "--inclusive=yes",
+        o = subprocess.run(["callgrind_annotate", "--auto=no",
+                            "--inclusive=yes",
                             "--threshold=100", c.carrier_callgrind],
                            capture_output=True, text=True)
         phases = (("rtld.c:_dl_start ", "loading and relocating libraries"),
@@ -840,7 +842,8 @@ def profile(c, delayed, nodelay, big_sc):
         if err or not shutil.which("callgrind_annotate"):
             print(err or "callgrind_annotate missing")
             continue
-        o = subprocess.run(["callgrind_annotate", "--threshold=95", out],
+        o = subprocess.run(["callgrind_annotate", "--auto=no",
+                            "--threshold=95", out],
                            capture_output=True, text=True)
         rows = [l for l in o.stdout.splitlines()
                 if re.match(r"^\s*[0-9,]+ \(", l)]

@@ -761,6 +761,64 @@ utf8_sequence(const unsigned char *s, uint32_t *cp)
 	return n;
 }
 
+/* RFC 5322 atext, with UTF-8 (RFC 6532) allowed. */
+static bool
+is_atext_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 ||
+	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/*
+ * The shape of an envelope address (RFC 5321 4.1.2): a local part (dot
+ * atoms, obsolete empty dots tolerated as Postfix does, or a quoted
+ * string), then "@" and a domain of non-empty labels or an address
+ * literal; or a bare local name such as cron's "root".
+ */
+static const char *
+mailbox_shape(const char *s)
+{
+	const char *p = s;
+
+	if (*p == '"') {
+		for (p++; *p && *p != '"'; p++)
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+		if (*p++ != '"')
+			return "has an unterminated quoted string";
+	} else {
+		while (is_atext_byte((unsigned char)*p) || *p == '.')
+			p++;
+	}
+	if (p == s)
+		return "has an empty local part";
+	if (*p == '\0')
+		return NULL;	/* a bare local name */
+	if (*p != '@')
+		return "is not a mailbox (local@domain)";
+	p++;
+	if (*p == '[') {
+		const char *end = strchr(p, ']');
+		if (end == NULL || end[1] != '\0' || end == p + 1)
+			return "has a bad address literal";
+		return NULL;
+	}
+	for (;;) {
+		const char *label = p;
+		while (is_atext_byte((unsigned char)*p) && *p != '.')
+			p++;
+		if (p == label)
+			return *label == '\0' && label[-1] == '@' ?
+			    "has an empty domain" : "has an empty domain label";
+		if (*p == '\0')
+			return NULL;
+		if (*p != '.')
+			return "is not a mailbox (local@domain)";
+		p++;
+	}
+}
+
 const char *
 address_check(const char *addr, bool null_ok)
 {
@@ -803,7 +861,7 @@ address_check(const char *addr, bool null_ok)
 		return "has an unterminated quoted string";
 	/* A leading '-' is allowed (SPEC 4: after "--" it is an address):
 	   carrier never hands an address to another program's argv. */
-	return NULL;
+	return mailbox_shape((const char *)s);
 }
 
 bool

@@ -285,8 +285,17 @@ envelope_build(struct mail_envelope *e, const struct options *o,
 
 	/* Recipients: the command line, then the headers with -t. */
 	for (size_t i = 0; i < o->recipients.n; i++) {
-		char *a = address_strip_brackets(o->recipients.v[i]);
-		strlist_addn(&raw, a);
+		const char *arg = o->recipients.v[i];
+		char err[160];
+		/* sendmail reads "a@x, b@y" on its command line as a list. */
+		if (strchr(arg, ',') == NULL)
+			strlist_addn(&raw, address_strip_brackets(arg));
+		else if (address_list_parse(arg, strlen(arg), &raw, err,
+		    sizeof err) < 0) {
+			fail(f, FAIL_DATAERR, 0, "recipient", "%s: %s", arg,
+			    err);
+			goto out;
+		}
 	}
 	if (o->read_recipients) {
 		static const char *const plain[] = { "To", "Cc", "Bcc" };
@@ -329,6 +338,13 @@ envelope_build(struct mail_envelope *e, const struct options *o,
 		fail(f, FAIL_DATAERR, 0, "no sender", "give -f ADDRESS, or a "
 		    "From header, or 'from' in the configuration");
 		goto out;
+	}
+	if (*e->sender != '\0' && strchr(e->sender, '@') == NULL &&
+	    o->maildomain != NULL) {
+		/* cron's "root": smarthosts refuse unqualified senders. */
+		char *q = xasprintf("%s@%s", e->sender, o->maildomain);
+		free(e->sender);
+		e->sender = q;
 	}
 	if (envelope_check(e->sender, true, f) < 0)
 		goto out;

@@ -46,6 +46,20 @@ secret_for_session(void *ctx, struct failure *f)
 	return xstrdup(r->secret);
 }
 
+/* The EHLO name goes into a command: the configuration's `domain` and
+   the system's host name are checked as --helo is (THREATS I02). */
+static int
+helo_check(const char *helo, struct failure *f)
+{
+	for (const unsigned char *p = (const unsigned char *)helo; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return fail(f, FAIL_CONFIG, 0, "EHLO name", "'%s' "
+			    "contains a space or a control character", helo);
+	if (*helo == '\0')
+		return fail(f, FAIL_CONFIG, 0, "EHLO name", "is empty");
+	return 0;
+}
+
 /* Will this run authenticate with a secret?  EXTERNAL alone needs none. */
 static bool
 needs_secret(const struct options *o)
@@ -83,6 +97,7 @@ resolve_target(struct run *r)
 		port = atoi(colon + 1);
 	} else
 		r->host = xstrdup(h);
+	r->port_in_host = port != 0;
 	if (r->o.port)
 		port = r->o.port;
 	if (port == 0)
@@ -170,6 +185,15 @@ setup_session(struct run *r, const char *account, struct failure *f)
 {
 	if (account != NULL && r->o.account == NULL)
 		r->o.account = xstrdup(account);
+	/* A port written in --host HOST:PORT is the command line's, so the
+	   account's port must not replace it. */
+	if (r->o.port == 0 && r->o.host != NULL) {
+		resolve_target(r);
+		if (r->port_in_host)
+			r->o.port = r->port;
+		free(r->host);
+		r->host = NULL;
+	}
 	if (config_load(&r->o, &r->extra, f) < 0)
 		return -1;
 	/* The carrier-only key `queue DIR` turns queueing on. */
@@ -185,6 +209,8 @@ setup_session(struct run *r, const char *account, struct failure *f)
 	r->fqdn = net_local_fqdn();
 	resolve_target(r);
 	session_config_from(r);
+	if (helo_check(r->sc.helo, f) < 0)
+		return -1;
 	if (needs_secret(&r->o) && fetch_secret(r, f) < 0)
 		return -1;
 	return 0;

@@ -18,6 +18,7 @@ struct run {
 	char *fqdn;
 	char *host;		/* the host part of --host, or a socket path */
 	int port;
+	bool port_in_host;	/* --host HOST:PORT gave the port */
 	struct session_config sc;
 	char *secret;		/* fetched before connecting; wiped */
 };

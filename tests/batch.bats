@@ -44,7 +44,7 @@ assert_message() {
 			show <(as_sent "$2")
 			echo "-- message.$1"
 			show "$FAKE_DIR/message.$1"
-		} | fail "message $1 differs"
+		} | batslib_decorate "message $1 differs" | fail
 		return 1
 	fi
 }
@@ -278,7 +278,7 @@ RCPT TO:<b2@x.test>
 RCPT TO:<b3@x.test>'
 	local i
 	for i in 1 2 3; do
-		refute grep -q '^From ' "$FAKE_DIR/message.$i"
+		refute grep -q '^From a@x\.test Thu' "$FAKE_DIR/message.$i"
 		grep -q '^From: a@x.test' "$FAKE_DIR/message.$i"
 	done
 	grep -q '^From inside a paragraph: not a new message' "$FAKE_DIR/message.2"

@@ -8,8 +8,11 @@
 # Debian packages: bsd-mailx, git-email, libmailtools-perl (git
 # send-email needs Mail::Address), php-cli, mutt, mailutils (its
 # mail.mailutils coexists with bsd-mailx; /usr/bin/mail stays bsd-mailx).
-# cron is not installed: its sendmail command line and message are
-# reproduced exactly (Debian cron 3.0pl1, do_command.c).
+# cron is not run (it is a daemon): its sendmail command line (Debian's
+# "-FCronDaemon -i -B8BITMIME -oem USER") is used exactly and its message
+# is reproduced in its shape (From/To/Subject, MIME and X-Cron-Env
+# fields, no Date, no Message-ID; the lines of do_command.c as written
+# here from memory, not checked against cron's source).
 
 load lib/common
 load lib/core

@@ -339,3 +339,37 @@ accounts() {
 	assert_output 1
 	refute grep -q secret "$HOME/.msmtp.log"
 }
+
+@test "--helo with CR, LF or a blank: 64, nothing sent (I02)" {
+	local h
+	fake_start ''
+	for h in $'client.test\r\nRSET' $'client.test\rRSET' $'client.test\nRSET' 'client test'; do
+		run --separate-stderr "$CARRIER" --host 127.0.0.1 --port "$FAKE_PORT" --helo "$h" -f a@x.test b@x.test <"$(test_message)"
+		assert_status 64
+		assert_stderr_line '^carrier: --helo: contains a (control character|space)$'
+	done
+	fake_stop
+	refute_connected
+}
+
+@test "the configuration's domain with a CR or another control byte: 78 naming it, no EHLO sent (I02)" {
+	fake_start ''
+	printf 'account default\nhost 127.0.0.1\nport %s\ndomain client.test\rMAIL FROM:<evil@x.test>\n' "$FAKE_PORT" | write_config
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	fake_stop
+	assert_status 78
+	assert_stderr_line "^carrier: $CFG:4: .*'domain'"
+	refute_connected
+	wire_lacks 'MAIL FROM:<evil@x.test>'
+}
+
+@test "the configuration's from with a CR: 65 before connecting (I01)" {
+	fake_start ''
+	printf 'account default\nhost 127.0.0.1\nport %s\ndomain client.test\nfrom a@x.test\rRSET\n' "$FAKE_PORT" | write_config
+	run_plain --config "$CFG" b@x.test
+	fake_stop
+	assert_status 65
+	assert_stderr_line '^carrier: address: .*control character'
+	assert_stderr_clean
+	refute_connected
+}

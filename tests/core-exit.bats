@@ -53,6 +53,11 @@ usage_error() {
 	usage_error '^carrier: --report: .*xml' --report=xml
 }
 
+@test "64: CR LF in --mail-option or --rcpt-option: nothing sent (THREATS I03)" {
+	usage_error '^carrier: --mail-option: ' --mail-option $'X-A=1\r\nRCPT TO:<evil@x.test>'
+	usage_error '^carrier: --rcpt-option: ' --rcpt-option $'NOTIFY=NEVER\nDATA'
+}
+
 @test "64: a long option without its value is named" {
 	# As the last argument, so getopt has nothing to take as its value.
 	fake_start ''

@@ -432,7 +432,7 @@ carrier: <c@x.test>: 452 4.5.3 Error: too many recipients'
 }
 
 @test "76: malformed reply codes: 25O, 2500, ' 250', 250x" {
-	local i
+	local round
 	fake_start <<-'EOF'
 		connections 4
 		MAIL raw 25O ok\r\n
@@ -440,7 +440,7 @@ carrier: <c@x.test>: 452 4.5.3 Error: too many recipients'
 		MAIL raw \x20250 ok\r\n
 		MAIL raw 250x ok\r\n
 	EOF
-	for ((i = 1; i <= 4; i++)); do
+	for ((round = 1; round <= 4; round++)); do
 		send
 		assert_status 76
 		assert_failure_line '^carrier: MAIL( FROM)?(:<[^>]*>)?( refused)?: '
@@ -585,8 +585,8 @@ carrier: <c@x.test>: 452 4.5.3 Error: too many recipients'
 		QUIT reset
 		QUIT stall
 	EOF
-	local i
-	for ((i = 1; i <= 5; i++)); do
+	local round
+	for ((round = 1; round <= 5; round++)); do
 		send
 		assert_status 0
 		assert_quiet
@@ -597,8 +597,8 @@ carrier: <c@x.test>: 452 4.5.3 Error: too many recipients'
 	assert_status 0
 	assert_quiet
 	fake_done
-	for ((i = 1; i <= 6; i++)); do
-		assert_data "$i" "$STD_WIRE"
+	for ((round = 1; round <= 6; round++)); do
+		assert_data "$round" "$STD_WIRE"
 	done
 	assert_equal "$(grep -c '^QUIT$' "$FAKE_DIR/commands")" 6
 }
@@ -613,7 +613,7 @@ carrier: <c@x.test>: 452 4.5.3 Error: too many recipients'
 }
 
 @test "RSET refused or the connection closed at RSET: the status stays the sender refusal" {
-	local i
+	local round
 	fake_start <<-'EOF'
 		connections 3
 		MAIL 550 5.7.1 Sender rejected
@@ -621,7 +621,7 @@ carrier: <c@x.test>: 452 4.5.3 Error: too many recipients'
 		RSET 500 5.5.1 No
 		RSET close
 	EOF
-	for ((i = 1; i <= 3; i++)); do
+	for ((round = 1; round <= 3; round++)); do
 		send
 		assert_status 80
 		assert_failure_line '^carrier: MAIL FROM:<a@x\.test> refused: 550 5\.7\.1 Sender rejected$'

@@ -94,7 +94,7 @@ load lib/core
 }
 
 @test "HELO fallback after EHLO 500, 501, 504 and 550 as well" {
-	local i
+	local round
 	fake_start <<-'EOF'
 		connections 4
 		EHLO 500 5.5.1 no EHLO here
@@ -102,7 +102,7 @@ load lib/core
 		EHLO 504 5.5.1 no EHLO here
 		EHLO 550 5.5.1 no EHLO here
 	EOF
-	for ((i = 1; i <= 4; i++)); do
+	for ((round = 1; round <= 4; round++)); do
 		run_carrier -f a@x.test b@x.test <"$(test_message)"
 		assert_status 0
 		assert_quiet

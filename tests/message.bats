@@ -506,3 +506,110 @@ expect_mail() {
 	expect_mail a@x.test $'From: a@x.test\r\nTo: b@x.test\r\nnot a header\r\nBcc: c@x.test\r\n\r\nx\r\n.\r\n' \
 		b@x.test
 }
+
+@test "-t: a folded To of 300 addresses and a header line over 998 octets: every address once, the line as it is" {
+	local f=$BATS_TEST_TMPDIR/long.eml i want
+	{
+		printf 'From: a@x.test\nTo: r0@x.test'
+		for ((i = 1; i < 300; i++)); do printf ',\n r%d@x.test' "$i"; done
+		printf '\nCc: r7@x.test, r299@x.test\nX-Long: %s\n\nx\n' "$(head -c 2000 /dev/zero | tr '\0' y)"
+	} >"$f"
+	send "$f" -t
+	assert_status 0
+	assert_quiet
+	run grep -c '^RCPT TO:<r[0-9]*@x.test>$' "$FAKE_DIR/commands"
+	assert_output 300
+	fake_assert_sent 'RCPT TO:<r299@x.test>'
+	grep -q "^X-Long: $(head -c 2000 /dev/zero | tr '\0' y)"$'\r$' "$FAKE_DIR/data.1"
+}
+
+@test "-t: headers only, without a final newline; empty input with -t is 65" {
+	local m
+	m=$(msg 'From: a@x.test\nTo: b@x.test')
+	send "$m" -t
+	assert_status 0
+	expect_mail a@x.test $'From: a@x.test\r\nTo: b@x.test\r\n.\r\n' b@x.test
+	refuse_before_connecting 65 '^carrier: no recipients: ' /dev/null -t
+}
+
+# --------------------------------------------------- address forms (B)
+
+@test "-f '' and -f '<>' are the null sender" {
+	send "$(test_message)" -f '' b@x.test
+	assert_status 0
+	fake_assert_sent "MAIL FROM:<> SIZE=135"
+	send "$(test_message)" -f '<>' b@x.test
+	assert_status 0
+	fake_assert_sent "MAIL FROM:<> SIZE=135"
+}
+
+@test "address forms that go as written: <a@b> once bracketed, quoted local part, address literals" {
+	send "$(test_message)" -f '<a@x.test>' '<b@x.test>' '"john doe"@x.test' 'u@[192.0.2.1]' 'u@[IPv6:2001:db8::1]'
+	assert_status 0
+	assert_quiet
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=135
+		RCPT TO:<b@x.test>
+		RCPT TO:<"john doe"@x.test>
+		RCPT TO:<u@[192.0.2.1]>
+		RCPT TO:<u@[IPv6:2001:db8::1]>
+		DATA
+		QUIT
+	EOF
+}
+
+@test "a blank or an angle bracket outside quotes in a command-line address: 65 before connecting" {
+	fake_start ''
+	refuse 65 '^carrier: address: .*space' "$(test_message)" -f a@x.test 'b@x.test c@x.test'
+	refuse 65 "^carrier: address: .*'<' or '>'" "$(test_message)" -f a@x.test '<<b@x.test>>'
+	refuse 65 "^carrier: address: .*'<' or '>'" "$(test_message)" -f a@x.test 'b@x.test>RCPT TO:<c@x.test'
+	no_connection
+}
+
+@test "a command-line address that is no address (a@@x, @x, a@, a@x..y, a(b)@x): 65 before connecting" {
+	local a
+	fake_start ''
+	for a in 'a@@x.test' '@x.test' 'b@' 'b@x..test' 'b(c)@x.test' 'b;c@x.test'; do
+		refuse 65 '^carrier: address: ' "$(test_message)" -f a@x.test "$a"
+	done
+	no_connection
+}
+
+@test "a comma list on the command line: each address its own RCPT (or 65), never one RCPT with a comma" {
+	fake_start ''
+	run_carrier -f a@x.test 'b@x.test,c@x.test' <"$(test_message)"
+	if [[ $status -eq 65 ]]; then
+		fake_stop
+		refute_connected
+	else
+		fake_wait
+		assert_status 0
+		fake_assert_sent 'RCPT TO:<b@x.test>'
+		fake_assert_sent 'RCPT TO:<c@x.test>'
+	fi
+	fake_refute_sent 'RCPT TO:<b@x.test,c@x.test>'
+}
+
+@test "invalid UTF-8 (stray, overlong, surrogate, truncated) or a C1 control in an address: 65 even with SMTPUTF8" {
+	local a
+	fake_start 'capabilities +SMTPUTF8'
+	for a in $'\x80b@x.test' $'b\xc3(@x.test' $'\xc0\xafb@x.test' $'\xed\xa0\x80b@x.test' $'b@x.test\xc3'; do
+		refuse 65 '^carrier: address: .*not valid UTF-8' "$(test_message)" -f a@x.test "$a"
+		assert_stderr_clean
+	done
+	refuse 65 '^carrier: address: .*control character' "$(test_message)" -f a@x.test $'b\xc2\x85c@x.test'
+	no_connection
+}
+
+@test "an IDN domain without SMTPUTF8 is refused consistently: 82 before MAIL" {
+	fake_start ''
+	run_carrier -f a@x.test 'b@bücher.test' <"$(test_message)"
+	fake_wait
+	assert_status 82
+	assert_stderr_line '^carrier: SMTPUTF8: '
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		QUIT
+	EOF
+}

@@ -689,6 +689,31 @@ $c: delivered"
 	assert_equal "$(grep -c '^\*\*\* connection [0-9]* from' "$FAKE_DIR/transcript")" 4
 }
 
+@test "backoff: a tmp/ID.env left by a kill -9 does not stop the entry's updates" {
+	# The state a flush killed between writing tmp/ID.env and renaming it
+	# leaves behind (see the strace tests below).
+	queue_only
+	the_id
+	cp "$Q/$ID.env" "$Q/tmp/$ID.env"
+	fake_start <<-'EOF'
+		connections 2
+		greeting 421 4.3.2 Service busy | close
+	EOF
+	run_carrier --queue="$Q" --flush
+	assert_status 75
+	assert_output "$ID: deferred"
+	assert_stderr_line '^carrier: greeting: 421 4\.3\.2 Service busy$'
+	assert_equal "$(env_value "$ID" attempts)" 1
+	assert_regex "$(env_value "$ID" error)" '421 4\.3\.2 Service busy'
+	assert_equal $(($(env_value "$ID" next) - $(env_value "$ID" last))) 300
+	# So it is not tried again at once.
+	run_carrier --queue="$Q" --flush
+	assert_status 0
+	assert_quiet
+	fake_stop
+	assert_equal "$(grep -c '^\*\*\* connection [0-9]* from' "$FAKE_DIR/transcript")" 1
+}
+
 @test "maximum age: a temporary failure of an entry older than 5 days (or --queue-max-age) moves it to failed/" {
 	fake_start <<-'EOF'
 		connections 3
@@ -773,29 +798,30 @@ $c: delivered"
 }
 
 @test "two flushes started together, three times over: every message is delivered exactly once" {
-	local round i p1 p2 s1 s2
+	local round i
+	local -a pid st
 	for round in 1 2 3; do
 		for i in 1 2; do queue_only; done
 		fake_start 'connections 2'
-		for i in 1 2; do
+		for i in 0 1; do
 			"$CARRIER" --host 127.0.0.1 --port "$FAKE_PORT" --timeout 5 --helo client.test \
 				--queue="$Q" --flush >"$BATS_TEST_TMPDIR/f$i.out" 2>"$BATS_TEST_TMPDIR/f$i.err" 3>&- &
-			eval "p$i=\$!"
+			pid[i]=$!
 		done
-		s1=0 s2=0
-		wait "$p1" || s1=$?
-		wait "$p2" || s2=$?
+		for i in 0 1; do
+			st[i]=0
+			wait "${pid[i]}" || st[i]=$?
+		done
 		fake_stop
-		for i in 1 2; do
-			eval "st=\$s$i"
-			if [[ $st -eq 75 ]]; then
+		for i in 0 1; do
+			if [[ ${st[i]} -eq 75 ]]; then
 				assert_equal "$(cat "$BATS_TEST_TMPDIR/f$i.err")" 'carrier: queue: another flush is running'
-			elif [[ $st -ne 0 ]]; then
-				fail "round $round: flush $i exited $st: $(cat "$BATS_TEST_TMPDIR/f$i.err")"
+			elif [[ ${st[i]} -ne 0 ]]; then
+				fail "round $round: flush $i exited ${st[i]}: $(cat "$BATS_TEST_TMPDIR/f$i.err")"
 			fi
 		done
 		assert_equal "$(mails)" 2
-		assert_equal "$(cat "$BATS_TEST_TMPDIR/f1.out" "$BATS_TEST_TMPDIR/f2.out" | grep -c ': delivered$')" 2
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/f0.out" "$BATS_TEST_TMPDIR/f1.out" | grep -c ': delivered$')" 2
 		assert_equal "$(ids)" ""
 	done
 }
@@ -840,37 +866,40 @@ $c: delivered"
 				((${#tmpfiles[@]} > before)) && break
 				sleep 0.002
 			done
-			sleep "0.0$((RANDOM % 4))$((RANDOM % 10))"
+			sleep "0.00$((RANDOM % 10))"
 		fi
 		kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
 		wait "$pid" 2>/dev/null || true
 		assert_queue_whole "$ref"
 	done
-	echo "# $killed of 10 runs killed, $(count_ids) entries, $(ls "$Q/tmp" | wc -l) files left in tmp/" >&3
+	echo "# $killed of 10 runs killed, $(count_ids) entries, $(find "$Q/tmp" -type f | wc -l) files left in tmp/" >&3
 	[[ $killed -gt 0 ]]
 }
 
 @test "kill -9 at each step of writing an entry (strace): no entry or a whole one, never a tmp/ file" {
 	need_strace
-	local ref=$BATS_TEST_TMPDIR/ref.msg sc k done runs=0
+	local ref=$BATS_TEST_TMPDIR/ref.msg sc k finished runs=0
 	printf '%s' "$STD_MSG" >"$ref"
 	for sc in write fsync '?rename,?renameat,?renameat2'; do
-		done=
+		finished=
 		for ((k = 1; k <= 40; k++)); do
 			traced "$sc" "$k" "$CARRIER" --queue-only --queue="$Q" -f a@x.test b@x.test <"$(test_message)"
 			runs=$((runs + 1))
-			assert_queue_whole "$ref"
+			assert_queue_whole "$ref" || {
+				echo "(carrier was killed on entering call $k of $sc)" >&2
+				return 1
+			}
 			if [[ $status -ne 137 ]]; then
 				assert_status 0
-				done=1
+				finished=1
 				break
 			fi
 		done
-		[[ -n $done ]] || fail "$sc: still killed at call $k"
+		[[ -n $finished ]] || fail "$sc: still killed at call $k"
 	done
-	echo "# $runs runs, $(count_ids) entries, $(ls "$Q/tmp" | wc -l) files left in tmp/" >&3
+	echo "# $runs runs, $(count_ids) entries, $(find "$Q/tmp" -type f | wc -l) files left in tmp/" >&3
 	# Some runs were killed with a file in tmp/: it was never listed.
-	[[ -n $(ls "$Q/tmp") ]]
+	[[ -n $(find "$Q/tmp" -type f) ]]
 }
 
 @test "kill -9 during a flush stalled at the end of data: the entry stays whole; the next flush delivers it exactly once" {
@@ -892,6 +921,7 @@ $c: delivered"
 	# Never answered: still queued, whole, attempts unchanged.
 	assert_queue_whole "$BATS_TEST_TMPDIR/ref.msg"
 	assert_equal "$(ids)" "$ID"
+	assert_equal "$(env_value "$ID" attempts)" 0
 	# The lock died with the process.
 	fake_start ''
 	run_carrier --queue="$Q" --flush
@@ -916,14 +946,14 @@ $c: delivered"
 # whole entries only, and a completed flush to a good server delivers
 # each remaining entry exactly once.
 kill_flush_steps() {
-	local scenario=$1 sc k done runs=0 n before
+	local scenario=$1 sc k finished runs=0 n before
 	shift
 	fake_start "connections 60
 $scenario"
 	local bad_port=$FAKE_PORT
 	fake_start 'connections 60'
 	for sc in "$@"; do
-		done=
+		finished=
 		for ((k = 1; k <= 20; k++)); do
 			rm -rf "$Q"
 			queue_only
@@ -931,7 +961,10 @@ $scenario"
 				--helo client.test --queue="$Q" --flush
 			local traced_status=$status
 			runs=$((runs + 1))
-			assert_queue_whole
+			assert_queue_whole || {
+				echo "(the flush was killed on entering call $k of $sc)" >&2
+				return 1
+			}
 			n=$(count_ids)
 			all_due
 			before=$(mails)
@@ -940,11 +973,11 @@ $scenario"
 			assert_equal $(($(mails) - before)) "$n"
 			assert_equal "$(ids)" ""
 			if [[ $traced_status -ne 137 ]]; then
-				done=1
+				finished=1
 				break
 			fi
 		done
-		[[ -n $done ]] || fail "$sc: still killed at call $k"
+		[[ -n $finished ]] || fail "$sc: still killed at call $k"
 	done
 	echo "# $runs killed flushes" >&3
 }

@@ -196,14 +196,14 @@ config() {
 
 @test "-F with CR, LF or another control byte: 64, nothing sent, no header injected (I05)" {
 	local name
+	fake_start ''
 	for name in $'Joe\r\nBcc: evil@x.test' $'Joe\nX-Injected: 1' $'Joe\x01'; do
-		fake_start ''
 		run_sendmail -F "$name" -f s@x.test b@x.test <"$(msg 'To: b@x.test\n\nx\n')"
-		fake_stop
 		assert_status 64
 		assert_stderr_line '^sendmail: -F: .*control character'
-		refute_connected
 	done
+	fake_stop
+	refute_connected
 }
 
 @test "sendmail mode: Date and Message-ID added when missing, with From: <sender>" {
@@ -330,13 +330,11 @@ config() {
 
 @test "bad values of -N, -R, -B and -V: 64 naming the flag, nothing sent" {
 	local flag value
+	fake_start ''
 	while IFS='|' read -r flag value; do
-		fake_start ''
 		run_sendmail "$flag" "$value" b@x.test <"$(msg "$FULL\nx\n")"
-		fake_stop
 		assert_status 64
 		assert_stderr_line "^sendmail: $flag: "
-		refute_connected
 	done <<-'EOF'
 		-N|sometimes
 		-N|never,success
@@ -344,6 +342,8 @@ config() {
 		-B|BINARYMIME
 		-V|
 	EOF
+	fake_stop
+	refute_connected
 }
 
 # --------------------------------------------- accepted and ignored
@@ -387,15 +387,15 @@ config() {
 
 @test "unknown flags: 64 naming the flag, 'sendmail:' prefix, nothing sent (B17)" {
 	local flag
+	fake_start ''
 	for flag in -X -O -bd -bt -bv -G -M -d; do
-		fake_start ''
 		run_sendmail "$flag" b@x.test <"$(msg "$FULL\nx\n")"
-		fake_stop
 		assert_status 64
 		assert_equal "$output" ""
 		assert_stderr_line "^sendmail: (${flag}: |-b: ${flag} )"
-		refute_connected
 	done
+	fake_stop
+	refute_connected
 }
 
 @test "a flag that needs a value and has none: 64 naming it" {
@@ -447,6 +447,13 @@ config() {
 	sendmail_msg 'x\n' -f s@x.test -- "-X$d/log2@x.test" b@x.test
 	assert_status 0
 	fake_assert_sent "RCPT TO:<-X$d/log2@x.test>"
+	# A sender with a blank outside quotes is no address: 65.
+	fake_start ''
+	run_sendmail -f "a -X$d/log3@x.test" b@x.test <"$(msg "$FULL\nx\n")"
+	fake_stop
+	assert_status 65
+	assert_stderr_line '^sendmail: address: .*space'
+	refute_connected
 	run ls -A "$d"
 	assert_output ''
 }

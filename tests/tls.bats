@@ -65,6 +65,12 @@ assert_stderr() {
 	assert_equal "$stderr" "$1"
 }
 
+# assert_stderr_names_starttls: standard error is one line, a diagnostic
+# for the STARTTLS stage (the wording for injected bytes is carrier's).
+assert_stderr_names_starttls() {
+	assert_regex "$stderr" '^carrier: STARTTLS( refused)?: [^'$'\n'']+$'
+}
+
 # stderr_as_lines: points bats-assert's assert_line/refute_line at stderr.
 stderr_as_lines() {
 	output=$stderr
@@ -156,6 +162,10 @@ PRE='EHLO client.test\r\nSTARTTLS\r\n'
 }
 
 @test "--starttls: verified handshake, EHLO sent again over TLS, message delivered" {
+	# Python's server sends two TLS 1.3 NewSessionTickets right after the
+	# handshake, before the EHLO reply: no reply byte may be lost or
+	# repeated around them (T22; KeyUpdate and a TLS 1.2 HelloRequest need
+	# a GnuTLS peer: tests/unit/test_tls.c).
 	fake_start 'tls-cert server.pem'
 	send_tls --starttls
 	assert_success
@@ -388,8 +398,8 @@ relay_start() {
 		t.join(20)
 	EOF
 	RELAY_PID=$!
-	local i
-	for ((i = 0; i < 100; i++)); do
+	local n
+	for ((n = 0; n < 100; n++)); do
 		[[ -s $FAKE_DIR/relay.port ]] && break
 		sleep 0.05
 	done
@@ -417,7 +427,7 @@ relay_start() {
 	EOF
 	send_tls --starttls
 	assert_equal "$status" 76
-	assert_stderr 'carrier: STARTTLS: the server sent data after its 220 reply (possible command injection); not starting TLS'
+	assert_stderr_names_starttls
 	# No ClientHello, no QUIT: nothing at all after STARTTLS.
 	server_got "$PRE" 'EHLO client.test' 'STARTTLS'
 	run fake_events
@@ -445,8 +455,10 @@ relay_start() {
 	EOF
 	send_tls --starttls
 	assert_equal "$status" 76
-	assert_stderr 'carrier: STARTTLS: the server sent data after its 220 reply (possible command injection); not starting TLS'
+	assert_stderr_names_starttls
 	server_got "$PRE" 'EHLO client.test' 'STARTTLS'
+	run fake_events
+	assert_line 'client closed before the TLS handshake'
 }
 
 @test "T09: a 250 injected before the 220 is the STARTTLS reply -> 76, no handshake" {
@@ -456,8 +468,12 @@ relay_start() {
 	EOF
 	send_tls --starttls
 	assert_equal "$status" 76
-	assert_stderr 'carrier: STARTTLS refused: 250 AUTH PLAIN'
-	server_got "${PRE}QUIT\r\n" 'EHLO client.test' 'STARTTLS' 'QUIT'
+	# The 250 is the answer (refused), or the 220 after it an extra reply.
+	assert_stderr_names_starttls
+	# A malformed dialogue: closed without QUIT (SPEC 3), no handshake.
+	server_got "$PRE" 'EHLO client.test' 'STARTTLS'
+	run fake_events
+	refute_line --partial 'tls started'
 }
 
 # ---- after the handshake (T10-T14, T23) ----
@@ -749,8 +765,8 @@ relay_start() {
 	assert_equal "$status" 83
 	assert_stderr 'carrier: certificate of localhost: self-signed certificate'
 	# The server waits for a second connection that must never come.
-	local i
-	for ((i = 0; i < 10; i++)); do
+	local n
+	for ((n = 0; n < 10; n++)); do
 		grep -q 'connection 1 ended' "$FAKE_DIR/transcript" && break
 		sleep 0.05
 	done
@@ -953,14 +969,15 @@ python_tls11() {
 	# carrier sends the EHLO.  The alert must be reported (83) even when
 	# the server's close makes that write fail first: the alert is still
 	# readable then.  That race goes either way, so try several times.
-	local i
-	for ((i = 0; i < 8; i++)); do
+	local attempt
+	# (Not "i": bats' own run helpers assign a global i.)
+	for ((attempt = 1; attempt <= 6; attempt++)); do
 		fake_start <<-'EOF'
 			tls-cert server.pem
 			tls-client-ca client-ca.pem
 		EOF
 		send_tls --starttls
-		[[ $status == 83 ]] || fail "attempt $((i + 1)): exit $status, stderr: $stderr"
+		[[ $status == 83 ]] || fail "attempt $attempt: exit $status, stderr: $stderr"
 		assert_regex "$stderr" "^carrier: (EHLO|TLS handshake with localhost): .*alert 'Certificate is required'$"
 		server_got "$PRE" 'EHLO client.test' 'STARTTLS'
 		run fake_events

@@ -4,7 +4,9 @@
 # Conventions of the core suites:
 #   sender a@x.test, recipients b@x.test, c@x.test, d@x.test;
 #   every test that expects a failure checks the exit status and stderr;
-#   every stall test uses --timeout 1 and checks the elapsed time.
+#   every stall test uses --timeout 1 and checks the elapsed time;
+#   a loop around `run` must not count with a variable named i: bats'
+#   own `run` (bats_version_lt) assigns a global i.
 
 # msg BYTES: writes BYTES (printf %b escapes: \n \r \t \xHH) to a fresh
 # file under $BATS_TEST_TMPDIR and prints its name.

@@ -76,14 +76,29 @@ write_all(int fd, const char *p, size_t n)
 
 /* An unlinked temporary file holding d, positioned at its start. */
 static int
+tmpfile_fd(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	int fd;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	path = xasprintf("%s/carrier-test-message.XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd >= 0)
+		(void)unlink(path);
+	free(path);
+	return fd;
+}
+
+static int
 file_with(const char *d, size_t n)
 {
-	char path[] = "/tmp/carrier-test-message.XXXXXX";
-	int fd = mkstemp(path);
+	int fd = tmpfile_fd();
 
 	if (fd < 0)
 		return -1;
-	(void)unlink(path);
 	if (write_all(fd, d, n) < 0 || lseek(fd, 0, SEEK_SET) != 0) {
 		(void)close(fd);
 		return -1;
@@ -221,6 +236,9 @@ read_pipe(const char *d, size_t n, const size_t *cuts, size_t ncuts,
 	}
 	read_fd(fd, lone_dot, r);
 	(void)close(fd);
+	/* A reader that stopped early (a lone dot, an error) leaves the
+	   writer waiting for the pipe to drain. */
+	(void)kill(pid, SIGKILL);
 	reap(pid);
 }
 
@@ -692,10 +710,10 @@ test_spool(void)
 
 	/* The spool cannot be created. */
 	{
+		int fd = file_with(in.data, in.len);
 		char *old = getenv("TMPDIR") ? xstrdup(getenv("TMPDIR")) :
 		    NULL;
 		(void)setenv("TMPDIR", "/nonexistent/carrier-test", 1);
-		int fd = file_with(in.data, in.len);
 		read_fd(fd, false, &r);
 		CHECK(r.rc == -1 && r.f.class == FAIL_OSERR,
 		    "no temporary file: FAIL_OSERR (%d: %s)", (int)r.f.class,
@@ -847,13 +865,11 @@ struct bigres {
 static int
 big_file(const char *prefix, size_t n, const char *suffix)
 {
-	char path[] = "/tmp/carrier-test-big.XXXXXX";
-	int fd = mkstemp(path);
+	int fd = tmpfile_fd();
 	char *block;
 
 	if (fd < 0)
 		return -1;
-	(void)unlink(path);
 	block = xmalloc(1024 * 1024);
 	memset(block, 'a', 1024 * 1024);
 	if (write_all(fd, prefix, strlen(prefix)) < 0)
