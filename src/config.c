@@ -337,7 +337,7 @@ parse_value(const struct keydef *kd, const char *arg, struct config_value *v,
 	v->str = NULL;
 	/* Values that end up inside SMTP commands hold no control byte
 	   (THREATS I02, I03); passwords and commands may hold anything. */
-	if (kd->key == CK_DOMAIN || kd->key == CK_FROM || kd->key == CK_HOST ||
+	if (kd->key == CK_DOMAIN || kd->key == CK_HOST ||
 	    kd->key == CK_USER || kd->key == CK_DSN_NOTIFY ||
 	    kd->key == CK_MAILDOMAIN) {
 		for (const unsigned char *p = (const unsigned char *)arg; *p;
