@@ -118,8 +118,11 @@ add_mbox(struct sources *s, const char *path, struct failure *f)
 		    (pos + 1 == next || (next >= 2 && map[next - 2] == '\n'));
 		if (boundary || next == size) {
 			char *name = xasprintf("%s:%d", path, ++count);
-			add_source(s, name, path, (off_t)start,
-			    (off_t)(next - start));
+			size_t len = next - start;
+			if (len >= 2 && map[start + len - 1] == '\n' &&
+			    map[start + len - 2] == '\n')
+				len--;
+			add_source(s, name, path, (off_t)start, (off_t)len);
 			free(name);
 			start = next;
 		}
@@ -204,7 +207,7 @@ worse(enum fail_class a, enum fail_class b)
 
 /* One message over the open session (opened again when needed). */
 static enum fail_class
-send_one(struct run *r, struct session *s, bool *open,
+send_one(struct run *r, struct session *s, bool *open, bool *reused,
     const struct source *src, struct failure *f)
 {
 	struct message m;
@@ -226,13 +229,34 @@ send_one(struct run *r, struct session *s, bool *open,
 		session_close(s);
 		*open = false;
 	}
-	if (!*open && (rc = session_open(s, &r->sc, f)) < 0)
-		goto out;
+	if (!*open) {
+		if ((rc = session_open(s, &r->sc, f)) < 0)
+			goto out;
+		*reused = false;
+	}
 	*open = true;
 	struct envelope env = { e.sender, &e.recipients, m.eightbit };
 	rc = session_send(s, &env, &m, &res, f);
+	/* A server may close an idle connection between two messages:
+	   when nothing of this transaction was answered, try once anew. */
+	if (rc < 0 && f->class == FAIL_IOERR && *reused) {
+		bool replied = false;
+		for (size_t i = 0; i < res.n; i++)
+			replied |= res.r[i].code != 0;
+		if (!replied) {
+			session_close(s);
+			*open = false;
+			send_result_free(&res);
+			memset(f, 0, sizeof *f);
+			if ((rc = session_open(s, &r->sc, f)) < 0)
+				goto out;
+			*open = true;
+			rc = session_send(s, &env, &m, &res, f);
+		}
+	}
+	*reused = true;
 	for (size_t i = 0; i < res.n; i++)
-		if (!res.r[i].accepted)
+		if (!res.r[i].accepted && res.r[i].code)
 			warnx_safe("%s: <%s>: %d %s", src->name,
 			    res.r[i].address, res.r[i].code,
 			    res.r[i].text ? res.r[i].text : "");
@@ -248,7 +272,7 @@ deliver_batch(struct run *r, struct failure *f)
 {
 	struct sources src = { 0 };
 	struct session s;
-	bool open = false;
+	bool open = false, reused = false;
 	enum fail_class worst = FAIL_NONE;
 	int rc = -1;
 
@@ -270,7 +294,8 @@ deliver_batch(struct run *r, struct failure *f)
 	for (size_t i = 0; i < src.n; i++) {
 		struct failure mf;
 		memset(&mf, 0, sizeof mf);
-		enum fail_class c = send_one(r, &s, &open, &src.v[i], &mf);
+		enum fail_class c = send_one(r, &s, &open, &reused,
+		    &src.v[i], &mf);
 		char *esc = escape_bytes(src.v[i].name, strlen(src.v[i].name));
 		printf("%s: %s\n", esc, verdict(c));
 		free(esc);

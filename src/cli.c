@@ -564,7 +564,7 @@ cli_parse(int argc, char **argv, const char *invoked_as, struct options *o,
 			   was written (getopt puts its value in optopt). */
 			const char *what = argv[optind - 1];
 			char flag[3] = { '-', (char)optopt, '\0' };
-			if (optopt > 0 && optopt < 256)
+			if (optopt != 0 && optopt < 256)	/* may be < 0 */
 				what = flag;
 			return fail(f, FAIL_USAGE, 0, what, "%s", c == ':' ?
 			    "needs a value" : "unknown option");

@@ -141,12 +141,22 @@ deliver(struct run *r, struct failure *f)
 	env.eightbit = m.eightbit;
 	rc = session_send(&s, &env, &m, &res, f);
 	session_close(&s);
-	print_refusals(&res);
+	if (!(rc < 0 && r->o.queue_on && worth_retrying(f->class)))
+		print_refusals(&res);
 queue:
 	if (rc < 0 && r->o.queue_on && worth_retrying(f->class)) {
-		/* The failure is reported, then the message waits. */
-		report_failure(f);
 		struct failure why = *f;
+		if (why.what[0] == '\0')
+			for (size_t i = 0; i < res.n; i++)
+				if (!res.r[i].accepted && res.r[i].code) {
+					(void)snprintf(why.what, sizeof why.what,
+					    "<%s>", res.r[i].address);
+					(void)snprintf(why.detail,
+					    sizeof why.detail, "%d %s",
+					    res.r[i].code, res.r[i].text ?
+					    res.r[i].text : "");
+					break;
+				}
 		rc = queue_instead(r, &e, &m, &why, f);
 	}
 out:

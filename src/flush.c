@@ -34,21 +34,42 @@ same_account(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
+/* The refused recipients' replies, for the entry's recorded error. */
+static char *
+refusals(const struct send_result *res)
+{
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < res->n; i++)
+		if (!res->r[i].accepted && res->r[i].code)
+			buf_addf(&b, "%s<%s>: %d %s", b.len ? "; " : "",
+			    res->r[i].address, res->r[i].code,
+			    res->r[i].text ? res->r[i].text : "");
+	if (b.len == 0) {
+		buf_free(&b);
+		return xstrdup("recipients refused");
+	}
+	char *s = xstrndup(b.data, b.len);
+	buf_free(&b);
+	return s;
+}
+
 /* After a try: remove, reschedule or give up; returns the entry's class. */
 static enum fail_class
 settle(const char *dir, struct queue_entry *e, const struct send_result *res,
-    int rc, const struct failure *why, int max_age_days)
+    int rc, const struct failure *why, int max_age_days, bool *gave_up)
 {
 	struct failure ignored;
 	time_t now = time(NULL);
 
+	*gave_up = false;
 	if (rc == 0) {
 		(void)queue_remove(dir, e->id, &ignored);
 		return FAIL_NONE;
 	}
 	char *reason = why->detail[0] ? xasprintf("%s: %s", why->what,
-	    why->detail) : xstrdup(why->what[0] ? why->what :
-	    "recipients refused");
+	    why->detail) : why->what[0] ? xstrdup(why->what) :
+	    refusals(res);
 	enum fail_class cl = why->class;
 
 	/* Some recipients took it: retry only those refused with 4xx. */
@@ -78,6 +99,7 @@ settle(const char *dir, struct queue_entry *e, const struct send_result *res,
 		(void)queue_update(dir, e, &ignored);
 		return FAIL_TEMP;
 	}
+	*gave_up = true;
 	char *final = xstrdup(reason);
 	if (queue_give_up(dir, e, final, &ignored) < 0)
 		warnx_safe("queue %s: %s", e->id, ignored.detail);
@@ -145,16 +167,31 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 			reply_init(&res.final);
 			if (open && s.usable) {
 				memset(&ef, 0, sizeof ef);
+				acct.sc.dsn_notify = v[j].dsn_notify ?
+				    v[j].dsn_notify : acct.o.dsn_notify;
+				acct.sc.dsn_return = v[j].dsn_return ?
+				    v[j].dsn_return : acct.o.dsn_return;
+				acct.sc.dsn_envid = v[j].dsn_envid ?
+				    v[j].dsn_envid : acct.o.dsn_envid;
+				acct.sc.body_type = v[j].body_type ?
+				    v[j].body_type : acct.o.body_type;
 				er = send_entry(&s, dir, &v[j], &res, &ef);
+				for (size_t k = 0; k < res.n; k++)
+					if (!res.r[k].accepted && res.r[k].code)
+						warnx_safe("%s: <%s>: %d %s",
+						    v[j].id, res.r[k].address,
+						    res.r[k].code, res.r[k].text ?
+						    res.r[k].text : "");
 			} else if (ef.class == FAIL_NONE)
 				fail(&ef, FAIL_CONNECT, 0, "session",
 				    "connection lost");
+			bool gave_up;
 			enum fail_class cl = settle(dir, &v[j], &res, er, &ef,
-			    max_age);
+			    max_age, &gave_up);
 			printf("%s: %s\n", v[j].id, cl == FAIL_NONE ?
-			    "delivered" : cl == FAIL_TEMP ? "deferred" :
-			    cl == FAIL_PARTIAL ? "delivered, some recipients "
-			    "refused" : "failed");
+			    "delivered" : gave_up ? "failed" :
+			    cl == FAIL_TEMP ? "deferred" : cl == FAIL_PARTIAL ?
+			    "delivered, some recipients refused" : "failed");
 			if (cl != FAIL_NONE) {
 				report_failure(&ef);
 				if (worst == FAIL_NONE || worst == FAIL_TEMP)
@@ -197,13 +234,13 @@ queue_print(struct run *r, struct failure *f)
 		for (size_t j = 0; j < v[i].recipients.n; j++)
 			printf("%s<%s>", j ? ", " : "  to ",
 			    v[i].recipients.v[j]);
-		printf("\n");
 		if (v[i].last_error) {
 			char *esc = escape_bytes(v[i].last_error,
 			    strlen(v[i].last_error));
-			printf("    %s\n", esc);
+			printf("  (%s)", esc);
 			free(esc);
 		}
+		printf("\n");
 	}
 	queue_list_free(v, n);
 	free(dir);

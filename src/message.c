@@ -107,6 +107,8 @@ struct reader {
 	bool in_head;		/* still collecting the header block */
 	bool first_line;	/* for the mbox "From " line */
 	bool ended;		/* a lone dot ended the input */
+	bool skip_from;		/* dropping the rest of a "From " line */
+	bool at_line_start;	/* everything placed so far ends with LF */
 	size_t line_len;	/* length of the current body line so far */
 	struct buf pending;	/* normalised bytes not yet placed */
 };
@@ -137,17 +139,30 @@ place(struct reader *r, bool at_eof, struct failure *f)
 
 	if (r->first_line) {
 		const char *nl = memchr(pb->data, '\n', pb->len);
-		/* Wait for the whole first line: it may be a long mbox
-		   "From " line cut by the read. */
-		if (nl == NULL && !at_eof)
+		if (nl == NULL && !at_eof && pb->len < 5)
 			return 0;
 		r->first_line = false;
 		if (pb->len >= 5 && memcmp(pb->data, "From ", 5) == 0)
-			pos = nl ? (size_t)(nl - pb->data) + 1 : pb->len;
+			r->skip_from = true;
+	}
+	if (r->skip_from) {
+		const char *nl = memchr(pb->data, '\n', pb->len);
+		pos = nl ? (size_t)(nl - pb->data) + 1 : pb->len;
+		if (nl != NULL)
+			r->skip_from = false;
+		else {
+			buf_consume(pb, pos);
+			return 0;
+		}
 	}
 	if (r->rules->lone_dot_ends) {
 		/* Stop at a line that is only ".", as sendmail does. */
 		size_t ls = pos;
+		if (!r->at_line_start) {
+			const char *nl = memchr(pb->data + ls, '\n',
+			    pb->len - ls);
+			ls = nl ? (size_t)(nl - pb->data) + 1 : pb->len;
+		}
 		while (ls < pb->len) {
 			const char *nl = memchr(pb->data + ls, '\n',
 			    pb->len - ls);
@@ -167,11 +182,11 @@ place(struct reader *r, bool at_eof, struct failure *f)
 		bool complete;
 		size_t hl = headers_block_len(pb->data + pos, pb->len - pos,
 		    r->m->head.len > 0, &complete);
+		scan_bytes(r, pb->data + pos, hl);
 		if (r->m->head.len + hl > MESSAGE_HEADER_MAX)
 			return fail(f, FAIL_DATAERR, 0, "message",
 			    "header block larger than %d bytes",
 			    MESSAGE_HEADER_MAX);
-		scan_bytes(r, pb->data + pos, hl);
 		buf_add(&r->m->head, pb->data + pos, hl);
 		pos += hl;
 		if (complete || at_eof || r->ended)
@@ -183,17 +198,21 @@ place(struct reader *r, bool at_eof, struct failure *f)
 	}
 	if (!r->in_head) {
 		size_t end = pb->len;
-		/* With the lone-dot rule a partial line waits: it may turn
-		   out to be the "." that ends the input. */
-		if (r->rules->lone_dot_ends && !at_eof && !r->ended) {
-			while (end > pos && pb->data[end - 1] != '\n')
-				end--;
-		}
+		/* A lone dot may still be coming: hold back a last line
+		   that is only "." (the CR waits in the CRLF state). */
+		if (r->rules->lone_dot_ends && !at_eof && !r->ended &&
+		    end > pos && pb->data[end - 1] == '.' &&
+		    (end - 1 == pos ? r->at_line_start :
+		    pb->data[end - 2] == '\n'))
+			end--;
 		scan_bytes(r, pb->data + pos, end - pos);
 		if (body_add(r->m, pb->data + pos, end - pos, f) < 0)
 			return -1;
+		if (end > pos)
+			r->at_line_start = pb->data[end - 1] == '\n';
 		pos = end;
-	}
+	} else if (pos > 0 && pb->len > 0)
+		r->at_line_start = true;
 	buf_consume(pb, pos);
 	return 0;
 }
@@ -202,7 +221,8 @@ int
 message_read(struct message *m, int fd, const struct read_rules *rules,
     struct failure *f)
 {
-	struct reader r = { m, rules, true, true, false, 0, { 0 } };
+	struct reader r = { m, rules, true, true, false, false, true, 0,
+	    { 0 } };
 	struct crlf_state crlf;
 	char *block = xmalloc(READ_BLOCK);
 	int rc = -1;

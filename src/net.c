@@ -320,6 +320,29 @@ conn_queued(const struct conn *c)
 	return c->out.len;
 }
 
+/*
+ * A TLS 1.3 server refuses a client (say, for a missing certificate)
+ * after the handshake, with an alert, then closes: the write fails first.
+ * Read what is pending so the alert, not the closed pipe, is reported.
+ */
+static void
+drain_alert(struct conn *c, struct failure *f)
+{
+	char block[16384];
+	struct failure g;
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = tls_read(c->tls, block, sizeof block, &g);
+		if (n > 0) {
+			buf_add(&c->in, block, (size_t)n);
+			continue;
+		}
+		if (n == TLS_ERROR && g.class == FAIL_TLS)
+			*f = g;
+		return;
+	}
+}
+
 int
 conn_flush(struct conn *c, int64_t deadline, struct failure *f)
 {
@@ -334,6 +357,8 @@ conn_flush(struct conn *c, int64_t deadline, struct failure *f)
 			n = tls_write(c->tls, c->out.data + off,
 			    c->out.len - off, f);
 			if (n == TLS_ERROR) {
+				if (f->class == FAIL_IOERR)
+					drain_alert(c, f);
 				rc = -1;
 				break;
 			}

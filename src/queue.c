@@ -106,6 +106,7 @@ put_file(const char *dir, const char *name,
 	char *final = xasprintf("%s/%s", dir, name);
 	int fd, rc = -1;
 
+	(void)unlink(tmp);	/* left by a crash: we hold the lock or a new id */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		os_fail(f, "queue", tmp);
@@ -391,18 +392,19 @@ queue_give_up(const char *dir, struct queue_entry *e, const char *reason,
 	e->last_error = xstrdup(reason);
 	if (make_dirs(failed, f) < 0 || prepare(failed, f) < 0)
 		goto out;
+	char name[96];
+	(void)snprintf(name, sizeof name, "%s.env", e->id);
+	if (put_file(failed, name, fill_envelope, e, f) < 0)
+		goto out;
 	char *from = xasprintf("%s/%s.msg", dir, e->id);
 	char *to = xasprintf("%s/%s.msg", failed, e->id);
-	int r = rename(from, to);
+	(void)unlink(to);
+	int r = link(from, to);
 	if (r < 0)
 		os_fail(f, "queue", from);
 	free(from);
 	free(to);
-	if (r < 0 || put_file(failed, "", NULL, NULL, f) > 1)
-		goto out;
-	char name[96];
-	(void)snprintf(name, sizeof name, "%s.env", e->id);
-	if (put_file(failed, name, fill_envelope, e, f) < 0)
+	if (r < 0)
 		goto out;
 	(void)fsync_dir(failed);
 	rc = queue_remove(dir, e->id, f);

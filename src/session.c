@@ -111,8 +111,12 @@ command(struct session *s, const char *line, const char *shown,
     struct reply *r, const char *stage, struct failure *f)
 {
 	queue_cmd(s, line, shown);
-	if (flush(s, f) < 0)
+	if (flush(s, f) < 0) {
+		/* Name the stage, as every diagnostic does (THREATS U3). */
+		if (f->class != FAIL_OSERR)
+			(void)snprintf(f->what, sizeof f->what, "%s", stage);
 		return -1;
+	}
 	if (read_reply(s, r, stage, false, f) < 0)
 		return -1;
 	/* 421 is often followed by more as the server goes away. */

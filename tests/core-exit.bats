@@ -359,13 +359,19 @@ carrier: <d@x.test>: 550 5.1.1 User unknown'
 	[[ $(tail -n 1 "$FAKE_DIR/commands") == QUIT ]]
 }
 
-@test "81: a message over the server's SIZE limit is not sent" {
-	fake_start 'capabilities PIPELINING, SIZE 100'
+@test "81: a message one octet over the server's SIZE limit is not sent; at the limit it is" {
+	fake_start "capabilities PIPELINING, SIZE $((STD_SIZE - 1))"
 	run_carrier -f a@x.test b@x.test <"$(test_message)"
 	fake_done
 	assert_status 81
 	assert_equal "$output" ""
-	assert_stderr_line "^carrier: [^:]+: .*$STD_SIZE.*100"
+	assert_stderr_line "^carrier: [^:]+: .*$STD_SIZE.*$((STD_SIZE - 1))"
 	fake_refute_sent --partial 'MAIL FROM'
 	[[ ! -e $FAKE_DIR/data.1 ]]
+	fake_start "capabilities PIPELINING, SIZE $STD_SIZE"
+	run_carrier -f a@x.test b@x.test <"$(test_message)"
+	fake_done
+	assert_status 0
+	assert_quiet
+	assert_data 1 "$STD_WIRE"
 }

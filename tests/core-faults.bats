@@ -400,6 +400,41 @@ carrier: <c@x.test>: 452 4.5.3 Error: too many recipients'
 	assert_stderr_line '^carrier: [^:]+: .*tim(ed|e) ?out'
 }
 
+@test "75: connect timeout (a listener whose backlog is full drops the SYN)" {
+	local port pid
+	# Not a fake server: a socket that listens, never accepts, and whose
+	# backlog is already full; it goes away by itself after 6 s.
+	"$PYTHON" -c 'import socket, time
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(0)
+port = l.getsockname()[1]
+held = []
+for _ in range(8):
+    c = socket.socket(); c.setblocking(False)
+    try:
+        c.connect(("127.0.0.1", port))
+    except BlockingIOError:
+        pass
+    held.append(c)
+time.sleep(0.3)
+print(port, flush=True)
+time.sleep(6)' >"$BATS_TEST_TMPDIR/backlog.port" 3>&- &
+	pid=$!
+	for ((round = 0; round < 50; round++)); do
+		[[ -s $BATS_TEST_TMPDIR/backlog.port ]] && break
+		sleep 0.05
+	done
+	port=$(<"$BATS_TEST_TMPDIR/backlog.port")
+	timer_start
+	run --separate-stderr "$CARRIER" --host 127.0.0.1 --port "$port" --timeout 1 \
+		-f a@x.test b@x.test <"$(test_message)"
+	assert_elapsed_below 4000
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	assert_status 75
+	assert_equal "$output" ""
+	assert_stderr_line '^carrier: (connect|greeting): .*tim(ed|e) ?out'
+}
+
 @test "75: a reply dripping one byte every 300 ms: one limit for the whole reply" {
 	fake_start 'greeting drip 300 220 fake.test ESMTP a rather long greeting line'
 	timer_start
@@ -479,18 +514,27 @@ carrier: <c@x.test>: 452 4.5.3 Error: too many recipients'
 	wire_lacks QUIT
 }
 
-@test "76: a 9000-octet reply line; 8000 octets is fine" {
-	fake_start 'MAIL long 250 9000'
+@test "76: a reply line over 8192 octets (8193, 9000); 8192 octets is fine" {
+	local round
+	# "250 " and LEN x: 8192 octets, then 8193, then 9000 (CRLF excluded).
+	fake_start <<-'EOF'
+		connections 3
+		MAIL long 250 8188
+		MAIL long 250 8189
+		MAIL long 250 8996
+	EOF
 	send
-	fake_done
-	assert_status 76
-	assert_failure_line '^carrier: MAIL( FROM)?(:<[^>]*>)?( refused)?: '
-	wire_lacks QUIT
-	fake_start 'MAIL long 250 8000'
-	send
-	fake_done
 	assert_status 0
 	assert_quiet
+	for ((round = 2; round <= 3; round++)); do
+		send
+		assert_status 76
+		assert_failure_line '^carrier: MAIL( FROM)?(:<[^>]*>)?( refused)?: '
+	done
+	fake_done
+	assert_data 1 "$STD_WIRE"
+	[[ ! -s $FAKE_DIR/data.2 ]]
+	assert_equal "$(grep -c '^QUIT$' "$FAKE_DIR/commands")" 1
 }
 
 @test "76: a reply of more than 1000 lines (endless continuation)" {
@@ -502,6 +546,24 @@ carrier: <c@x.test>: 452 4.5.3 Error: too many recipients'
 	assert_status 76
 	assert_stderr_line '^carrier: EHLO: '
 	wire_lacks QUIT
+}
+
+@test "76: an EHLO reply of 1001 lines; 1000 lines is fine" {
+	local k s1000='EHLO 250-fake.test' s1001
+	for ((k = 2; k < 1000; k++)); do s1000+="\\n250-X-KEY$k"; done
+	s1001="$s1000\\n250-X-KEY1000\\n250 PIPELINING"
+	s1000+='\n250 PIPELINING'
+	fake_start "connections 2
+$s1000
+$s1001"
+	send
+	assert_status 0
+	assert_quiet
+	send
+	fake_done
+	assert_status 76
+	assert_stderr_line '^carrier: EHLO: '
+	assert_equal "$(grep -c '^MAIL' "$FAKE_DIR/commands")" 1
 }
 
 @test "76: EHLO 502 then HELO 502" {
@@ -529,6 +591,72 @@ carrier: <c@x.test>: 452 4.5.3 Error: too many recipients'
 	fake_refute_sent --partial 'RCPT'
 }
 
+@test "76: RCPT answered 354 is a protocol error, not a refusal (THREATS P06)" {
+	fake_start <<-'EOF'
+		capabilities SIZE 10485760
+		RCPT 354 go on
+	EOF
+	send
+	fake_done
+	assert_status 76
+	assert_equal "$output" ""
+	assert_stderr_line '^carrier: RCPT( TO)?(:<[^>]*>)?( refused)?: 354 go on$'
+	fake_refute_sent 'DATA'
+	wire_lacks 'Hello.'
+}
+
+@test "a 2xx to RCPT other than 250 and 251 (252, 299) accepts the recipient (THREATS P06: the first digit decides)" {
+	fake_start <<-'EOF'
+		rcpt b@x.test 252 2.1.5 Cannot verify, but will accept
+		rcpt c@x.test 299 2.1.5 Ok, oddly
+	EOF
+	send
+	fake_done
+	assert_status 0
+	assert_quiet
+	assert_data 1 "$STD_WIRE"
+}
+
+@test "multi-line replies: a 220- greeting, EHLO lines whose text starts with digits (THREATS P01)" {
+	fake_start <<-'EOF'
+		greeting 220-fake.test ESMTP\n220-234 more greeting\n220 ready
+		EHLO 250-fake.test\n250-250 looks like a code\n250-PIPELINING\n250 SIZE 10485760
+	EOF
+	send
+	fake_done
+	assert_status 0
+	assert_quiet
+	fake_assert_commands <<-EOF
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=$STD_SIZE
+		RCPT TO:<b@x.test>
+		RCPT TO:<c@x.test>
+		DATA
+		QUIT
+	EOF
+}
+
+@test "odd SIZE keywords (no number, huge, negative, not a number) break nothing (THREATS P10)" {
+	local round
+	fake_start <<-'EOF'
+		connections 4
+		EHLO 250-fake.test\n250-PIPELINING\n250 SIZE
+		EHLO 250-fake.test\n250-PIPELINING\n250 SIZE 99999999999999999999999
+		EHLO 250-fake.test\n250-PIPELINING\n250 SIZE -1
+		EHLO 250-fake.test\n250-PIPELINING\n250 size abc
+	EOF
+	for ((round = 1; round <= 4; round++)); do
+		send
+		assert_status 0
+		assert_quiet
+	done
+	fake_done
+	assert_equal "$(grep -cE "^MAIL FROM:<a@x.test>( SIZE=$STD_SIZE)?\$" "$FAKE_DIR/commands")" 4
+	for ((round = 1; round <= 4; round++)); do
+		assert_data "$round" "$STD_WIRE"
+	done
+}
+
 @test "replies ending in a bare LF and code-only replies are accepted" {
 	fake_start <<-'EOF'
 		greeting raw 220 fake.test ESMTP\n
@@ -543,16 +671,42 @@ carrier: <c@x.test>: 452 4.5.3 Error: too many recipients'
 	assert_data 1 "$STD_WIRE"
 }
 
-@test "76: an extra reply without PIPELINING is never taken for the next one (THREATS P11)" {
+@test "76: an extra reply after the greeting is found before EHLO (THREATS P11)" {
+	fake_start 'greeting 220 fake.test ESMTP\n250 2.0.0 nobody asked'
+	send
+	fake_done
+	assert_status 76
+	assert_equal "$output" ""
+	assert_stderr_line '^carrier: greeting: '
+	[[ ! -s $FAKE_DIR/wire ]]
+}
+
+@test "76: an extra reply to MAIL without PIPELINING is found before RCPT (THREATS P11)" {
 	fake_start <<-'EOF'
 		capabilities SIZE 10485760
 		MAIL 250 2.1.0 Ok\n250 2.1.0 Ok again
 	EOF
-	run_carrier -f a@x.test b@x.test <"$(test_message)"
+	send
 	fake_done
 	assert_status 76
 	assert_equal "$output" ""
-	assert_failure_line '^carrier: '
+	assert_stderr_line '^carrier: MAIL( FROM)?(:<[^>]*>)?: '
+	fake_refute_sent --partial 'RCPT'
+	wire_lacks 'Hello.'
+}
+
+@test "76: an extra reply to RCPT without PIPELINING is found before the next command (THREATS P11)" {
+	fake_start <<-'EOF'
+		capabilities SIZE 10485760
+		rcpt b@x.test 250 2.1.5 Ok\n354 End data with <CR><LF>.<CR><LF>
+	EOF
+	send
+	fake_done
+	assert_status 76
+	assert_equal "$output" ""
+	assert_stderr_line '^carrier: RCPT( TO)?(:<[^>]*>)?: '
+	fake_refute_sent 'RCPT TO:<c@x.test>'
+	fake_refute_sent 'DATA'
 	wire_lacks 'Hello.'
 }
 

@@ -1294,6 +1294,10 @@ def main():
 
     for number in range(1, scenario.connections + 1):
         conn, peer = listener.accept()
+        if conn.family in (socket.AF_INET, socket.AF_INET6):
+            # Replies go out at once, as a real server's would; Nagle
+            # would add a delayed-ACK wait to every reply.
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         rec.connection(number, peer or 'unix socket')
         session = Session(scenario, rec, conn, number)
         try:
