@@ -28,11 +28,22 @@ crlf_normalize(struct crlf_state *st, const char *in, size_t n,
 		if (in[0] == '\n')
 			i = 1;
 	}
+	/* The next LF and CR at or after i, found by memchr and kept until
+	   passed, so that runs of either stay linear. */
+	size_t lf = 0, cr = 0;
+	bool lf_known = false, cr_known = false;
 	while (i < n) {
-		/* Copy the run of ordinary bytes in one go. */
-		for (run = i; run < n && in[run] != '\r' && in[run] != '\n';
-		    run++)
-			;
+		if (!lf_known || lf < i) {
+			const char *p = memchr(in + i, '\n', n - i);
+			lf = p ? (size_t)(p - in) : n;
+			lf_known = true;
+		}
+		if (!cr_known || cr < i) {
+			const char *p = memchr(in + i, '\r', n - i);
+			cr = p ? (size_t)(p - in) : n;
+			cr_known = true;
+		}
+		run = lf < cr ? lf : cr;
 		if (run > i) {
 			buf_add(out, in + i, run - i);
 			st->at_line_start = false;

@@ -243,6 +243,25 @@ load lib/core
 	[[ ! -e $FAKE_DIR/data.4 ]]
 }
 
+@test "452 rounds: a later transaction that fails after one was delivered is partial (79), not 75" {
+	# b@x.test gets the message in the first transaction; the second one,
+	# for c@x.test, is refused at MAIL (451).  A 75 would invite the caller
+	# to send the whole message again, to b@x.test a second time.
+	fake_start <<-'EOF'
+		RCPT 250 2.1.5 Ok
+		RCPT 452 4.5.3 Error: too many recipients
+		MAIL 250 2.1.0 Ok
+		MAIL 451 4.3.0 Error: queue file write error
+	EOF
+	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
+	fake_done
+	assert_status 79
+	assert_equal "$output" ""
+	assert_failure_line '451 4\.3\.0 Error: queue file write error$'
+	assert_data 1 "$STD_WIRE"
+	[[ ! -s $FAKE_DIR/data.2 ]]
+}
+
 @test "-v: the dialogue on stderr with '> ' and '< ', the data as one summary line, stdout empty" {
 	fake_start ''
 	run_carrier -v -f a@x.test b@x.test <"$(test_message)"
@@ -318,6 +337,24 @@ load lib/core
 	assert_equal "$output" ""
 	assert_stderr_clean
 	assert_stderr_line '^carrier: <c@x\.test>: 550 5\.1\.1 .*\[2J.*gone.*ok'
+}
+
+@test "a NUL byte in a reply's text is shown escaped and never cuts the line (THREATS P08)" {
+	fake_start <<-'EOF'
+		connections 2
+		rcpt c@x.test 550 5.1.1 before\x00after
+		MAIL 250 2.1.0 Ok
+		MAIL 553 5.7.1 sender\x00rejected
+	EOF
+	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
+	assert_status 79
+	assert_stderr_clean
+	assert_stderr_line '^carrier: <c@x\.test>: 550 5\.1\.1 before\\0*after$'
+	run_carrier -f a@x.test b@x.test <"$(test_message)"
+	fake_done
+	assert_status 80
+	assert_stderr_clean
+	assert_stderr_line '^carrier: MAIL FROM:<a@x\.test> refused: 553 5\.7\.1 sender\\0*rejected$'
 }
 
 @test "IPv6: --host ::1 --port, and --host [::1]:PORT" {
