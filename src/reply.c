@@ -129,6 +129,12 @@ reader_line(struct reply_reader *rr, const char *s, size_t len)
 	int code;
 	bool last;
 
+	/* A NUL would cut the text short wherever it is used as a string:
+	   refuse it rather than lose what follows (THREATS P08). */
+	if (memchr(s, '\0', len) != NULL) {
+		reader_error(rr, "malformed reply (a NUL byte)");
+		return;
+	}
 	if (len < 3 || !is_digit(s[0]) || !is_digit(s[1]) || !is_digit(s[2])) {
 		reader_error(rr, "malformed reply (no reply code)");
 		return;

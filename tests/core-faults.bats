@@ -671,6 +671,14 @@ $s1001"
 	assert_data 1 "$STD_WIRE"
 }
 
+@test "a bare CR never ends a reply line: the greeting is not complete (THREATS P08)" {
+	fake_start 'greeting raw 220 fake.test ESMTP\r | stall'
+	timer_start
+	CARRIER_TIMEOUT=1 send
+	stalled 'greeting'
+	[[ ! -s $FAKE_DIR/wire ]]
+}
+
 @test "76: an extra reply after the greeting is found before EHLO (THREATS P11)" {
 	fake_start 'greeting 220 fake.test ESMTP\n250 2.0.0 nobody asked'
 	send

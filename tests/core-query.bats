@@ -202,6 +202,19 @@ ENHANCEDSTATUSCODES"
 	fake_assert_sent 'NOOP'
 }
 
+@test "--command: a 421 ends the queries: no further command, no QUIT, 75" {
+	fake_start 'NOOP 421 4.3.2 Service shutting down | close'
+	run_carrier --command NOOP --command RSET --command 'XYZZY' </dev/null
+	fake_done
+	assert_status 75
+	assert_output '421 4.3.2 Service shutting down'
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		NOOP
+	EOF
+	wire_lacks QUIT
+}
+
 @test "--command with CR LF is a usage error, nothing sent" {
 	fake_start ''
 	run_carrier --command $'NOOP\r\nMAIL FROM:<evil@x.test>' </dev/null
