@@ -53,10 +53,11 @@ _carrier_accounts() {
 	done <"$file"
 }
 
-# The ids in the queue directory (--queue=DIR on the line, else the
-# default of src/queue.c), one a line.
-_carrier_queue_ids() {
-	local i w dir= f
+# The queue directories to look in, one a line: --queue=DIR given earlier
+# on the line; else the default of src/queue.c and every `queue DIR` of
+# the configuration file (the key that turns queueing on for an account).
+_carrier_queue_dirs() {
+	local i w dir= file line
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		if [[ $w == --queue=* ]]; then
@@ -65,21 +66,43 @@ _carrier_queue_ids() {
 			dir=${COMP_WORDS[i + 2]-}
 		fi
 	done
-	if [[ -z $dir ]]; then
-		if [[ ${XDG_STATE_HOME-} == /* ]]; then
-			dir=$XDG_STATE_HOME/carrier/queue
-		elif ((EUID == 0)); then
-			dir=/var/spool/carrier
-		else
-			dir=$HOME/.local/state/carrier/queue
-		fi
+	if [[ -n $dir ]]; then
+		printf '%s\n' "$dir"
+		return
 	fi
-	[[ $dir == "~"/* ]] && dir=$HOME/${dir#"~"/}
-	for f in "$dir"/*.env; do
-		[[ -e $f ]] || continue
-		f=${f##*/}
-		printf '%s\n' "${f%.env}"
-	done
+	if [[ ${XDG_STATE_HOME-} == /* ]]; then
+		printf '%s\n' "$XDG_STATE_HOME/carrier/queue"
+	elif ((EUID == 0)); then
+		printf '%s\n' /var/spool/carrier
+	else
+		printf '%s\n' "$HOME/.local/state/carrier/queue"
+	fi
+	file=$(_carrier_config_file)
+	[[ -r $file ]] || return 0
+	while IFS= read -r line || [[ -n $line ]]; do
+		line=${line%$'\r'}
+		[[ $line =~ ^[[:blank:]]*queue[[:blank:]]+(.*[^[:blank:]]) ]] || continue
+		dir=${BASH_REMATCH[1]}
+		[[ $dir == \"*\" ]] && dir=${dir:1:${#dir}-2}
+		[[ -n $dir ]] && printf '%s\n' "$dir"
+	done <"$file"
+}
+
+# The ids in those queue directories, one a line, each once.
+_carrier_queue_ids() {
+	local dir f
+	local -A seen=()
+	while IFS= read -r dir; do
+		[[ $dir == "~"/* ]] && dir=$HOME/${dir#"~"/}
+		for f in "$dir"/*.env; do
+			[[ -e $f ]] || continue
+			f=${f##*/}
+			f=${f%.env}
+			[[ -n ${seen[$f]-} ]] && continue
+			seen[$f]=1
+			printf '%s\n' "$f"
+		done
+	done < <(_carrier_queue_dirs)
 }
 
 # COMPREPLY: the words of $2 (one per line) that start with $1,

@@ -44,27 +44,38 @@ function __carrier_accounts
         | string trim | string trim -c '"' | string match -v ''
 end
 
-# The ids in the queue directory (--queue=DIR on the line, else the default).
+# The ids in the queue directories: --queue=DIR on the line, else the
+# default and every `queue DIR` of the configuration file.
 function __carrier_queue_ids
-    set -l dir
+    set -l dirs
     for t in (commandline -opc)
         if string match -q -- '--queue=*' $t
-            set dir (string replace -- --queue= '' $t)
+            set dirs (string replace -- --queue= '' $t)
         end
     end
-    if test -z "$dir"
+    if test -z "$dirs"
         if string match -q '/*' -- "$XDG_STATE_HOME"
-            set dir $XDG_STATE_HOME/carrier/queue
+            set dirs $XDG_STATE_HOME/carrier/queue
         else if test (id -u) -eq 0
-            set dir /var/spool/carrier
+            set dirs /var/spool/carrier
         else
-            set dir $HOME/.local/state/carrier/queue
+            set dirs $HOME/.local/state/carrier/queue
+        end
+        set -l file (__carrier_config_file)
+        if test -r "$file"
+            set -a dirs (string match -r -g '^\s*queue\s+(.*\S)' <$file \
+                | string trim -c '"')
         end
     end
-    set dir (string replace -r '^~/' "$HOME/" -- $dir)
-    for f in $dir/*.env
-        string replace -r '\.env$' '' -- (basename $f)
+    set -l ids
+    for dir in $dirs
+        set dir (string replace -r '^~/' "$HOME/" -- $dir)
+        for f in $dir/*.env
+            set -l id (string replace -r '\.env$' '' -- (basename $f))
+            contains -- $id $ids; or set -a ids $id
+        end
     end
+    printf '%s\n' $ids
 end
 
 # The last element of a comma-separated --auth list.

@@ -75,7 +75,8 @@ query(struct run *r, struct failure *f)
 			for (size_t i = 0; i < r->o.commands.n; i++)
 				strlist_add(&lines, r->o.commands.v[i]);
 		}
-		for (size_t i = 0; i < lines.n && rc == 0; i++) {
+		/* After a 421 the server is gone: nothing more to ask. */
+		for (size_t i = 0; i < lines.n && rc == 0 && s.usable; i++) {
 			if (session_command(&s, lines.v[i], &rep, &cl, f) < 0) {
 				rc = -1;
 				break;

@@ -175,7 +175,9 @@ greeting(struct session *s, struct failure *f)
 			(void)snprintf(f->detail, sizeof f->detail,
 			    "connection closed before the greeting");
 		rc = -1;
-	} else if (r.code != 220) {
+	} else if (r.code == 220) {
+		rc = nothing_extra(s, "greeting", f);
+	} else {
 		/* 421 is temporary; anything else means no service. */
 		s->usable = r.code != 421;
 		rc = fail_reply(f, r.code == 421 ? FAIL_TEMP : FAIL_CONNECT,
@@ -665,12 +667,17 @@ struct tally {
 	size_t deferred;	/* 452 after an accepted one: next round */
 };
 
-/* Record a RCPT reply for recipient i.  Returns -1 on 421. */
+/* Record a RCPT reply for recipient i.  Returns -1 on 421, -2 for a
+   reply that is no answer to RCPT (1xx, 3xx: THREATS P06). */
 static int
 rcpt_outcome(struct send_result *res, size_t i, const struct reply *r,
     bool *deferred, struct tally *t)
 {
-	if (r->code == 250 || r->code == 251) {
+	if (r->code < 400 && (r->code < 200 || r->code > 299))
+		return -2;
+	if (r->code >= 200 && r->code <= 299) {
+		/* Any 2xx is success (RFC 5321 4.2.1); smtplib knows only
+		   250 and 251. */
 		set_outcome(&res->r[i], true, "RCPT", r);
 		t->accepted++;
 	} else if (r->code == 452 && t->accepted > 0) {
@@ -792,10 +799,12 @@ transaction_checks(struct session *s, const struct envelope *env,
 	return 0;
 }
 
-/* The RCPT replies, in order; -1 on a lost connection or a 421. */
+/* The RCPT replies, in order; -1 on a lost connection, a 421 or a
+   reply that is no answer.  `alone`: nothing else was sent, so nothing
+   else may have come. */
 static int
 read_rcpt_replies(struct session *s, struct send_result *res,
-    const size_t *idx, size_t n, bool record, bool *deferred,
+    const size_t *idx, size_t n, bool record, bool alone, bool *deferred,
     struct tally *t, struct failure *f)
 {
 	struct reply r;
@@ -803,13 +812,22 @@ read_rcpt_replies(struct session *s, struct send_result *res,
 
 	reply_init(&r);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (read_reply(s, &r, "RCPT TO", false, f) < 0)
+		int o = 0;
+		if (read_reply(s, &r, "RCPT TO", false, f) < 0) {
 			rc = -1;
-		else if (record && rcpt_outcome(res, idx[i], &r, deferred, t) <
-		    0)
+			break;
+		}
+		if (record)
+			o = rcpt_outcome(res, idx[i], &r, deferred, t);
+		else if (r.code == 421)
+			o = -1;
+		if (o == -1)
 			rc = fail_reply(f, FAIL_TEMP, "RCPT TO", &r);
-		else if (!record && r.code == 421)
-			rc = fail_reply(f, FAIL_TEMP, "RCPT TO", &r);
+		else if (o == -2) {
+			s->usable = false;
+			rc = fail_reply(f, FAIL_PROTOCOL, "RCPT TO", &r);
+		} else if (alone)
+			rc = nothing_extra(s, "RCPT TO", f);
 	}
 	reply_free(&r);
 	return rc;
@@ -852,7 +870,8 @@ transaction(struct session *s, const struct envelope *env,
 	free(line);
 	if (!pipelining) {
 		if (flush(s, f) < 0 ||
-		    read_reply(s, &mail, "MAIL FROM", false, f) < 0)
+		    read_reply(s, &mail, "MAIL FROM", false, f) < 0 ||
+		    (mail.code != 421 && nothing_extra(s, "MAIL FROM", f) < 0))
 			goto out;
 		if (mail.code < 200 || mail.code > 299) {
 			mail_refused(s, env, &mail, f);
@@ -864,8 +883,8 @@ transaction(struct session *s, const struct envelope *env,
 		queue_cmd(s, line, NULL);
 		free(line);
 		if (!pipelining && (flush(s, f) < 0 ||
-		    read_rcpt_replies(s, res, idx + i, 1, true, deferred, t,
-		    f) < 0))
+		    read_rcpt_replies(s, res, idx + i, 1, true, true, deferred,
+		    t, f) < 0))
 			goto out;
 	}
 
@@ -889,8 +908,8 @@ transaction(struct session *s, const struct envelope *env,
 			goto out;
 		}
 		bool mail_ok = mail.code >= 200 && mail.code <= 299;
-		if (read_rcpt_replies(s, res, idx, n, mail_ok, deferred, t,
-		    f) < 0)
+		if (read_rcpt_replies(s, res, idx, n, mail_ok, false, deferred,
+		    t, f) < 0)
 			goto out;
 		if (!mail_ok || t->accepted == 0) {
 			/* DATA or BDAT was refused too, or a 354 must be
@@ -979,6 +998,21 @@ session_send(struct session *s, const struct envelope *env,
 		struct tally t = { 0, false, 0 };
 		memset(deferred, 0, n * sizeof *deferred);
 		rc = transaction(s, env, msg, res, idx, nidx, deferred, &t, f);
+		if (rc < 0 && round > 0) {
+			/* Earlier rounds delivered: this one's recipients
+			   failed, which makes the whole a partial success. */
+			for (size_t i = 0; i < nidx; i++) {
+				struct rcpt_result *rr = &res->r[idx[i]];
+				rr->accepted = false;
+				rr->stage = "RCPT";
+				rr->code = f->code;
+				free(rr->text);
+				rr->text = f->detail[0] ? xasprintf("%s: %s",
+				    f->what, f->detail) : xstrdup(f->what);
+			}
+			rc = 0;
+			break;
+		}
 		if (rc < 0 || t.deferred == 0)
 			break;
 		/* Next round: those answered 452. */

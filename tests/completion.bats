@@ -168,6 +168,38 @@ complete_words() {
 	assert_output 1732600100.c3d4
 }
 
+@test "bash: --queue-remove also lists the queues the configuration names with 'queue DIR'" {
+	export XDG_STATE_HOME=$BATS_TEST_TMPDIR/state
+	mkdir -p "$XDG_STATE_HOME/carrier/queue" "$BATS_TEST_TMPDIR/q2" "$HOME/q3"
+	touch "$XDG_STATE_HOME/carrier/queue/1732600000.a1b2.env" \
+		"$BATS_TEST_TMPDIR/q2/1732600000.a1b2.env" \
+		"$BATS_TEST_TMPDIR/q2/1732600200.e5f6.env" \
+		"$HOME/q3/1732600300.0a0b.env"
+	# The key turns queueing on for the account (src/setup.c); a quoted
+	# value, CRLF and "~/" as src/config.c reads them; queue_x is no key.
+	printf 'account work\nqueue "%s"\r\naccount home\n  queue ~/q3\nqueue_x %s\n' \
+		"$BATS_TEST_TMPDIR/q2" "$BATS_TEST_TMPDIR" >"$XDG_CONFIG_HOME/carrier/config"
+	run complete_words carrier --queue-remove ""
+	assert_output "$(printf '%s\n' 1732600000.a1b2 1732600200.e5f6 1732600300.0a0b)"
+	# --queue=DIR on the line: that directory alone.
+	run complete_words carrier --queue="$HOME/q3" --queue-remove ""
+	assert_output 1732600300.0a0b
+}
+
+@test "fish: --queue-remove lists the ids of the default queue and of 'queue DIR'" {
+	command -v fish >/dev/null || skip "fish is not installed (apt-get install fish)"
+	export XDG_STATE_HOME=$BATS_TEST_TMPDIR/state
+	mkdir -p "$XDG_STATE_HOME/carrier/queue" "$BATS_TEST_TMPDIR/q2"
+	touch "$XDG_STATE_HOME/carrier/queue/1732600000.a1b2.env" \
+		"$BATS_TEST_TMPDIR/q2/1732600200.e5f6.env"
+	printf 'account work\nqueue %s\n' "$BATS_TEST_TMPDIR/q2" >"$XDG_CONFIG_HOME/carrier/config"
+	run fish -c "source '$FISH_COMPLETION'; complete -C 'carrier --queue-remove '"
+	assert_success
+	assert_line --regexp '^1732600000\.a1b2'
+	assert_line --regexp '^1732600200\.e5f6'
+	assert_equal "${#lines[@]}" 2
+}
+
 @test "zsh: completions/_carrier has valid syntax" {
 	command -v zsh >/dev/null || skip "zsh is not installed (apt-get install zsh)"
 	run zsh -n "$ZSH_COMPLETION"
@@ -175,6 +207,23 @@ complete_words() {
 	assert_output ''
 	run head -n 1 "$ZSH_COMPLETION"
 	assert_output '#compdef carrier'
+}
+
+@test "zsh: the queue ids come from the default queue and from 'queue DIR'" {
+	command -v zsh >/dev/null || skip "zsh is not installed (apt-get install zsh)"
+	export XDG_STATE_HOME=$BATS_TEST_TMPDIR/state
+	mkdir -p "$XDG_STATE_HOME/carrier/queue" "$BATS_TEST_TMPDIR/q2"
+	touch "$XDG_STATE_HOME/carrier/queue/1732600000.a1b2.env" \
+		"$BATS_TEST_TMPDIR/q2/1732600000.a1b2.env" \
+		"$BATS_TEST_TMPDIR/q2/1732600200.e5f6.env"
+	printf 'account work\nqueue "%s"\r\n' "$BATS_TEST_TMPDIR/q2" >"$XDG_CONFIG_HOME/carrier/config"
+	# The helper alone, outside the completion system: _describe shown.
+	sed -n '/^_carrier_queue_ids() {/,/^}/p' "$ZSH_COMPLETION" >"$BATS_TEST_TMPDIR/q.zsh"
+	run zsh -c 'source "$1"; _describe() { print -l -- ${(P)4}; }
+		words=(carrier --queue-remove ""); CURRENT=3; _carrier_queue_ids' zsh \
+		"$BATS_TEST_TMPDIR/q.zsh"
+	assert_success
+	assert_output "$(printf '%s\n' 1732600000.a1b2 1732600200.e5f6)"
 }
 
 @test "fish: completions/carrier.fish has valid syntax" {

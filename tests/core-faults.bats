@@ -17,7 +17,7 @@ send() {
 }
 
 # stalled STAGE-REGEX: after `timer_start; CARRIER_TIMEOUT=1 send`: exit
-# 75 within 4 s, one stderr line naming the stage and the timeout, no QUIT
+# 75 within 4 s, a stderr line naming the stage and the timeout, no QUIT
 # and no RSET afterwards (a dialogue out of step cannot go on).
 stalled() {
 	assert_elapsed_below 4000

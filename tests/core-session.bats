@@ -339,7 +339,7 @@ load lib/core
 	assert_stderr_line '^carrier: <c@x\.test>: 550 5\.1\.1 .*\[2J.*gone.*ok'
 }
 
-@test "a NUL byte in a reply's text is shown escaped and never cuts the line (THREATS P08)" {
+@test "a NUL byte in a reply is a protocol error (76), never a silent cut (THREATS P08)" {
 	fake_start <<-'EOF'
 		connections 2
 		rcpt c@x.test 550 5.1.1 before\x00after
@@ -347,14 +347,18 @@ load lib/core
 		MAIL 553 5.7.1 sender\x00rejected
 	EOF
 	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
-	assert_status 79
+	assert_status 76
+	assert_equal "$output" ""
 	assert_stderr_clean
-	assert_stderr_line '^carrier: <c@x\.test>: 550 5\.1\.1 before\\0*after$'
+	assert_stderr_line '^carrier: RCPT( TO)?(:<[^>]*>)?: .*NUL'
 	run_carrier -f a@x.test b@x.test <"$(test_message)"
 	fake_done
-	assert_status 80
+	assert_status 76
 	assert_stderr_clean
-	assert_stderr_line '^carrier: MAIL FROM:<a@x\.test> refused: 553 5\.7\.1 sender\\0*rejected$'
+	assert_stderr_line '^carrier: MAIL( FROM)?(:<[^>]*>)?: .*NUL'
+	# Nothing delivered, no QUIT after a malformed reply.
+	[[ ! -s $FAKE_DIR/data.1 ]]
+	wire_lacks QUIT
 }
 
 @test "IPv6: --host ::1 --port, and --host [::1]:PORT" {
