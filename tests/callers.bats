@@ -189,8 +189,9 @@ header_count() {
 	fake_wait
 	assert_status 0
 	assert_quiet
-	# The sender is the From field's address as written ("root").
-	envelope root BODY=8BITMIME -- admin@x.test
+	# The sender is the From field's address ("root"), qualified with the
+	# account's maildomain: smarthosts refuse unqualified senders.
+	envelope root@x.test BODY=8BITMIME -- admin@x.test
 	assert_message $'Date: DATE\r\nMessage-ID: <ID@x.test>\r\nFrom: root (Cron Daemon)\r\nTo: root\r\nSubject: Cron <root@host> /usr/local/bin/job\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\nX-Cron-Env: <SHELL=/bin/sh>\r\nX-Cron-Env: <HOME=/root>\r\nX-Cron-Env: <PATH=/usr/bin:/bin>\r\nX-Cron-Env: <LOGNAME=root>\r\n\r\njob output\r\n.\r\nr\xc3\xa9sum\xc3\xa9\r\n'
 }
 

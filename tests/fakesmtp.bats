@@ -364,7 +364,8 @@ s.quit()'
 	fake_wait
 	run fake_events
 	assert_line --regexp '^tls started: TLSv1.2 '
-	assert_line 'tls close_notify exchanged'
+	# Python's client may close before our close_notify lands.
+	assert_line --regexp '^tls close_notify (exchanged|sent)'
 }
 
 @test "implicit TLS and a client certificate (AUTH EXTERNAL)" {
