@@ -224,18 +224,6 @@ parse_posint(const char *s, long max, long *out)
 	return true;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Number of bytes in a fingerprint written as hex pairs, all separated by
  * colons (msmtp's form) or none; 0 when malformed. */
 static size_t
@@ -245,7 +233,7 @@ fingerprint_bytes(const char *s)
 	bool colons = strchr(s, ':') != NULL;
 
 	while (*s != '\0') {
-		if (hexval(s[0]) < 0 || hexval(s[1]) < 0)
+		if (hex_value(s[0]) < 0 || hex_value(s[1]) < 0)
 			return 0;
 		s += 2;
 		n++;

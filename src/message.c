@@ -39,21 +39,6 @@ message_size(const struct message *m)
 }
 
 static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 open_spool(struct failure *f)
 {
 	const char *dir = getenv("TMPDIR");

@@ -81,21 +81,6 @@ fsync_dir(const char *dir)
 	return rc;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Write tmp/NAME, fsync it, rename it to NAME. */
 static int
 put_file(const char *dir, const char *name,

@@ -233,18 +233,6 @@ fmt_fingerprint(const unsigned char fp[PIN_LEN], char *out, size_t n)
 	out[o] = '\0';
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 tls_parse_fingerprint(const char *s, unsigned char out[32])
 {
@@ -273,7 +261,7 @@ tls_parse_fingerprint(const char *s, unsigned char out[32])
 	else
 		return -1;
 	for (i = 0; i < PIN_LEN; i++) {
-		int hi = hexval(s[0]), lo = hexval(s[1]);
+		int hi = hex_value(s[0]), lo = hex_value(s[1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

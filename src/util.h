@@ -1,6 +1,6 @@
 /*
- * util.h: allocation that cannot fail silently, a growable byte buffer and
- * secret wiping.  Nothing here does I/O.
+ * util.h: allocation that cannot fail silently, a growable byte buffer,
+ * string lists, secret wiping, and writing a whole buffer to a file.
  */
 #ifndef CARRIER_UTIL_H
 #define CARRIER_UTIL_H
@@ -50,6 +50,13 @@ void strlist_add(struct strlist *l, const char *s);	/* copies s */
 void strlist_addn(struct strlist *l, char *s);		/* takes s */
 bool strlist_has_ci(const struct strlist *l, const char *s);
 void strlist_free(struct strlist *l);
+
+/* The value of a hex digit, or -1. */
+int hex_value(char c);
+
+/* Write all n bytes to fd, retrying short writes and EINTR; 0 or -1 with
+   errno set. */
+int write_all(int fd, const char *p, size_t n);
 
 /* ASCII case-insensitive compare of the first n bytes / whole strings. */
 bool ascii_ieq(const char *a, const char *b);

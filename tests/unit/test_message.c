@@ -60,7 +60,7 @@ esc(const char *p, size_t n)
 }
 
 static int
-write_all(int fd, const char *p, size_t n)
+test_write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
@@ -99,7 +99,7 @@ file_with(const char *d, size_t n)
 
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, d, n) < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+	if (test_write_all(fd, d, n) < 0 || lseek(fd, 0, SEEK_SET) != 0) {
 		(void)close(fd);
 		return -1;
 	}
@@ -131,7 +131,7 @@ pipe_with(const char *d, size_t n, const size_t *cuts, size_t ncuts,
 		(void)signal(SIGPIPE, SIG_DFL);
 		for (size_t i = 0; i <= ncuts; i++) {
 			size_t end = i < ncuts ? cuts[i] : n;
-			if (write_all(p[1], d + start, end - start) < 0)
+			if (test_write_all(p[1], d + start, end - start) < 0)
 				_exit(1);
 			start = end;
 			/* Wait until the reader has drained the pipe. */
@@ -872,13 +872,13 @@ big_file(const char *prefix, size_t n, const char *suffix)
 		return -1;
 	block = xmalloc(1024 * 1024);
 	memset(block, 'a', 1024 * 1024);
-	if (write_all(fd, prefix, strlen(prefix)) < 0)
+	if (test_write_all(fd, prefix, strlen(prefix)) < 0)
 		goto bad;
 	for (size_t done = 0; done < n; done += 1024 * 1024)
-		if (write_all(fd, block, n - done < 1024 * 1024 ? n - done :
+		if (test_write_all(fd, block, n - done < 1024 * 1024 ? n - done :
 		    1024 * 1024) < 0)
 			goto bad;
-	if (write_all(fd, suffix, strlen(suffix)) < 0 ||
+	if (test_write_all(fd, suffix, strlen(suffix)) < 0 ||
 	    lseek(fd, 0, SEEK_SET) != 0)
 		goto bad;
 	free(block);
@@ -937,7 +937,7 @@ big_read(const char *prefix, size_t n, const char *suffix, bool lone_dot,
 		r.head_len = m.head.len;
 		r.long_lines = m.long_lines;
 		message_free(&m);
-		(void)write_all(p[1], (const char *)&r, sizeof r);
+		(void)test_write_all(p[1], (const char *)&r, sizeof r);
 		_exit(0);
 	}
 	(void)close(p[1]);
