@@ -194,15 +194,23 @@ verdict(enum fail_class c)
 
 /* Which of two outcomes is worse: a permanent failure over a temporary
    one over a partial one over success. */
+static int
+severity(enum fail_class c)
+{
+	if (c == FAIL_NONE)
+		return 0;
+	if (c == FAIL_PARTIAL)
+		return 1;
+	if (c == FAIL_TEMP || c == FAIL_IOERR || c == FAIL_CONNECT ||
+	    c == FAIL_NOHOST)
+		return 2;
+	return 3;
+}
+
 static enum fail_class
 worse(enum fail_class a, enum fail_class b)
 {
-	int ra = a == FAIL_NONE ? 0 : a == FAIL_PARTIAL ? 1 :
-	    (a == FAIL_TEMP || a == FAIL_IOERR) ? 2 : 3;
-	int rb = b == FAIL_NONE ? 0 : b == FAIL_PARTIAL ? 1 :
-	    (b == FAIL_TEMP || b == FAIL_IOERR) ? 2 : 3;
-
-	return rb > ra ? b : a;
+	return severity(b) > severity(a) ? b : a;
 }
 
 /* One message over the open session (opened again when needed). */
@@ -261,6 +269,8 @@ send_one(struct run *r, struct session *s, bool *open, bool *reused,
 			    res.r[i].address, res.r[i].code,
 			    res.r[i].text ? res.r[i].text : "");
 out:
+	deliver_record(r, e.sender, &e.recipients, &res, message_size(&m), rc,
+	    f);
 	send_result_free(&res);
 	envelope_free(&e);
 	message_free(&m);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "auth.h"
@@ -273,6 +274,9 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 {
 	static const char *const starttls_words[] = { "required", "optional",
 	    NULL };
+	static const char *const facilities[] = { "mail", "user", "daemon",
+	    "local0", "local1", "local2", "local3", "local4", "local5",
+	    "local6", "local7", NULL };
 
 	switch (c) {
 	case OPT_HOST:
@@ -384,6 +388,10 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 		set_str(&o->logfile, arg);
 		break;
 	case OPT_SYSLOG:
+		if (arg != NULL && !word_in(!strncasecmp(arg, "LOG_",
+		    4) ? arg + 4 : arg, facilities))
+			return fail(f, FAIL_USAGE, 0, "--syslog", "'%s' is not "
+			    "a facility (mail, user, daemon, local0-7)", arg);
 		set_str(&o->syslog_facility, arg ? arg : "LOG_MAIL");
 		break;
 	case OPT_REPORT:
@@ -633,7 +641,7 @@ cli_usage(FILE *out)
 "  --help                  --version\n"
 "\n"
 "sendmail flags: -t -i -oi -odq -f ADDR -r ADDR -F NAME -N DSN -R RET\n"
-"  -V ENVID -B TYPE -v -bm -bi -bp -q -C FILE; -oX -L -h -U ignored.\n"
+"  -V ENVID -B TYPE -v -bm -bs -bi -bp -q -C FILE; -oX -L -h -U ignored\n"
 "Exit status: 0 delivered; 67 all refused; 75 try again later; 79 some\n"
 "refused; see carrier(1) for every value.\n", out);
 }

@@ -49,15 +49,13 @@ print_refusals(const struct send_result *res)
 	}
 }
 
-/* The JSON report and the delivery log, whatever happened. */
-static void
-record_outcome(const struct run *r, const struct mail_envelope *e,
-    const struct message *m, const struct send_result *res, int rc,
-    const struct failure *f)
+void
+deliver_record(const struct run *r, const char *sender,
+    const struct strlist *recipients, const struct send_result *res,
+    uint64_t size, int rc, const struct failure *f)
 {
-	struct outcome oc = { r->o.account, r->host, r->port,
-	    e->sender, e->recipients.n ? &e->recipients : &r->o.recipients,
-	    res->n ? res : NULL, message_size(m), f,
+	struct outcome oc = { r->o.account, r->host, r->port, sender,
+	    recipients, res && res->n ? res : NULL, size, f,
 	    rc < 0 ? exit_status(f->class) : 0 };
 
 	if (r->o.report_json)
@@ -160,7 +158,8 @@ queue:
 		rc = queue_instead(r, &e, &m, &why, f);
 	}
 out:
-	record_outcome(r, &e, &m, &res, rc, f);
+	deliver_record(r, e.sender, e.recipients.n ? &e.recipients :
+	    &r->o.recipients, &res, message_size(&m), rc, f);
 	send_result_free(&res);
 	envelope_free(&e);
 	message_free(&m);

@@ -5,6 +5,8 @@
 #ifndef CARRIER_DELIVER_H
 #define CARRIER_DELIVER_H
 
+#include <stdint.h>
+
 #include "report.h"
 #include "setup.h"
 
@@ -16,6 +18,12 @@
  * Returns 0, or -1 with *f.
  */
 int deliver(struct run *r, struct failure *f);
+
+/* The JSON report (--report=json) and the delivery log line for one
+ * message, whatever its outcome; rc < 0 means *f holds the failure. */
+void deliver_record(const struct run *r, const char *sender,
+    const struct strlist *recipients, const struct send_result *res,
+    uint64_t size, int rc, const struct failure *f);
 
 /* --batch: every --file, --maildir and --mbox message over one session;
  * one line per message on stdout; the worst outcome is returned. */

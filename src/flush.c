@@ -110,7 +110,7 @@ settle(const char *dir, struct queue_entry *e, const struct send_result *res,
 /* Send one queued entry over an open session. */
 static int
 send_entry(struct session *s, const char *dir, const struct queue_entry *e,
-    struct send_result *res, struct failure *f)
+    struct send_result *res, uint64_t *size, struct failure *f)
 {
 	struct message m;
 	struct read_rules rules = { false };
@@ -121,6 +121,7 @@ send_entry(struct session *s, const char *dir, const struct queue_entry *e,
 		return -1;
 	rc = message_read(&m, fd, &rules, f);
 	(void)close(fd);
+	*size = message_size(&m);
 	if (rc == 0) {
 		struct envelope env = { e->sender, &e->recipients, m.eightbit };
 		rc = session_send(s, &env, &m, res, f);
@@ -163,6 +164,7 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 				continue;
 			struct send_result res = { 0 };
 			struct failure ef = sf;
+			uint64_t size = 0;
 			int er = -1;
 			reply_init(&res.final);
 			if (open && s.usable) {
@@ -175,7 +177,8 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 				    v[j].dsn_envid : acct.o.dsn_envid;
 				acct.sc.body_type = v[j].body_type ?
 				    v[j].body_type : acct.o.body_type;
-				er = send_entry(&s, dir, &v[j], &res, &ef);
+				er = send_entry(&s, dir, &v[j], &res, &size,
+				    &ef);
 				for (size_t k = 0; k < res.n; k++)
 					if (!res.r[k].accepted && res.r[k].code)
 						warnx_safe("%s: <%s>: %d %s",
@@ -185,6 +188,13 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 			} else if (ef.class == FAIL_NONE)
 				fail(&ef, FAIL_CONNECT, 0, "session",
 				    "connection lost");
+			else if (!open)
+				/* No session at all (TLS, AUTH, configuration):
+				   nothing was said about this message, so it
+				   waits, until its maximum age. */
+				ef.class = FAIL_TEMP;
+			deliver_record(&acct, v[j].sender, &v[j].recipients,
+			    &res, size, er, &ef);
 			bool gave_up;
 			enum fail_class cl = settle(dir, &v[j], &res, er, &ef,
 			    max_age, &gave_up);

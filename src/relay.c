@@ -95,23 +95,70 @@ path_arg(const char *s, const char *keyword)
 	return addr;
 }
 
-/* The DATA lines, un-stuffed, into an anonymous file for message_read. */
+/* One byte of input; -1 at its end. */
 static int
-read_data(struct input *in, struct buf *line, int *fd)
+next_byte(struct input *in)
 {
+	while (in->pos == in->len) {
+		if (in->eof)
+			return -1;
+		ssize_t n = read(STDIN_FILENO, in->block, sizeof in->block);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			in->eof = true;
+			return -1;
+		}
+		in->len = (size_t)n;
+		in->pos = 0;
+	}
+	return (unsigned char)in->block[in->pos++];
+}
+
+/*
+ * The message data up to the lone ".", un-stuffed, into an anonymous file
+ * for message_read.  Byte by byte with a line-start state, so that lines
+ * of any length pass whole and memory stays flat.
+ */
+static int
+read_data(struct input *in, int *fd)
+{
+	struct buf out;
+	bool line_start = true, dot = false;
+	int c, rc = -1;
+
 	*fd = memfd_create("carrier-bs", MFD_CLOEXEC);
 	if (*fd < 0)
 		return -1;
-	while (read_line(in, line) == 0) {
-		if (strcmp(line->data ? line->data : "", ".") == 0)
-			return lseek(*fd, 0, SEEK_SET) < 0 ? -1 : 0;
-		const char *p = line->data ? line->data : "";
-		if (*p == '.')
-			p++;
-		if (dprintf(*fd, "%s\r\n", p) < 0)
-			return -1;
+	buf_init(&out);
+	while ((c = next_byte(in)) >= 0) {
+		if (line_start && c == '.' && !dot) {
+			dot = true;	/* a stuffed dot, or the end */
+			line_start = false;
+			continue;
+		}
+		if (dot && line_start == false && out.len == 0 &&
+		    (c == '\r' || c == '\n')) {
+			/* "." then the line end: the data is over. */
+			if (c == '\r' && next_byte(in) != '\n')
+				break;
+			rc = 0;
+			break;
+		}
+		dot = false;
+		buf_addc(&out, (char)c);
+		line_start = c == '\n';
+		if (line_start || out.len >= 65536) {
+			if (write_all(*fd, out.data, out.len) < 0)
+				break;
+			buf_reset(&out);
+		}
 	}
-	return -1;	/* the input ended inside the data */
+	if (rc == 0 && (write_all(*fd, out.data ? out.data : "", out.len) <
+	    0 || lseek(*fd, 0, SEEK_SET) < 0))
+		rc = -1;
+	buf_free(&out);
+	return rc;	/* -1: the input ended inside the data */
 }
 
 /* Relay one transaction; the reply to the end of data. */
@@ -140,9 +187,14 @@ relay(struct run *r, struct session *s, bool *open, const char *sender,
 		rc = session_send(s, &env, &m, &res, &f);
 	}
 	for (size_t i = 0; i < res.n; i++)
-		if (!res.r[i].accepted)
+		if (!res.r[i].accepted && res.r[i].code)
 			warnx_safe("<%s>: %d %s", res.r[i].address,
 			    res.r[i].code, res.r[i].text ? res.r[i].text : "");
+	/* Never the JSON report: standard output is the SMTP session. */
+	bool json = r->o.report_json;
+	r->o.report_json = false;
+	deliver_record(r, sender, rcpts, &res, message_size(&m), rc, &f);
+	r->o.report_json = json;
 	if (rc == 0)
 		say("250 2.0.0 Ok: relayed");
 	else if (f.class == FAIL_PARTIAL)
@@ -217,7 +269,7 @@ relay_stdin_session(struct run *r, struct failure *f)
 				continue;
 			}
 			say("354 End data with <CR><LF>.<CR><LF>");
-			if (read_data(&in, &line, &fd) < 0) {
+			if (read_data(&in, &fd) < 0) {
 				if (fd >= 0)
 					(void)close(fd);
 				break;	/* end of input inside DATA: nothing sent */

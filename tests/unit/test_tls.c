@@ -784,7 +784,7 @@ read_line(struct tls *t, int fd, char *buf, size_t n, struct failure *f)
 }
 
 static int
-write_all(struct tls *t, int fd, const char *p, size_t n, struct failure *f,
+tls_test_write_all(struct tls *t, int fd, const char *p, size_t n, struct failure *f,
     int *blocked)
 {
 	size_t off = 0;
@@ -1456,7 +1456,7 @@ test_records(void)
 		r = read_line(t, ch.fd, line, sizeof line, &f);
 		CHECK(r > 0 && strcmp(line, "250 after key update\r\n") == 0,
 		    "key update: data after it");
-		CHECK(write_all(t, ch.fd, "ping\r\n", 6, &f, &blocked) == 0,
+		CHECK(tls_test_write_all(t, ch.fd, "ping\r\n", 6, &f, &blocked) == 0,
 		    "key update: our write after it");
 		r = read_line(t, ch.fd, line, sizeof line, &f);
 		CHECK(r > 0 && strcmp(line, "250 pong\r\n") == 0,
@@ -1476,7 +1476,7 @@ test_records(void)
 		r = read_line(t, ch.fd, line, sizeof line, &f);
 		CHECK(r > 0 && strcmp(line, "250 still here\r\n") == 0,
 		    "renegotiation request ignored, data read");
-		CHECK(write_all(t, ch.fd, "ping\r\n", 6, &f, &blocked) == 0,
+		CHECK(tls_test_write_all(t, ch.fd, "ping\r\n", 6, &f, &blocked) == 0,
 		    "write after HelloRequest");
 		r = read_line(t, ch.fd, line, sizeof line, &f);
 		CHECK(r > 0 && strcmp(line, "250 pong\r\n") == 0,
@@ -1501,7 +1501,7 @@ test_records(void)
 		o.sink_len = n;
 		t = connect_ok(&o, &c, &ch, &f);
 		if (t != NULL) {
-			CHECK(write_all(t, ch.fd, data, n, &f, &blocked) == 0,
+			CHECK(tls_test_write_all(t, ch.fd, data, n, &f, &blocked) == 0,
 			    "3 MiB written");
 			CHECK(blocked > 0, "writes blocked %d times", blocked);
 			r = read_line(t, ch.fd, line, sizeof line, &f);
@@ -1527,7 +1527,7 @@ test_records(void)
 		(void)waitpid(ch.pid, NULL, 0);	/* it has closed */
 		ch.pid = -1;
 		for (i = 0; i < 100 && rc == 0; i++)
-			rc = write_all(t, ch.fd, block, sizeof block, &f,
+			rc = tls_test_write_all(t, ch.fd, block, sizeof block, &f,
 			    &blocked);
 		CHECK(rc == -1 && f.class == FAIL_IOERR,
 		    "write to closed peer: FAIL_IOERR, alive");

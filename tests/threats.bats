@@ -1,0 +1,1013 @@
+#!/usr/bin/env bats
+# threats.bats: the rows of THREATS.md (/work/shared) that no other suite
+# covered, and the fault points of its section (b) in every variant (silent
+# stall, slow drip, FIN, RST; close_notify and truncation after TLS).
+# tests/THREATS-COVERAGE.md maps every row to its tests.
+#
+# Exit statuses are SPEC section 3's (it governs where THREATS suggests
+# another): 74 connection lost, 75 4xx/421/timeout, 76 malformed or
+# unexpected reply, 69 a greeting other than 220 or 421, 81 the message
+# refused, 83 TLS.  Every failing case checks the status, the stderr
+# line(s) and what the server received.
+#
+# Runs against $CARRIER, which tests/run-all points at the ASan build: the
+# big-data tests use 50 MiB there (200/100 MiB otherwise) and bound memory
+# with `ulimit -v` only for the regular build (ASan reserves terabytes of
+# virtual memory).
+
+load lib/common
+load lib/core
+
+setup_file() {
+	need_certs
+}
+
+setup() {
+	# Nothing from the caller's own configuration, netrc or password.
+	export HOME=$BATS_TEST_TMPDIR/home
+	export XDG_CONFIG_HOME=$HOME/.config
+	mkdir -p "$HOME"
+	unset NETRC CARRIER_PASSWORD
+	RELAY_PID=
+}
+
+teardown() {
+	if [[ -n ${RELAY_PID:-} ]]; then
+		kill "$RELAY_PID" 2>/dev/null || true
+		wait "$RELAY_PID" 2>/dev/null || true
+	fi
+	fake_teardown
+}
+
+# ---- helpers ------------------------------------------------------------
+
+# send3 [ARGS...]: the test message from a@x.test to b, c and d@x.test.
+send3() {
+	run_carrier "$@" -f a@x.test b@x.test c@x.test d@x.test <"$(test_message)"
+}
+
+# send1 [ARGS...]: the test message from a@x.test to b@x.test.
+send1() {
+	run_carrier "$@" -f a@x.test b@x.test <"$(test_message)"
+}
+
+# is_asan: $CARRIER is the ASan/UBSan build.
+is_asan() {
+	[[ $CARRIER == *asan* ]] || nm "$CARRIER" 2>/dev/null | grep -q '__asan_init'
+}
+
+# limit_memory: `ulimit -v KIB` prefix for a big-data run of the regular
+# build; nothing under ASan.  Usage: bash -c "$(limit_memory 300000) ..."
+limit_memory() {
+	is_asan || printf 'ulimit -v %s;' "$1"
+}
+
+# outcome_line N: the JSON report's recipient N (0-based) as
+# "address accepted stage code".
+json_rcpt() {
+	"$PYTHON" -c 'import json, sys
+r = json.loads(sys.stdin.read())["recipients"][int(sys.argv[1])]
+print(r["address"], r["accepted"], r["stage"], r["code"])' "$1" <<<"$output"
+}
+
+# fault_matrix: runs many fault cases at once, one fake server each, and
+# checks them all; every case is one line on standard input:
+#   STATUS|STDERR-REGEX|SCENARIO|ARGS|LACKS|RCPTS
+# SCENARIO is fakesmtp directives separated by " ;; ".  ARGS are more
+# carrier arguments (split on blanks).  LACKS: the command lines that
+# must not be on the wire (default "QUIT RSET": after a fault, a 421 or
+# a timeout the dialogue is over; "-" for none).  RCPTS: the recipients
+# (default b@x.test c@x.test d@x.test).  carrier runs with --timeout 1
+# and CARRIER_PASSWORD=pw; each case must end within 4 s of its start
+# (THREATS R06: the deadline is per reply, never per read), with nothing
+# on stdout, every stderr line a "carrier: " line without raw control
+# bytes, one of them matching STDERR-REGEX.  The cases run concurrently
+# (stalls cost one timeout in all), so they do not use `run`.
+fault_matrix() {
+	local -a st=() re=() dirs=() lacks=() pids=() names=()
+	local line status regex scenario args lack rcpts n=0 k msgfile problems=''
+	msgfile=$(test_message)
+	while IFS= read -r line; do
+		[[ -z $line || $line == \#* ]] && continue
+		IFS='|' read -r status regex scenario args lack rcpts <<<"$line"
+		fake_start --max-time 15 "${scenario// ;; /$'\n'}" || return 1
+		st+=("$status")
+		re+=("$regex")
+		dirs+=("$FAKE_DIR")
+		lacks+=("${lack:-QUIT RSET}")
+		names+=("$scenario${args:+ [$args]}")
+		# shellcheck disable=SC2086
+		(
+			t0=$(date +%s%N)
+			CARRIER_PASSWORD=pw "$CARRIER" --host 127.0.0.1 --port "$FAKE_PORT" \
+				--timeout 1 --helo client.test $args -f a@x.test \
+				${rcpts:-b@x.test c@x.test d@x.test} \
+				<"$msgfile" >"$FAKE_DIR/c.out" 2>"$FAKE_DIR/c.err"
+			echo $? >"$FAKE_DIR/c.rc"
+			echo $((($(date +%s%N) - t0) / 1000000)) >"$FAKE_DIR/c.ms"
+		) 3>&- &
+		pids+=($!)
+		n=$((n + 1))
+	done
+	for ((k = 0; k < n; k++)); do
+		wait "${pids[k]}" || true
+	done
+	local d rc ms err word why
+	for ((k = 0; k < n; k++)); do
+		d=${dirs[k]}
+		rc=$(<"$d/c.rc")
+		ms=$(<"$d/c.ms")
+		err=$(<"$d/c.err")
+		why=''
+		[[ $rc == "${st[k]}" ]] || why+=" status $rc (want ${st[k]});"
+		((ms < 4000)) || why+=" took $ms ms;"
+		[[ ! -s $d/c.out ]] || why+=" stdout not empty;"
+		if printf '%s\n' "$err" | grep -qv '^carrier: '; then
+			why+=" a stderr line is not a carrier: line;"
+		fi
+		printf '%s\n' "$err" | grep -qE -- "${re[k]}" || why+=" no stderr line matches /${re[k]}/;"
+		if printf '%s' "$err" | LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]'; then
+			why+=" raw control bytes on stderr;"
+		fi
+		if [[ ${lacks[k]} != - ]]; then
+			for word in ${lacks[k]}; do
+				if tr -d '\r' <"$d/wire" 2>/dev/null | grep -qxF -- "$word"; then
+					why+=" $word was sent;"
+				fi
+			done
+		fi
+		if [[ -n $why ]]; then
+			problems+="case $((k + 1)): ${names[k]}:$why"$'\n'"    stderr: ${err//$'\n'/ / }"$'\n'
+		fi
+	done
+	fake_teardown
+	if [[ -n $problems ]]; then
+		printf '%s' "$problems" | batslib_decorate 'fault cases that failed' | fail
+		return 1
+	fi
+}
+
+# ---- P05, P06: reply codes out of range, unknown codes ------------------
+
+@test "P05: greeting 199, 099, 600, 999: 76 'out of range', nothing sent" {
+	local round
+	fake_start <<-'EOF'
+		connections 4
+		greeting 199 fake.test hello
+		greeting 099 fake.test hello
+		greeting 600 fake.test hello
+		greeting 999 fake.test hello
+	EOF
+	for ((round = 1; round <= 4; round++)); do
+		send1
+		assert_status 76
+		assert_equal "$output" ""
+		assert_stderr_line '^carrier: greeting: .*out of range'
+	done
+	fake_done
+	[[ ! -s $FAKE_DIR/wire ]]
+}
+
+@test "P05: 600 to EHLO, 199 to DATA, 999 to the end of data: 76, never success" {
+	fake_start <<-'EOF'
+		connections 3
+		EHLO 600 fake.test
+		EHLO default
+		DATA 199 go ahead
+		DATA default
+		data-end 999 queued
+	EOF
+	send1
+	assert_status 76
+	assert_stderr_line '^carrier: EHLO: .*out of range'
+	send1
+	assert_status 76
+	assert_stderr_line '^carrier: DATA: .*out of range'
+	send1
+	assert_status 76
+	assert_stderr_line '^carrier: end of data: .*out of range.*delivery status unknown'
+	fake_done
+	# EHLO 600: no HELO, no MAIL; DATA 199: no message; after the malformed
+	# replies nothing else (the QUIT of connection 3 went with the data).
+	assert_equal "$(fake_commands)" "EHLO client.test
+--- connection 2
+EHLO client.test
+MAIL FROM:<a@x.test> SIZE=$STD_SIZE
+RCPT TO:<b@x.test>
+DATA
+--- connection 3
+EHLO client.test
+MAIL FROM:<a@x.test> SIZE=$STD_SIZE
+RCPT TO:<b@x.test>
+DATA
+QUIT"
+	[[ ! -s $FAKE_DIR/data.2 ]]
+}
+
+@test "P06: unknown codes are judged by the first digit: 299, 455, 556 to MAIL; 455, 556 to RCPT" {
+	fake_start 'MAIL 299 2.1.0 odd but fine'
+	send1
+	fake_done
+	assert_status 0
+	assert_quiet
+	assert_data 1 "$STD_WIRE"
+
+	fake_start 'MAIL 455 4.5.4 Parameters cannot be accommodated'
+	send1
+	fake_done
+	assert_status 75
+	assert_stderr_line '^carrier: MAIL FROM:<a@x\.test> refused: 455 4\.5\.4 '
+	[[ ! -e $FAKE_DIR/data.1 ]]
+	fake_assert_sent RSET
+
+	fake_start 'MAIL 556 5.1.10 Recipient address has null MX'
+	send1
+	fake_done
+	assert_status 80
+	assert_stderr_line '^carrier: MAIL FROM:<a@x\.test> refused: 556 5\.1\.10 '
+	[[ ! -e $FAKE_DIR/data.1 ]]
+
+	fake_start <<-'EOF'
+		rcpt b@x.test 556 5.1.10 null MX
+		rcpt c@x.test 455 4.5.4 later
+	EOF
+	send3
+	fake_done
+	assert_status 79
+	assert_stderr 'carrier: <b@x.test>: 556 5.1.10 null MX
+carrier: <c@x.test>: 455 4.5.4 later'
+	assert_data 1 "$STD_WIRE"
+}
+
+@test "P06: 334 where no AUTH is going on (EHLO, MAIL, DATA, end of data) is a protocol error (76)" {
+	fake_start <<-'EOF'
+		connections 4
+		capabilities SIZE 10485760
+		EHLO 334 VXNlcm5hbWU6
+		EHLO default
+		MAIL 334 VXNlcm5hbWU6
+		MAIL default
+		DATA 334 VXNlcm5hbWU6
+		DATA default
+		data-end 334 VXNlcm5hbWU6
+	EOF
+	send1
+	assert_status 76
+	assert_stderr_line '^carrier: EHLO[^:]*: 334 VXNlcm5hbWU6$'
+	send1
+	assert_status 76
+	assert_stderr_line '^carrier: MAIL FROM[^:]*(:<a@x\.test>)?[^:]*: 334 VXNlcm5hbWU6$'
+	send1
+	assert_status 76
+	assert_stderr_line '^carrier: DATA[^:]*: 334 VXNlcm5hbWU6$'
+	send1
+	assert_status 76
+	assert_stderr_line '^carrier: (end of data|message)[^:]*: 334 VXNlcm5hbWU6'
+	fake_done
+	# No HELO after the EHLO 334, no RCPT after the MAIL 334, no message
+	# after the DATA 334; AUTH is never sent.
+	fake_refute_sent --regexp '^(HELO|AUTH)'
+	assert_equal "$(awk '/^--- connection 2/{n=1} /^--- connection 3/{n=0} n' "$FAKE_DIR/commands" | grep -c '^RCPT')" 0
+	[[ ! -s $FAKE_DIR/data.1 ]]
+	assert_data 2 "$STD_WIRE"
+}
+
+@test "P06: 299 and 455 and 556 to the end of data: 0, 75, 81" {
+	fake_start <<-'EOF'
+		connections 3
+		data-end 299 2.0.0 queued, oddly
+		data-end 455 4.3.0 later
+		data-end 556 5.7.1 no
+	EOF
+	send1
+	assert_status 0
+	assert_quiet
+	send1
+	assert_status 75
+	assert_stderr_line '^carrier: [^:]+: 455 4\.3\.0 later$'
+	send1
+	assert_status 81
+	assert_stderr_line '^carrier: [^:]+: 556 5\.7\.1 no$'
+	fake_done
+}
+
+# ---- P18, P19: greeting and EHLO/HELO variants -----------------------------
+
+@test "P18: greeting 500, 530, 221, 354, 250 and a multi-line 554: 69, no EHLO" {
+	local round
+	fake_start <<-'EOF'
+		connections 6
+		greeting 500 5.5.1 What
+		greeting 530 5.7.0 Authentication required
+		greeting 221 2.0.0 Bye
+		greeting 354 go ahead
+		greeting 250 fake.test
+		greeting 554-5.7.1 No SMTP service here\n554 5.7.1 Go away
+	EOF
+	for ((round = 1; round <= 6; round++)); do
+		send1
+		assert_status 69
+		assert_equal "$output" ""
+		assert_stderr_line '^carrier: greeting: [0-9]{3} '
+	done
+	fake_done
+	assert_stderr 'carrier: greeting: 554 5.7.1 No SMTP service here 5.7.1 Go away'
+	fake_refute_sent --regexp '^(EHLO|HELO|MAIL)'
+	[[ ! -e $FAKE_DIR/data.1 ]]
+}
+
+@test "P18: a multi-line 421- greeting: 75, closed at once, nothing sent" {
+	fake_start 'greeting 421-4.3.2 Too busy\n421 4.3.2 Try later'
+	send1
+	fake_done
+	assert_status 75
+	assert_stderr 'carrier: greeting: 421 4.3.2 Too busy 4.3.2 Try later'
+	[[ ! -s $FAKE_DIR/wire ]]
+}
+
+@test "P19: EHLO 530 falls back to HELO like 500/501/502/504/550; no ESMTP parameter after" {
+	fake_start 'EHLO 530 5.7.0 Must issue a STARTTLS command first'
+	send1
+	fake_done
+	assert_status 0
+	assert_quiet
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		HELO client.test
+		MAIL FROM:<a@x.test>
+		RCPT TO:<b@x.test>
+		DATA
+		QUIT
+	EOF
+}
+
+@test "P19: EHLO answered 220 goes on (2xx), 221 and a close is 74, 354 is 76: never HELO" {
+	fake_start <<-'EOF'
+		connections 3
+		EHLO 220 fake.test
+		EHLO 221 2.0.0 Bye | close
+		EHLO 354 go ahead
+	EOF
+	send1
+	assert_status 0
+	assert_quiet
+	send1
+	assert_status 74
+	assert_stderr_line '^carrier: [^:]+: connection closed'
+	send1
+	assert_status 76
+	assert_stderr_line '^carrier: EHLO[^:]*: 354 go ahead$'
+	fake_done
+	fake_refute_sent --partial 'HELO'
+	assert_data 1 "$STD_WIRE"
+	[[ ! -e $FAKE_DIR/data.2 ]]
+	# After EHLO 354 the session ends: no MAIL on connection 3.
+	assert_equal "$(sed -n '/^--- connection 3/,$p' "$FAKE_DIR/commands" | grep -c '^MAIL')" 0
+}
+
+@test "P19: HELO (after EHLO 502) answered 220 goes on; 221 with a close 74; 354 76; 421 75; 500 501 502 504 530 550 76" {
+	local round want
+	local -a wants=(0 74 76 75 76 76 76 76 76 76)
+	fake_start <<-'EOF'
+		connections 10
+		EHLO 502 5.5.2 Error: command not recognized
+		HELO 220 fake.test
+		HELO 221 2.0.0 Bye | close
+		HELO 354 go ahead
+		HELO 421 4.3.2 Shutting down | close
+		HELO 500 5.5.1 What
+		HELO 501 5.5.4 Syntax
+		HELO 502 5.5.2 No
+		HELO 504 5.5.2 Not implemented
+		HELO 530 5.7.0 Authentication required
+		HELO 550 5.7.1 Go away
+	EOF
+	for ((round = 0; round < 10; round++)); do
+		want=${wants[round]}
+		send1
+		assert_equal "HELO reply $((round + 1)): $status" "HELO reply $((round + 1)): $want"
+		assert_equal "$output" ""
+		if [[ $want == 0 ]]; then
+			assert_equal "$stderr" ""
+		else
+			assert_stderr_line '^carrier: (HELO|MAIL)[^:]*: '
+		fi
+	done
+	fake_done
+	# Only the first connection got as far as MAIL, and the second (221,
+	# then closed) tried one; nothing after a 421 (no QUIT).
+	assert_equal "$(grep -c '^MAIL' "$FAKE_DIR/commands")" 2
+	assert_data 1 "$STD_WIRE"
+	assert_equal "$(sed -n '/^--- connection 4$/,/^--- connection 5$/p' "$FAKE_DIR/commands")" \
+		$'--- connection 4\nEHLO client.test\nHELO client.test\n--- connection 5'
+}
+
+@test "P19/T06: EHLO 500 and HELO 250 with --starttls: 82, neither MAIL nor AUTH in clear" {
+	fake_start <<-'EOF'
+		capabilities AUTH PLAIN
+		EHLO 500 5.5.1 What
+	EOF
+	CARRIER_PASSWORD=pw send1 --starttls --user alice
+	fake_done
+	assert_status 82
+	assert_stderr_line '^carrier: STARTTLS: '
+	fake_refute_sent --regexp '^(MAIL|AUTH|RCPT|STARTTLS)'
+}
+
+# ---- P20: enhanced status codes ---------------------------------------------
+
+@test "P20: the basic code decides, never the enhanced code (250 5.0.0, 550 4.7.0, 550 9.9.9, 451 2.0.0)" {
+	fake_start <<-'EOF'
+		MAIL 250 5.0.0 Ok, whatever that says
+		rcpt b@x.test 550 4.7.0 Temporary-looking but permanent
+		rcpt c@x.test 250 9.9.9 Accepted
+		rcpt d@x.test 550 9.9.9 Refused
+		data-end 250 5.7.1 Queued despite the text
+	EOF
+	send3 --report=json
+	fake_done
+	assert_status 79
+	assert_stderr 'carrier: <b@x.test>: 550 4.7.0 Temporary-looking but permanent
+carrier: <d@x.test>: 550 9.9.9 Refused'
+	assert_data 1 "$STD_WIRE"
+	# The report: 4.7.0 is an enhanced code (class 4 parses); 9.9.9 is none.
+	run "$PYTHON" -c 'import json, sys
+r = json.loads(sys.argv[1])
+for x in r["recipients"]:
+    print(x["address"], x["accepted"], x["code"], repr(x["enhanced"]))
+print("exit", r["exit"])' "$output"
+	assert_output "b@x.test False 550 '4.7.0'
+c@x.test True 250 ''
+d@x.test False 550 ''
+exit 79"
+}
+
+@test "P20: 451 2.0.0 to the data is a temporary failure (75), 250 4.2.0 accepted" {
+	fake_start <<-'EOF'
+		connections 2
+		data-end 451 2.0.0 Looks fine, is not
+		data-end 250 4.2.0 Looks deferred, is accepted
+	EOF
+	send1
+	assert_status 75
+	assert_stderr_line '^carrier: [^:]+: 451 2\.0\.0 Looks fine, is not$'
+	send1
+	assert_status 0
+	assert_quiet
+	fake_done
+}
+
+@test "P20: an overlong enhanced code (2.1.0000...0, 8000 digits) is text, the reply still parses" {
+	local digits
+	digits=$(printf '0%.0s' {1..8000})
+	fake_start "MAIL 250 2.1.$digits ok"
+	send1 --report=json
+	fake_done
+	assert_status 0
+	assert_data 1 "$STD_WIRE"
+}
+
+# ---- P22, F07, F10, F15: RSET, MAIL, DATA and end-of-data replies -----------
+
+@test "P22: RSET answered 451, 554, or reset: the sender refusal stays the outcome (80)" {
+	local round
+	fake_start <<-'EOF'
+		connections 3
+		capabilities SIZE 10485760
+		MAIL 550 5.7.1 Sender rejected
+		RSET 451 4.3.0 Not now
+		RSET 554 5.5.1 No
+		RSET reset
+	EOF
+	for ((round = 1; round <= 3; round++)); do
+		send1
+		assert_status 80
+		assert_stderr_line '^carrier: MAIL FROM:<a@x\.test> refused: 550 5\.7\.1 Sender rejected$'
+	done
+	fake_done
+	assert_equal "$(grep -c '^RSET$' "$FAKE_DIR/commands")" 3
+	# A refused RSET is ignored (QUIT follows); after a reset nothing can.
+	assert_equal "$(grep -c '^QUIT$' "$FAKE_DIR/commands")" 2
+}
+
+@test "F07: MAIL 452, 550, 552, 555 and the server gone at RSET: 75, 80, 80, 80" {
+	local round
+	local -a wants=(75 80 80 80)
+	fake_start <<-'EOF'
+		connections 4
+		capabilities SIZE 10485760
+		MAIL 452 4.3.1 Insufficient system storage
+		MAIL 550 5.7.1 Sender rejected
+		MAIL 552 5.3.4 Message size exceeds fixed limit
+		MAIL 555 5.5.4 Unsupported option: SIZE
+		RSET close
+	EOF
+	for ((round = 0; round < 4; round++)); do
+		send1
+		assert_equal "round $round: $status" "round $round: ${wants[round]}"
+		assert_equal "$output" ""
+		assert_stderr_line '^carrier: MAIL FROM:<a@x\.test> refused: 55?[0-9] |^carrier: MAIL FROM:<a@x\.test> refused: 452 '
+	done
+	fake_done
+	fake_refute_sent --partial 'RCPT'
+	fake_refute_sent 'QUIT'
+	assert_equal "$(grep -c '^RSET$' "$FAKE_DIR/commands")" 4
+	[[ ! -e $FAKE_DIR/data.1 ]]
+}
+
+@test "F10: DATA answered 250 (76) or 503 (81): no message data ever" {
+	fake_start <<-'EOF'
+		connections 2
+		capabilities SIZE 10485760
+		DATA 250 2.0.0 Ok
+		DATA 503 5.5.1 Error: need RCPT command
+	EOF
+	send1
+	assert_status 76
+	assert_stderr_line '^carrier: DATA[^:]*: 250 2\.0\.0 Ok$'
+	send1
+	assert_status 81
+	assert_stderr_line '^carrier: DATA[^:]*: 503 5\.5\.1 Error: need RCPT command$'
+	fake_done
+	wire_lacks 'Hello.'
+	[[ ! -e $FAKE_DIR/data.1 ]]
+	# RSET after the refusal (503), not after the protocol error.
+	assert_equal "$(grep -c '^RSET$' "$FAKE_DIR/commands")" 1
+}
+
+@test "F15: 452, 552, 550 to the end of data: 75, 81, 81; one line each" {
+	fake_start <<-'EOF'
+		connections 3
+		data-end 452 4.3.1 Insufficient system storage
+		data-end 552 5.3.4 Message too big
+		data-end 550 5.7.1 Spam
+	EOF
+	send1
+	assert_status 75
+	assert_stderr_line '^carrier: [^:]+: 452 4\.3\.1 Insufficient system storage$'
+	send1
+	assert_status 81
+	assert_stderr_line '^carrier: [^:]+: 552 5\.3\.4 Message too big$'
+	send1
+	assert_status 81
+	assert_stderr_line '^carrier: [^:]+: 550 5\.7\.1 Spam$'
+	fake_done
+	assert_data 3 "$STD_WIRE"
+}
+
+# ---- F05, F06: 421 and unsolicited 421 ----------------------------------------
+
+@test "F05: 421 to HELO (after EHLO 502): 75, no QUIT" {
+	fake_start <<-'EOF'
+		EHLO 502 5.5.2 Error: command not recognized
+		HELO 421 4.3.2 Shutting down | close
+	EOF
+	send1
+	fake_done
+	assert_status 75
+	assert_stderr_line '^carrier: HELO[^:]*: 421 4\.3\.2 Shutting down$'
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		HELO client.test
+	EOF
+}
+
+@test "F05: 421 to the second RCPT: 75; the report names the recipient never tried" {
+	fake_start <<-'EOF'
+		capabilities SIZE 10485760
+		rcpt c@x.test 421 4.3.2 Shutting down | close
+	EOF
+	send3 --report=json
+	fake_done
+	assert_status 75
+	assert_failure_line '421 4\.3\.2 Shutting down$'
+	fake_refute_sent 'RCPT TO:<d@x.test>'
+	wire_lacks RSET
+	wire_lacks QUIT
+	assert_equal "$(json_rcpt 0)" 'b@x.test True RCPT 250'
+	assert_equal "$(json_rcpt 1)" 'c@x.test False RCPT 421'
+	# d@x.test: never attempted (no stage, no code).
+	assert_equal "$(json_rcpt 2)" 'd@x.test False None None'
+}
+
+@test "F06: an unsolicited 421 in the same segment as the EHLO reply is a temporary failure (75), not a protocol error" {
+	# RFC 5321 3.8: a server going down may send 421 at any time; the
+	# client reads it where it expected the next reply.  SPEC 3: "421 at
+	# any stage" is 75.
+	fake_start 'EHLO default | 421 4.3.2 Shutting down | close'
+	send1
+	fake_done
+	assert_status 75
+	assert_stderr_line '^carrier: [^:]+: 421 4\.3\.2 Shutting down$'
+	wire_lacks QUIT
+	wire_lacks RSET
+}
+
+@test "F06: an unsolicited 421 after the EHLO reply, read as the MAIL reply: 75, no RSET, no QUIT" {
+	fake_start 'EHLO default | sleep 200 | 421 4.3.2 Shutting down | close'
+	send1
+	fake_done
+	assert_status 75
+	assert_stderr_line '^carrier: MAIL[^:]*: 421 4\.3\.2 Shutting down$'
+	wire_lacks QUIT
+	wire_lacks RSET
+	[[ ! -e $FAKE_DIR/data.1 ]]
+}
+
+@test "F06/F11: 421 and a reset while the message data is written: 74 or 75, no SIGPIPE, the stage named" {
+	local big=$BATS_TEST_TMPDIR/big.eml
+	big_message "$big" 4000000
+	fake_start <<-'EOF'
+		capabilities SIZE 100000000
+		mid-data 20000 421 4.3.2 Shutting down | reset
+	EOF
+	run_carrier -f a@x.test b@x.test <"$big"
+	fake_done
+	[[ $status -eq 74 || $status -eq 75 ]] || assert_status 74
+	assert_equal "$output" ""
+	# U3: the line names the stage (the message data), not "sending".
+	assert_stderr_line '^carrier: (DATA|data|message|message data|end of data)[^:]*: '
+}
+
+# ---- F16: slow drip ----------------------------------------------------------
+
+@test "F16/R06: replies dripping slower than the limit at MAIL and at the end of data: 75 after one limit" {
+	fault_matrix <<-'EOF'
+		75|^carrier: MAIL[^:]*: .*timed out|MAIL drip 150 250 2.1.0 Ok, a slow but complete reply|||b@x.test
+		75|^carrier: end of data: .*timed out.*delivery status unknown|capabilities SIZE 10485760 ;; data-end drip 150 250 2.0.0 Ok: queued as 12345678|||b@x.test
+	EOF
+}
+
+# ---- F17: signals ------------------------------------------------------------
+
+@test "F17: SIGTERM or SIGINT while waiting for the end-of-data reply: never exit 0" {
+	local sig pid rc
+	for sig in TERM INT; do
+		fake_start <<-'EOF'
+			capabilities SIZE 10485760
+			data-end stall
+		EOF
+		"$CARRIER" --host 127.0.0.1 --port "$FAKE_PORT" --timeout 10 --helo client.test \
+			-f a@x.test b@x.test <"$(test_message)" >"$BATS_TEST_TMPDIR/out" \
+			2>"$BATS_TEST_TMPDIR/err" 3>&- &
+		pid=$!
+		for ((round = 0; round < 100; round++)); do
+			grep -q stalled "$FAKE_DIR/transcript" 2>/dev/null && break
+			sleep 0.05
+		done
+		kill -s "$sig" "$pid"
+		rc=0
+		wait "$pid" || rc=$?
+		assert_equal "SIG$sig: $((rc != 0))" "SIG$sig: 1"
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" ""
+		fake_done
+		assert_data 1 "$STD_WIRE"
+	done
+}
+
+@test "F17: SIGSTOP and SIGCONT (and SIGCHLD, SIGWINCH) during a wait do not break the dialogue" {
+	local pid rc=0
+	fake_start <<-'EOF'
+		capabilities SIZE 10485760
+		data-end sleep 800 | 250 2.0.0 Ok: queued
+	EOF
+	"$CARRIER" --host 127.0.0.1 --port "$FAKE_PORT" --timeout 5 --helo client.test \
+		-f a@x.test b@x.test <"$(test_message)" >"$BATS_TEST_TMPDIR/out" \
+		2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	sleep 0.3
+	kill -STOP "$pid"
+	sleep 0.2
+	kill -CONT "$pid"
+	kill -CHLD "$pid"
+	kill -WINCH "$pid"
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err")" ""
+	fake_done
+	assert_data 1 "$STD_WIRE"
+}
+
+# ---- F18, F19: LMTP -------------------------------------------------------------
+
+@test "F18: LMTP, LHLO answered 500 or 502: 76, no HELO or EHLO fallback" {
+	fake_start --unix <<-'EOF'
+		lmtp
+		connections 2
+		LHLO 500 5.5.1 What
+		LHLO 502 5.5.2 No
+	EOF
+	send1 --lmtp
+	assert_status 76
+	assert_stderr_line '^carrier: LHLO[^:]*: 500 5\.5\.1 What$'
+	send1 --lmtp
+	assert_status 76
+	assert_stderr_line '^carrier: LHLO[^:]*: 502 5\.5\.2 No$'
+	fake_done
+	fake_refute_sent --regexp '^(EHLO|HELO|MAIL)'
+}
+
+@test "F19: LMTP replies 250, 452, 550 after the data: one line per refused recipient, 79" {
+	fake_start --unix <<-'EOF'
+		lmtp
+		data-end b@x.test 250 2.0.0 <b@x.test> delivered
+		data-end c@x.test 452 4.2.2 <c@x.test> Mailbox full
+		data-end d@x.test 550 5.1.1 <d@x.test> User unknown
+	EOF
+	send3 --lmtp
+	fake_done
+	assert_status 79
+	assert_equal "$output" ""
+	assert_stderr 'carrier: <c@x.test>: 452 4.2.2 <c@x.test> Mailbox full
+carrier: <d@x.test>: 550 5.1.1 <d@x.test> User unknown'
+	assert_data 1 "$STD_WIRE"
+}
+
+@test "F19: LMTP, all refused after the data: 67; with a 4xx among them: 75" {
+	fake_start --unix <<-'EOF'
+		lmtp
+		connections 2
+		data-end 550 5.1.1 User unknown
+		data-end 550 5.1.1 User unknown
+		data-end 550 5.1.1 User unknown
+		data-end 550 5.1.1 User unknown
+		data-end 451 4.3.0 Try later
+		data-end 550 5.1.1 User unknown
+	EOF
+	send3 --lmtp
+	assert_status 67
+	assert_equal "$(grep -c '^carrier: <' <<<"$stderr")" 3
+	send3 --lmtp
+	assert_status 75
+	stderr_has '^carrier: <c@x\.test>: 451 4\.3\.0 Try later$'
+	fake_done
+}
+
+@test "F19: LMTP, the connection closes after the first recipient's reply: the rest are 'delivery status unknown', never shown as a 250" {
+	fake_start --unix <<-'EOF'
+		lmtp
+		capabilities SIZE 10485760
+		data-end 250 2.0.0 <b@x.test> delivered | close
+	EOF
+	send3 --lmtp --report=json
+	fake_done
+	assert_status 74
+	stderr_has '^carrier: end of data: connection closed.*delivery status unknown$'
+	# c and d: unknown; their RCPT 250 is no delivery reply.
+	stderr_has '^carrier: <c@x\.test>: delivery status unknown$'
+	stderr_has '^carrier: <d@x\.test>: delivery status unknown$'
+	run "$PYTHON" -c 'import json, sys
+for x in json.loads(sys.argv[1])["recipients"]:
+    print(x["address"], x["accepted"], x["stage"], x["code"])' "$output"
+	assert_output 'b@x.test True RCPT 250
+c@x.test False delivery None
+d@x.test False delivery None'
+	wire_lacks QUIT
+}
+
+# ---- F21: CHUNKING --------------------------------------------------------------
+
+@test "F21: BDAT LAST answered 554 or 451: 81 or 75, no other BDAT, RSET without PIPELINING" {
+	fake_start <<-'EOF'
+		connections 2
+		capabilities CHUNKING, SIZE 10485760
+		data-end 554 5.7.1 Rejected
+		data-end 451 4.3.0 Later
+	EOF
+	send1
+	assert_status 81
+	assert_stderr_line '^carrier: [^:]+: 554 5\.7\.1 Rejected$'
+	send1
+	assert_status 75
+	assert_stderr_line '^carrier: [^:]+: 451 4\.3\.0 Later$'
+	fake_done
+	assert_equal "$(grep -c '^BDAT' "$FAKE_DIR/commands")" 2
+	fake_refute_sent 'DATA'
+	assert_equal "$(grep -c '^RSET$' "$FAKE_DIR/commands")" 2
+	# The chunk is the message as it is: no dot-stuffing, no terminator.
+	assert_equal "$(fake_commands | grep '^BDAT' | sort -u)" "BDAT $STD_SIZE LAST"
+}
+
+@test "F21: PIPELINING and CHUNKING: MAIL refused, the pipelined BDAT fails too: 80, no second chunk" {
+	fake_start <<-'EOF'
+		capabilities PIPELINING, CHUNKING, SIZE 10485760
+		MAIL 550 5.7.1 Sender rejected
+	EOF
+	send1
+	fake_done
+	assert_status 80
+	assert_stderr_line '^carrier: MAIL FROM:<a@x\.test> refused: 550 5\.7\.1 Sender rejected$'
+	assert_equal "$(grep -c '^BDAT' "$FAKE_DIR/commands")" 1
+}
+
+# ---- F22: standard input fails part way ---------------------------------------
+
+@test "F22: a read error on standard input part way through the message: nonzero, never connects" {
+	fake_start ''
+	# Standard input is a TCP socket that delivers 100 kB, then a reset:
+	# read(2) fails with ECONNRESET in the middle of the message.
+	run --separate-stderr "$PYTHON" -c '
+import os, socket, struct, sys, time
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+c = socket.create_connection(l.getsockname()); s, _ = l.accept(); l.close()
+pid = os.fork()
+if pid == 0:
+    s.close(); os.dup2(c.fileno(), 0); c.close()
+    os.execv(sys.argv[1], sys.argv[1:])
+c.close()
+s.sendall(b"From: a@x.test\nSubject: cut\n\n" + b"y" * 77 + b"\n" * 1300)
+time.sleep(0.3)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); s.close()
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))' "$CARRIER" --host 127.0.0.1 --port "$FAKE_PORT" \
+		--timeout 5 --helo client.test -f a@x.test b@x.test
+	fake_stop
+	# SPEC 3: 66, the message cannot be read (THREATS suggests EX_IOERR).
+	assert_status 66
+	assert_equal "$output" ""
+	assert_stderr_line '^carrier: [^:]+: .*(reset|Connection)'
+	refute_connected
+}
+
+# ---- B01, B02, B03: what the message holds ----------------------------------------
+
+@test "B01: a 2000-octet line: sent as it is, a warning at -v only" {
+	local long file
+	long=$(printf 'z%.0s' {1..2000})
+	file=$(msg "Subject: long\n\n$long\n")
+	fake_start 'connections 2'
+	run_carrier -v -f a@x.test b@x.test <"$file"
+	assert_status 0
+	assert_equal "$output" ""
+	stderr_has 'warning: .*longer than 998'
+	run_carrier -f a@x.test b@x.test <"$file"
+	assert_status 0
+	assert_quiet
+	fake_done
+	assert_data 1 "Subject: long"$'\r\n\r\n'"$long"$'\r\n.\r\n'
+	assert_data 2 "Subject: long"$'\r\n\r\n'"$long"$'\r\n.\r\n'
+}
+
+@test "B02: control bytes (SOH, BEL, BS, VT, FF, ESC, DEL) in the message go byte for byte" {
+	local file
+	file=$(msg 'Subject: ctl\x1b[31m\n\na\x01b\x07c\x08d\x0be\x0cf\x1bg\x7fh\n')
+	fake_start ''
+	send1_file() { run_carrier -f a@x.test b@x.test <"$file"; }
+	send1_file
+	fake_done
+	assert_status 0
+	assert_quiet
+	assert_data 1 $'Subject: ctl\x1b[31m\r\n\r\na\x01b\x07c\x08d\x0be\x0cf\x1bg\x7fh\r\n.\r\n'
+}
+
+@test "B03: 8-bit data without 8BITMIME: no BODY=, the bytes as they are, a warning at -v only" {
+	local file
+	file=$(msg 'Subject: caf\xc3\xa9\n\n\xff\xfe na\xc3\xafve\n')
+	fake_start <<-'EOF'
+		connections 2
+		capabilities PIPELINING, SIZE 10485760
+	EOF
+	run_carrier -v -f a@x.test b@x.test <"$file"
+	assert_status 0
+	assert_equal "$output" ""
+	stderr_has 'warning: 8-bit data.*8BITMIME'
+	run_carrier -f a@x.test b@x.test <"$file"
+	assert_status 0
+	assert_quiet
+	fake_done
+	fake_refute_sent --partial 'BODY='
+	assert_data 2 $'Subject: caf\xc3\xa9\r\n\r\n\xff\xfe na\xc3\xafve\r\n.\r\n'
+}
+
+# ---- I09: what the terminal sees --------------------------------------------------
+
+@test "I09: bidi overrides and OSC 52 in a refusal are escaped (no raw 8-bit or control byte)" {
+	fake_start 'rcpt b@x.test 550 5.1.1 \xe2\x80\xaeexe.txt \x1b]52;c;ZXZpbA==\x07 done'
+	send1
+	fake_done
+	assert_status 67
+	assert_stderr_clean
+	if printf '%s' "$stderr" | LC_ALL=C grep -q $'[\x80-\xff]'; then
+		fail "raw 8-bit bytes on stderr: $stderr"
+	fi
+	assert_stderr_line '^carrier: <b@x\.test>: 550 5\.1\.1 .*exe\.txt .*52;c;ZXZpbA==.* done$'
+}
+
+# ---- R01-R05: resources -------------------------------------------------------------
+
+@test "R01: a 200 MiB message through a pipe (50 MiB under ASan): streamed, memory bounded, byte count exact" {
+	local mib=200 lines size want
+	is_asan && mib=50
+	# 64-octet lines (63 + LF): CRLF adds one octet per line.
+	lines=$((mib * 1024 * 1024 / 64))
+	fake_start 'capabilities PIPELINING, 8BITMIME, SIZE 1000000000'
+	run --separate-stderr bash -c "$(limit_memory 300000) { printf 'Subject: big\n\n'; yes 'The quick brown fox jumps over the lazy dog. 0123456789 abcdefg' | head -n $lines; } |
+		\"\$CARRIER\" --host 127.0.0.1 --port $FAKE_PORT --timeout 20 --helo client.test -f a@x.test b@x.test"
+	fake_done 60
+	assert_status 0
+	assert_quiet
+	size=$((14 + lines * 65))
+	fake_assert_sent "MAIL FROM:<a@x.test> SIZE=$size BODY=8BITMIME" ||
+		fake_assert_sent "MAIL FROM:<a@x.test> SIZE=$size"
+	want=$((size + 3))
+	assert_equal "$(stat -c %s "$FAKE_DIR/data.1")" "$want"
+	assert_equal "$(head -c 16 "$FAKE_DIR/data.1")" $'Subject: big\r\n\r\n'
+	assert_equal "$(tail -c 10 "$FAKE_DIR/data.1" | od -An -c | tr -s ' ')" ' e f g \r \n . \r \n'
+}
+
+@test "R02: 100 MiB of header fields with -t: 65 before connecting, fast, memory bounded" {
+	fake_start ''
+	timer_start
+	run --separate-stderr bash -c "$(limit_memory 100000) { printf 'From: a@x.test\nTo: b@x.test\n'; yes 'X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' | head -c 104857600; } |
+		\"\$CARRIER\" --host 127.0.0.1 --port $FAKE_PORT --timeout 5 --helo client.test -t"
+	assert_elapsed_below 10000
+	fake_stop
+	assert_status 65
+	assert_equal "$output" ""
+	assert_stderr_line '^carrier: message: header block larger than'
+	refute_connected
+}
+
+@test "R03: the server floods the greeting line without CRLF: 76 'too long' within seconds, the flood bounded" {
+	local port
+	# Not fakesmtp (it logs what it sends): a flood of 64 MiB at most.
+	"$PYTHON" -c 'import socket, sys
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+print(l.getsockname()[1], flush=True)
+c, _ = l.accept(); sent = 0
+try:
+    c.sendall(b"220 ")
+    while sent < 64 << 20:
+        c.sendall(b"x" * 65536); sent += 65536
+except OSError:
+    pass
+open(sys.argv[1], "w").write(str(sent))' "$BATS_TEST_TMPDIR/flooded" >"$BATS_TEST_TMPDIR/flood.port" 3>&- &
+	RELAY_PID=$!
+	for ((round = 0; round < 100; round++)); do
+		[[ -s $BATS_TEST_TMPDIR/flood.port ]] && break
+		sleep 0.05
+	done
+	port=$(<"$BATS_TEST_TMPDIR/flood.port")
+	timer_start
+	run --separate-stderr "$CARRIER" --host 127.0.0.1 --port "$port" --timeout 5 \
+		--helo client.test -f a@x.test b@x.test <"$(test_message)"
+	assert_elapsed_below 3000
+	assert_status 76
+	assert_stderr_line '^carrier: greeting: .*too long'
+	wait "$RELAY_PID" || true
+	RELAY_PID=
+	# carrier stopped reading long before the 64 MiB were out.
+	(($(<"$BATS_TEST_TMPDIR/flooded") < 64 << 20))
+}
+
+@test "R04: a 100 MiB body line without a newline (50 MiB under ASan), starting with a dot: stuffed, CRLF added, memory bounded" {
+	local mib=100 n
+	is_asan && mib=50
+	n=$((mib * 1024 * 1024))
+	fake_start 'capabilities PIPELINING, SIZE 1000000000'
+	run --separate-stderr bash -c "$(limit_memory 300000) { printf 'Subject: one line\n\n.'; head -c $n /dev/zero | tr '\\\\0' a; } |
+		\"\$CARRIER\" --host 127.0.0.1 --port $FAKE_PORT --timeout 20 --helo client.test -f a@x.test b@x.test"
+	fake_done 60
+	assert_status 0
+	assert_quiet
+	# "Subject: one line\r\n\r\n" (21) + ".." + n + CRLF + ".\r\n".
+	assert_equal "$(stat -c %s "$FAKE_DIR/data.1")" "$((21 + 2 + n + 2 + 3))"
+	assert_equal "$(head -c 26 "$FAKE_DIR/data.1" | od -An -c | tr -s ' ')" "$(printf 'Subject: one line\r\n\r\n..aaa' | od -An -c | tr -s ' ')"
+	assert_equal "$(tail -c 8 "$FAKE_DIR/data.1" | od -An -c | tr -s ' ')" ' a a a \r \n . \r \n'
+}
+
+@test "R05: during a stall: one socket and no other new descriptor, no child (passwordeval reaped)" {
+	local pid base conf round fds
+	conf=$HOME/carrier.conf
+	printf 'account default\nhost 127.0.0.1\nuser alice\npasswordeval echo s3cret\n' >"$conf"
+	chmod 600 "$conf"
+	fake_start <<-'EOF'
+		capabilities AUTH PLAIN, SIZE 10485760
+		auth 235 2.7.0 ok
+		MAIL stall
+	EOF
+	# --host localhost: a refused ::1 first, where it resolves so, must
+	# leave no descriptor behind either.
+	"$CARRIER" --config "$conf" --host localhost --port "$FAKE_PORT" --timeout 3 \
+		--helo client.test -f a@x.test b@x.test <"$(test_message)" \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	for ((round = 0; round < 100; round++)); do
+		grep -q stalled "$FAKE_DIR/transcript" 2>/dev/null && break
+		sleep 0.05
+	done
+	# The descriptors the shell gave carrier, as another child sees them.
+	base=$(sleep 0.1 3>&- & ls "/proc/$!/fd" | sort -n | tr '\n' ' '; wait)
+	fds=$(ls -l "/proc/$pid/fd" | awk 'NR > 1 {print $9, $11}' | sort -n)
+	local children
+	children=$(ps -o pid=,stat=,comm= --ppid "$pid" || true)
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" || true
+	[[ -z $children ]] || fail "carrier has children while waiting: $children"
+	local extra
+	extra=$(awk -v base="$base" 'BEGIN { n = split(base, b, " "); for (i = 1; i <= n; i++) skip[b[i]] = 1 }
+		!($1 in skip) { print }' <<<"$fds")
+	assert_equal "$(grep -c 'socket:' <<<"$extra")" 1
+	assert_equal "$(grep -vc 'socket:' <<<"$extra")" 0
+	fake_assert_sent 'AUTH PLAIN AGFsaWNlAHMzY3JldA=='
+}
