@@ -15,6 +15,7 @@
 
 #include "address.h"
 #include "deliver.h"
+#include "envelope.h"
 #include "message.h"
 
 #define LINE_MAX_OCTETS	4096
@@ -167,15 +168,27 @@ relay(struct run *r, struct session *s, bool *open, const char *sender,
     const struct strlist *rcpts, int fd)
 {
 	struct message m;
+	struct mail_envelope e;
+	struct options view;
 	struct read_rules rules = { false };
 	struct send_result res = { 0 };
 	struct failure f;
 	int rc;
 
 	memset(&f, 0, sizeof f);
+	memset(&e, 0, sizeof e);
 	message_init(&m);
 	reply_init(&res.final);
+	/* The local client's envelope gets the rules of any other message
+	   (aliases, maildomain, Bcc removal, missing headers): a view of the
+	   options with this transaction's sender and recipients. */
+	view = r->o;
+	view.from = (char *)sender;
+	view.recipients = *rcpts;
+	view.read_recipients = false;
 	rc = message_read(&m, fd, &rules, &f);
+	if (rc == 0)
+		rc = envelope_build(&e, &view, &m, r->fqdn, &f);
 	if (rc == 0 && *open && !s->usable) {
 		session_close(s);
 		*open = false;
@@ -183,7 +196,7 @@ relay(struct run *r, struct session *s, bool *open, const char *sender,
 	if (rc == 0 && !*open && (rc = session_open(s, &r->sc, &f)) == 0)
 		*open = true;
 	if (rc == 0) {
-		struct envelope env = { sender, rcpts, m.eightbit };
+		struct envelope env = { e.sender, &e.recipients, m.eightbit };
 		rc = session_send(s, &env, &m, &res, &f);
 	}
 	for (size_t i = 0; i < res.n; i++)
@@ -213,6 +226,7 @@ relay(struct run *r, struct session *s, bool *open, const char *sender,
 		free(text);
 	}
 	send_result_free(&res);
+	envelope_free(&e);
 	message_free(&m);
 }
 
