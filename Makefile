@@ -97,12 +97,16 @@ install-sendmail: install
 	mkdir -p $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)
 	ln -sf $(BINDIR)/carrier $(DESTDIR)$(SBINDIR)/sendmail
 	ln -sf $(BINDIR)/carrier $(DESTDIR)$(LIBDIR)/sendmail
+	ln -sf carrier $(DESTDIR)$(BASHCOMPDIR)/sendmail
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/carrier $(DESTDIR)$(MANDIR)/man1/carrier.1 \
 	  $(DESTDIR)$(MANDIR)/man5/carrier.conf.5 \
 	  $(DESTDIR)$(BASHCOMPDIR)/carrier $(DESTDIR)$(ZSHCOMPDIR)/_carrier \
 	  $(DESTDIR)$(FISHCOMPDIR)/carrier.fish
+	@for l in $(DESTDIR)$(BASHCOMPDIR)/sendmail; do \
+	  if [ -L $$l ] && [ "`readlink $$l`" = carrier ]; then rm -f $$l; fi; \
+	done
 	@for l in $(DESTDIR)$(SBINDIR)/sendmail $(DESTDIR)$(LIBDIR)/sendmail; do \
 	  if [ -L $$l ] && [ "`readlink $$l`" = "$(BINDIR)/carrier" ]; then \
 	    rm -f $$l; fi; done
