@@ -49,10 +49,18 @@ carrier: build/lib.a src/main.c $(HDR)
 
 ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=all
-build-asan/carrier: $(LIB_SRC) src/main.c $(HDR)
+ASAN_CFLAGS = $(WARN) $(WERROR) $(DEFS) $(PKG_CFLAGS) $(ASAN_FLAGS)
+build-asan/lib.a: $(LIB_SRC) $(HDR)
 	@mkdir -p build-asan
-	$(CC) $(WARN) $(WERROR) $(DEFS) $(PKG_CFLAGS) $(ASAN_FLAGS) $(LDFLAGS) \
-	  -o $@ $(LIB_SRC) src/main.c $(PKG_LIBS)
+	@set -e; objs=; for s in $(LIB_SRC); do \
+	  o=build-asan/`basename $$s .c`.o; \
+	  echo "CC (asan) $$s"; $(CC) $(ASAN_CFLAGS) -c $$s -o $$o; \
+	  objs="$$objs $$o"; \
+	done; rm -f $@; ar rcs $@ $$objs
+
+build-asan/carrier: build-asan/lib.a src/main.c $(HDR)
+	$(CC) $(ASAN_CFLAGS) $(LDFLAGS) -o $@ src/main.c build-asan/lib.a \
+	  $(PKG_LIBS)
 
 unit: build/lib.a
 	@mkdir -p build/unit
@@ -61,12 +69,11 @@ unit: build/lib.a
 	    build/lib.a $(PKG_LIBS); \
 	done
 
-unit-asan:
+unit-asan: build-asan/lib.a
 	@mkdir -p build-asan/unit
 	@set -e; for t in $(UNIT); do \
-	  $(CC) $(WARN) $(WERROR) $(DEFS) $(PKG_CFLAGS) $(ASAN_FLAGS) -Isrc \
-	    -o build-asan/unit/test_$$t tests/unit/test_$$t.c $(LIB_SRC) \
-	    $(PKG_LIBS); \
+	  $(CC) $(ASAN_CFLAGS) -Isrc -o build-asan/unit/test_$$t \
+	    tests/unit/test_$$t.c build-asan/lib.a $(PKG_LIBS); \
 	done
 
 deps:
