@@ -263,11 +263,7 @@ send_one(struct run *r, struct session *s, bool *open, bool *reused,
 		}
 	}
 	*reused = true;
-	for (size_t i = 0; i < res.n; i++)
-		if (!res.r[i].accepted && res.r[i].code)
-			warnx_safe("%s: <%s>: %d %s", src->name,
-			    res.r[i].address, res.r[i].code,
-			    res.r[i].text ? res.r[i].text : "");
+	deliver_refusals(src->name, &res);
 out:
 	deliver_record(r, e.sender, &e.recipients, &res, message_size(&m), rc,
 	    f);

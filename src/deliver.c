@@ -31,20 +31,26 @@ read_message(const struct options *o, struct message *m, struct failure *f)
 	return rc;
 }
 
-static void
-print_refusals(const struct send_result *res)
+void
+deliver_refusals(const char *prefix, const struct send_result *res)
 {
+	const char *sep = prefix ? ": " : "";
+
+	if (prefix == NULL)
+		prefix = "";
 	for (size_t i = 0; i < res->n; i++) {
 		const struct rcpt_result *rr = &res->r[i];
 		/* Only recipients the server refused or failed to deliver
-		   to: the others were never tried. */
-		if (rr->accepted || rr->stage == NULL)
+		   to: the others were never tried, and a refused message
+		   ("data") has its own one-line diagnostic. */
+		if (rr->accepted || rr->stage == NULL ||
+		    strcmp(rr->stage, "data") == 0)
 			continue;
 		if (rr->code)
-			warnx_safe("<%s>: %d %s", rr->address, rr->code,
-			    rr->text ? rr->text : "");
+			warnx_safe("%s%s<%s>: %d %s", prefix, sep, rr->address,
+			    rr->code, rr->text ? rr->text : "");
 		else
-			warnx_safe("<%s>: %s", rr->address,
+			warnx_safe("%s%s<%s>: %s", prefix, sep, rr->address,
 			    rr->text ? rr->text : "not delivered");
 	}
 }
@@ -74,7 +80,8 @@ worth_retrying(enum fail_class c)
 /* Put the message in the queue instead of failing; 0 when queued. */
 static int
 queue_instead(const struct run *r, const struct mail_envelope *e,
-    const struct message *m, const struct failure *why, struct failure *f)
+    const struct send_result *res, const struct message *m,
+    const struct failure *why, struct failure *f)
 {
 	struct queue_entry q;
 	char *dir = r->o.queue_dir ? xstrdup(r->o.queue_dir) :
@@ -83,8 +90,13 @@ queue_instead(const struct run *r, const struct mail_envelope *e,
 
 	memset(&q, 0, sizeof q);
 	q.sender = xstrdup(e->sender);
-	for (size_t i = 0; i < e->recipients.n; i++)
-		strlist_add(&q.recipients, e->recipients.v[i]);
+	/* Not those that have the message, nor those refused for good. */
+	for (size_t i = 0; i < e->recipients.n; i++) {
+		const struct rcpt_result *rr = res && i < res->n ?
+		    &res->r[i] : NULL;
+		if (rr == NULL || (!rr->accepted && rr->code < 500))
+			strlist_add(&q.recipients, e->recipients.v[i]);
+	}
 	q.account = r->o.account ? xstrdup(r->o.account) : NULL;
 	q.dsn_notify = r->o.dsn_notify ? xstrdup(r->o.dsn_notify) : NULL;
 	q.dsn_return = r->o.dsn_return ? xstrdup(r->o.dsn_return) : NULL;
@@ -126,7 +138,7 @@ deliver(struct run *r, struct failure *f)
 	    envelope_build(&e, &r->o, &m, r->fqdn, f) < 0)
 		goto out;
 	if (r->o.queue_only) {
-		rc = queue_instead(r, &e, &m, NULL, f);
+		rc = queue_instead(r, &e, NULL, &m, NULL, f);
 		goto out;
 	}
 	r->trace.progress.on = r->o.progress == YES ||
@@ -140,7 +152,7 @@ deliver(struct run *r, struct failure *f)
 	rc = session_send(&s, &env, &m, &res, f);
 	session_close(&s);
 	if (!(rc < 0 && r->o.queue_on && worth_retrying(f->class)))
-		print_refusals(&res);
+		deliver_refusals(NULL, &res);
 queue:
 	if (rc < 0 && r->o.queue_on && worth_retrying(f->class)) {
 		struct failure why = *f;
@@ -155,7 +167,7 @@ queue:
 					    res.r[i].text : "");
 					break;
 				}
-		rc = queue_instead(r, &e, &m, &why, f);
+		rc = queue_instead(r, &e, &res, &m, &why, f);
 	}
 out:
 	deliver_record(r, e.sender, e.recipients.n ? &e.recipients :

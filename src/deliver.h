@@ -19,6 +19,10 @@
  */
 int deliver(struct run *r, struct failure *f);
 
+/* One stderr line per recipient that was refused or not delivered, each
+ * prefixed with "PREFIX: " when prefix is not NULL. */
+void deliver_refusals(const char *prefix, const struct send_result *res);
+
 /* The JSON report (--report=json) and the delivery log line for one
  * message, whatever its outcome; rc < 0 means *f holds the failure. */
 void deliver_record(const struct run *r, const char *sender,

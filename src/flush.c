@@ -179,12 +179,7 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 				    v[j].body_type : acct.o.body_type;
 				er = send_entry(&s, dir, &v[j], &res, &size,
 				    &ef);
-				for (size_t k = 0; k < res.n; k++)
-					if (!res.r[k].accepted && res.r[k].code)
-						warnx_safe("%s: <%s>: %d %s",
-						    v[j].id, res.r[k].address,
-						    res.r[k].code, res.r[k].text ?
-						    res.r[k].text : "");
+				deliver_refusals(v[j].id, &res);
 			} else if (ef.class == FAIL_NONE)
 				fail(&ef, FAIL_CONNECT, 0, "session",
 				    "connection lost");

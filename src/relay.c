@@ -199,10 +199,7 @@ relay(struct run *r, struct session *s, bool *open, const char *sender,
 		struct envelope env = { e.sender, &e.recipients, m.eightbit };
 		rc = session_send(s, &env, &m, &res, &f);
 	}
-	for (size_t i = 0; i < res.n; i++)
-		if (!res.r[i].accepted && res.r[i].code)
-			warnx_safe("<%s>: %d %s", res.r[i].address,
-			    res.r[i].code, res.r[i].text ? res.r[i].text : "");
+	deliver_refusals(NULL, &res);
 	/* Never the JSON report: standard output is the SMTP session. */
 	bool json = r->o.report_json;
 	r->o.report_json = false;

@@ -719,21 +719,51 @@ abandon_data(struct session *s)
 	reply_free(&r);
 }
 
+/*
+ * The recipients of this round that RCPT accepted did not get the message:
+ * refused (the reply), or unknown (r NULL).  Stage "data" is the whole
+ * message's fate, told by one diagnostic; "delivery" is LMTP's own reply
+ * per recipient, told one line each.
+ */
+static void
+not_delivered(struct send_result *res, const size_t *idx, size_t n,
+    size_t from, const char *stage, const struct reply *r)
+{
+	for (size_t i = from; i < n; i++) {
+		struct rcpt_result *rr = &res->r[idx[i]];
+		if (!rr->accepted)
+			continue;
+		if (r != NULL) {
+			set_outcome(rr, false, stage, r);
+			continue;
+		}
+		rr->accepted = false;
+		rr->stage = stage;
+		rr->code = 0;
+		rr->enhanced[0] = '\0';
+		free(rr->text);
+		rr->text = xstrdup("delivery status unknown");
+	}
+}
+
 static int
 end_of_data(struct session *s, struct send_result *res, const size_t *idx,
     size_t n, struct failure *f)
 {
 	struct reply r;
-	int rc = 0;
+	size_t delivered = 0;
 
 	reply_init(&r);
 	if (!s->cfg->lmtp) {
-		if (read_reply(s, &r, "end of data", true, f) < 0)
+		if (read_reply(s, &r, "end of data", true, f) < 0) {
+			not_delivered(res, idx, n, 0, "data", NULL);
 			goto unknown;
+		}
 		reply_free(&res->final);
 		res->final = r;
 		if (r.code >= 200 && r.code < 300)
 			return 0;
+		not_delivered(res, idx, n, 0, "data", &r);
 		if (r.code != 421)
 			rset(s);
 		return fail_reply(f, class_of(&r, FAIL_DATA),
@@ -745,25 +775,28 @@ end_of_data(struct session *s, struct send_result *res, const size_t *idx,
 		if (!rr->accepted)
 			continue;
 		if (read_reply(s, &r, "end of data", true, f) < 0) {
-			/* The rest are unknown; say so for each of them. */
-			for (size_t j = i; j < n; j++) {
-				struct rcpt_result *rj = &res->r[idx[j]];
-				if (!rj->accepted)
-					continue;
-				rj->accepted = false;
-				rj->stage = "delivery";
-				free(rj->text);
-				rj->text = xstrdup("delivery status unknown");
-			}
-			goto unknown;
+			not_delivered(res, idx, n, i, "delivery", NULL);
+			goto lost;
 		}
-		if (r.code < 200 || r.code > 299)
-			set_outcome(rr, false, "delivery", &r);
+		bool ok = r.code >= 200 && r.code < 300;
+		set_outcome(rr, ok, "delivery", &r);
+		delivered += ok;
 		reply_free(&res->final);
 		res->final = r;
 		reply_init(&r);
+		if (res->final.code == 421) {
+			/* The server is going away: the rest are unknown. */
+			not_delivered(res, idx, n, i + 1, "delivery", NULL);
+			fail_reply(f, FAIL_TEMP, "end of data", &res->final);
+			goto lost;
+		}
 	}
-	return rc;
+	return 0;
+lost:
+	/* Recipients that have the message make it a partial delivery;
+	   the others are reported as unknown, one line each. */
+	if (delivered > 0)
+		return 0;
 unknown:
 	/* RFC 5321 4.5.3.2.6: the server may have the message. */
 	(void)snprintf(f->detail + strlen(f->detail),
@@ -947,6 +980,7 @@ transaction(struct session *s, const struct envelope *env,
 	    (r.code == 354 && nothing_extra(s, "DATA", f) < 0))
 		goto out;
 	if (r.code != 354) {
+		not_delivered(res, idx, n, 0, "data", &r);
 		if (r.code != 421 && r.code >= 400)
 			rset(s);
 		fail_reply(f, r.code >= 400 ? class_of(&r, FAIL_DATA) :
