@@ -303,7 +303,9 @@ deliver_batch(struct run *r, struct failure *f)
 		enum fail_class c = send_one(r, &s, &open, &reused,
 		    &src.v[i], &mf);
 		char *esc = escape_bytes(src.v[i].name, strlen(src.v[i].name));
-		printf("%s: %s\n", esc, verdict(c));
+		/* With --report=json, stdout is the reports'. */
+		(void)fprintf(r->o.report_json ? stderr : stdout, "%s: %s\n",
+		    esc, verdict(c));
 		free(esc);
 		if (c != FAIL_NONE) {
 			if (mf.what[0])

@@ -145,6 +145,28 @@ positive(const char *name, const char *v, long long max, int *out,
 	return 0;
 }
 
+/* "HOST:PORT" and "[V6]:PORT": the port must be 1 to 65535.  A bare IPv6
+   address has several colons and no port. */
+static int
+port_suffix_check(const char *name, const char *v, struct failure *f)
+{
+	const char *colon = NULL;
+	int port;
+
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+			return fail(f, FAIL_USAGE, 0, name, "'%s': expected "
+			    "[ADDRESS]:PORT", v);
+		if (close[1] == ':')
+			colon = close + 1;
+	} else if ((colon = strchr(v, ':')) != NULL && strchr(colon + 1, ':'))
+		colon = NULL;
+	if (colon == NULL)
+		return 0;
+	return positive(name, colon + 1, 65535, &port, f);
+}
+
 /* A value that goes into an SMTP command must hold no control byte. */
 static int
 no_controls(const char *name, const char *v, bool no_space, struct failure *f)
@@ -191,16 +213,27 @@ dsn_notify(const char *v, struct options *o, struct failure *f)
 	char *copy = xstrdup(v), *save = NULL;
 	int rc = 0;
 
+	if (*v == '\0')
+		return fail(f, FAIL_USAGE, 0, "-N", "empty");
 	if (ascii_ieq(v, "never")) {
 		set_str(&o->dsn_notify, "NEVER");
 		free(copy);
 		return 0;
 	}
-	for (char *t = strtok_r(copy, ",", &save); t;
-	    t = strtok_r(NULL, ",", &save))
+	int n = 0, seen = 0;
+	for (char *t = strtok_r(copy, ",", &save); t && rc == 0;
+	    t = strtok_r(NULL, ",", &save), n++) {
+		int bit = ascii_ieq(t, "success") ? 1 : ascii_ieq(t, "failure") ?
+		    2 : ascii_ieq(t, "delay") ? 4 : 0;
 		if (!word_in(t, words))
 			rc = fail(f, FAIL_USAGE, 0, "-N", "'%s' is not never, "
 			    "success, failure or delay", t);
+		else if (seen & bit)
+			rc = fail(f, FAIL_USAGE, 0, "-N", "'%s' twice", t);
+		seen |= bit;
+	}
+	if (rc == 0 && n == 0)
+		rc = fail(f, FAIL_USAGE, 0, "-N", "no value in '%s'", v);
 	if (rc == 0) {
 		/* strtok_r cut the copy: make it again from v. */
 		free(copy);
@@ -282,6 +315,8 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 	case OPT_HOST:
 		if (*arg == '\0')
 			return fail(f, FAIL_USAGE, 0, "--host", "empty");
+		if (*arg != '/' && port_suffix_check("--host", arg, f) < 0)
+			return -1;
 		set_str(&o->host, arg);
 		break;
 	case OPT_PORT:
@@ -297,6 +332,8 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 	case OPT_TIMEOUT:
 		return positive("--timeout", arg, 86400, &o->timeout, f);
 	case OPT_SOURCE:
+		if (port_suffix_check("--source", arg, f) < 0)
+			return -1;
 		set_str(&o->source, arg);
 		break;
 	case OPT_TLS:

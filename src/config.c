@@ -23,13 +23,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "secret.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
 
 #define CONFIG_MAX_SIZE (1024 * 1024)	/* bytes in a configuration file */
-#define EVAL_MAX_OUTPUT (64 * 1024)	/* bytes kept from an eval command */
 
 /* ------------------------------------------------------------------ */
 /* Keys                                                                */
@@ -1485,11 +1485,7 @@ run_eval(void *vctx, const char *filename, int line, const char *cmd,
     char **out, struct failure *f)
 {
 	struct eval_ctx *ctx = vctx;
-	char what[256], chunk[4096];
-	int pfd[2], devnull, status;
-	struct buf b;
-	pid_t pid;
-	size_t n;
+	char what[256];
 
 	(void)snprintf(what, sizeof what, "%s:%d", filename, line);
 	if (ctx->st.st_mode & S_IWOTH)
@@ -1498,79 +1494,12 @@ run_eval(void *vctx, const char *filename, int line, const char *cmd,
 	if (ctx->st.st_uid != geteuid() && ctx->st.st_uid != 0)
 		return fail(f, FAIL_CONFIG, 0, what, "refusing to run eval from "
 		    "a file owned by another user");
-	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
-		return fail(f, FAIL_OSERR, 0, what, "/dev/null: %s",
-		    strerror(errno));
-	if (pipe2(pfd, O_CLOEXEC) != 0) {
-		int e = errno;
-
-		(void)close(devnull);
-		return fail(f, FAIL_OSERR, 0, what, "pipe: %s", strerror(e));
+	/* The same runner as passwordeval: bounded output, fds closed,
+	   SIGPIPE at its default, the child reaped. */
+	if (secret_eval(cmd, out, f) < 0) {
+		(void)snprintf(f->what, sizeof f->what, "%s", what);
+		return -1;
 	}
-	if ((pid = fork()) < 0) {
-		int e = errno;
-
-		(void)close(devnull);
-		(void)close(pfd[0]);
-		(void)close(pfd[1]);
-		return fail(f, FAIL_OSERR, 0, what, "fork: %s", strerror(e));
-	}
-	if (pid == 0) {
-		char *argv[] = { "sh", "-c", (char *)cmd, NULL };
-
-		if (dup2(devnull, 0) < 0 || dup2(pfd[1], 1) < 0)
-			_exit(127);
-		execve("/bin/sh", argv, environ);
-		_exit(127);
-	}
-	(void)close(devnull);
-	(void)close(pfd[1]);
-	buf_init(&b);
-	for (;;) {
-		ssize_t r = read(pfd[0], chunk, sizeof chunk);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		/* Keep the start, drain the rest so the command can finish. */
-		if (b.len < EVAL_MAX_OUTPUT)
-			buf_add(&b, chunk, (size_t)r);
-	}
-	explicit_bzero(chunk, sizeof chunk);
-	(void)close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			int e = errno;
-
-			buf_free_secret(&b);
-			return fail(f, FAIL_OSERR, 0, what, "waitpid: %s",
-			    strerror(e));
-		}
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		buf_free_secret(&b);
-		if (WIFEXITED(status))
-			return fail(f, FAIL_CONFIG, 0, what, "eval command "
-			    "failed (exit %d)", WEXITSTATUS(status));
-		return fail(f, FAIL_CONFIG, 0, what, "eval command killed by "
-		    "signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	}
-	if (b.len == 0) {
-		buf_free_secret(&b);
-		return fail(f, FAIL_CONFIG, 0, what, "eval command printed "
-		    "nothing");
-	}
-	n = strcspn(b.data, "\n");
-	if (memchr(b.data, '\0', n) != NULL) {
-		buf_free_secret(&b);
-		return fail(f, FAIL_CONFIG, 0, what, "eval output holds a NUL "
-		    "byte");
-	}
-	if (n > 0 && b.data[n - 1] == '\r')
-		n--;
-	*out = xstrndup(b.data, n);
-	buf_free_secret(&b);
 	return 0;
 }
 

@@ -193,7 +193,9 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 			bool gave_up;
 			enum fail_class cl = settle(dir, &v[j], &res, er, &ef,
 			    max_age, &gave_up);
-			printf("%s: %s\n", v[j].id, cl == FAIL_NONE ?
+			/* With --report=json, stdout is the reports'. */
+			(void)fprintf(r->o.report_json ? stderr : stdout,
+			    "%s: %s\n", v[j].id, cl == FAIL_NONE ?
 			    "delivered" : gave_up ? "failed" :
 			    cl == FAIL_TEMP ? "deferred" : cl == FAIL_PARTIAL ?
 			    "delivered, some recipients refused" : "failed");
@@ -234,11 +236,16 @@ queue_print(struct run *r, struct failure *f)
 		printf("Mail queue is empty\n");
 	for (size_t i = 0; i < n; i++) {
 		long age = (long)(now - v[i].first);
+		char *sender = escape_bytes(v[i].sender, strlen(v[i].sender));
 		printf("%s  %ldh%02ldm  <%s>  attempts %d", v[i].id, age / 3600,
-		    age / 60 % 60, v[i].sender, v[i].attempts);
-		for (size_t j = 0; j < v[i].recipients.n; j++)
-			printf("%s<%s>", j ? ", " : "  to ",
-			    v[i].recipients.v[j]);
+		    age / 60 % 60, sender, v[i].attempts);
+		free(sender);
+		for (size_t j = 0; j < v[i].recipients.n; j++) {
+			char *esc = escape_bytes(v[i].recipients.v[j],
+			    strlen(v[i].recipients.v[j]));
+			printf("%s<%s>", j ? ", " : "  to ", esc);
+			free(esc);
+		}
 		if (v[i].last_error) {
 			char *esc = escape_bytes(v[i].last_error,
 			    strlen(v[i].last_error));

@@ -27,6 +27,7 @@ struct conn {
 	struct tls *tls;
 	struct buf in;		/* received, not yet consumed */
 	struct buf out;		/* queued, not yet written */
+	bool secret_queued;	/* out holds credentials: wipe once sent */
 	struct reply_reader rr;
 };
 
@@ -260,9 +261,11 @@ conn_open(const struct net_target *t, int64_t deadline, struct failure *f)
 		}
 		if (t->source != NULL &&
 		    bind_source(fd, t, ai->ai_family, f) < 0) {
+			/* A source of the other family: try the next
+			   address; fail only when none can be bound. */
 			close(fd);
-			freeaddrinfo(res);
-			return NULL;
+			last_err = -1;
+			continue;
 		}
 		if (t->info) {
 			char note[sizeof where + 16];
@@ -283,10 +286,14 @@ conn_open(const struct net_target *t, int64_t deadline, struct failure *f)
 			return c;
 		}
 		close(fd);
-		if (last_err == ETIMEDOUT)
+		/* The kernel's own SYN timeout is ETIMEDOUT too: only our
+		   deadline stops the search for an address that answers. */
+		if (net_now_ms() >= deadline)
 			break;
 	}
 	freeaddrinfo(res);
+	if (last_err == -1)
+		return NULL;	/* bind_source said why */
 	if (last_err == ETIMEDOUT)
 		fail(f, FAIL_TEMP, 0, "connect", "%s port %d: timed out",
 		    t->host, t->port);
@@ -312,6 +319,16 @@ void
 conn_queue(struct conn *c, const void *p, size_t n)
 {
 	buf_add(&c->out, p, n);
+}
+
+void
+conn_queue_secret(struct conn *c, const void *p, size_t n)
+{
+	/* Room first, so the copy is never moved by a realloc that would
+	   leave the secret behind in freed memory. */
+	buf_reserve(&c->out, n);
+	buf_add(&c->out, p, n);
+	c->secret_queued = true;
 }
 
 size_t
@@ -389,6 +406,11 @@ conn_flush(struct conn *c, int64_t deadline, struct failure *f)
 		rc = fail(f, FAIL_IOERR, 0, "sending",
 		    "connection lost: %s", strerror(errno));
 		break;
+	}
+	/* Credentials (AUTH) must not linger in the buffer once sent. */
+	if (c->secret_queued && off > 0) {
+		explicit_bzero(c->out.data, off);
+		c->secret_queued = c->out.len > off;
 	}
 	buf_consume(&c->out, off);
 	return rc;
@@ -499,7 +521,7 @@ conn_close(struct conn *c, bool graceful)
 	}
 	(void)close(c->fd);
 	buf_free(&c->in);
-	buf_free(&c->out);
+	buf_free_secret(&c->out);
 	reply_reader_free(&c->rr);
 	free(c);
 }

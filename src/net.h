@@ -45,6 +45,8 @@ bool conn_is_tls(const struct conn *c);
 
 /* Queue bytes for sending; nothing is written until conn_flush. */
 void conn_queue(struct conn *c, const void *p, size_t n);
+/* The same for credentials: wiped from the buffer once written. */
+void conn_queue_secret(struct conn *c, const void *p, size_t n);
 size_t conn_queued(const struct conn *c);
 /* Write everything queued.  FAIL_IOERR on a closed or reset connection,
    FAIL_TEMP on timeout. */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "queue.h"
 
 void
@@ -174,12 +175,33 @@ fill_envelope(int fd, const void *ctx, struct failure *f)
 	return rc;
 }
 
+/*
+ * Queued mail is private: the directory must be ours, a real directory
+ * and closed to everybody else, whoever made it (another user could
+ * otherwise create it first, in /tmp say, and read or change the mail).
+ */
+static int
+trusted_dir(const char *dir, struct failure *f)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return os_fail(f, "queue directory", dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0)
+		return fail(f, FAIL_CONFIG, 0, "queue directory", "%s must be "
+		    "a directory owned by you with mode 0700", dir);
+	return 0;
+}
+
 static int
 prepare(const char *dir, struct failure *f)
 {
 	char *tmp = xasprintf("%s/tmp", dir);
 	int rc = make_dirs(tmp, f);
 
+	if (rc == 0)
+		rc = trusted_dir(dir, f);
 	free(tmp);
 	return rc;
 }
@@ -276,7 +298,13 @@ parse_envelope(const char *dir, const char *id, struct queue_entry *e)
 	}
 	free(line);
 	(void)fclose(fp);
-	if (version != 1 || e->sender == NULL || e->recipients.n == 0) {
+	/* The file is ours, but its addresses go into commands: check
+	   them as any envelope address. */
+	bool bad = version != 1 || e->sender == NULL || e->recipients.n == 0 ||
+	    address_check(e->sender, true) != NULL;
+	for (size_t i = 0; !bad && i < e->recipients.n; i++)
+		bad = address_check(e->recipients.v[i], false) != NULL;
+	if (bad) {
 		queue_entry_free(e);
 		return -1;
 	}
@@ -305,6 +333,10 @@ queue_list(const char *dir, struct queue_entry **out, size_t *n,
 	*n = 0;
 	if (d == NULL)
 		return errno == ENOENT ? 0 : os_fail(f, "queue", dir);
+	if (trusted_dir(dir, f) < 0) {
+		(void)closedir(d);
+		return -1;
+	}
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
 		if (l < 5 || l > 60 || strcmp(de->d_name + l - 4, ".env") != 0)

@@ -57,7 +57,11 @@ emit_warn(const struct session *s, const char *line)
 static void
 queue_cmd(struct session *s, const char *line, const char *shown)
 {
-	conn_queue(s->conn, line, strlen(line));
+	/* A redacted line is a credential. */
+	if (shown != NULL)
+		conn_queue_secret(s->conn, line, strlen(line));
+	else
+		conn_queue(s->conn, line, strlen(line));
 	conn_queue(s->conn, "\r\n", 2);
 	if (s->cfg->ev.sent)
 		s->cfg->ev.sent(s->cfg->ev.ctx, shown ? shown : line);

@@ -60,6 +60,25 @@ helo_check(const char *helo, struct failure *f)
 	return 0;
 }
 
+/* Mechanisms named with --auth (or the account's auth) need a user,
+   except those that carry no user name of their own. */
+static int
+auth_user_check(const struct options *o, struct failure *f)
+{
+	if (o->user != NULL || o->auth == NULL || ascii_ieq(o->auth, "on") ||
+	    ascii_ieq(o->auth, "off"))
+		return 0;
+	char *copy = xstrdup(o->auth), *save = NULL;
+	int rc = 0;
+	for (char *t = strtok_r(copy, ", ", &save); t && rc == 0;
+	    t = strtok_r(NULL, ", ", &save))
+		if (!ascii_ieq(t, "EXTERNAL") && !ascii_ieq(t, "OAUTHBEARER"))
+			rc = fail(f, FAIL_USAGE, 0, "--auth", "%s needs a user "
+			    "name (--user or the account's user)", t);
+	free(copy);
+	return rc;
+}
+
 /* Will this run authenticate with a secret?  EXTERNAL alone needs none. */
 static bool
 needs_secret(const struct options *o)
@@ -209,7 +228,7 @@ setup_session(struct run *r, const char *account, struct failure *f)
 	r->fqdn = net_local_fqdn();
 	resolve_target(r);
 	session_config_from(r);
-	if (helo_check(r->sc.helo, f) < 0)
+	if (helo_check(r->sc.helo, f) < 0 || auth_user_check(&r->o, f) < 0)
 		return -1;
 	if (needs_secret(&r->o) && fetch_secret(r, f) < 0)
 		return -1;

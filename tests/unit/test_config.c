@@ -944,7 +944,7 @@ test_load(void)
 	p = write_file("evalfail.rc", "account default\nhost h\n"
 	    "eval exit 3\n", 0600);
 	CHECK(load(p, NULL, &o, &x) == -1 && F.class == FAIL_CONFIG &&
-	    strstr(F.what, "evalfail.rc:3") && strstr(F.detail, "exit 3"),
+	    strstr(F.what, "evalfail.rc:3") && strstr(F.detail, "status 3"),
 	    "failing eval: FAIL_CONFIG with FILE:LINE (%s: %s)", F.what,
 	    F.detail);
 	opts_clear(&o);
