@@ -185,10 +185,9 @@ verdict(enum fail_class c)
 		return "delivered";
 	case FAIL_PARTIAL:
 		return "delivered to some recipients";
-	case FAIL_TEMP: case FAIL_IOERR: case FAIL_CONNECT: case FAIL_NOHOST:
-		return "not delivered, try again later";
 	default:
-		return "not delivered";
+		return fail_transient(c) ? "not delivered, try again later" :
+		    "not delivered";
 	}
 }
 
@@ -201,8 +200,7 @@ severity(enum fail_class c)
 		return 0;
 	if (c == FAIL_PARTIAL)
 		return 1;
-	if (c == FAIL_TEMP || c == FAIL_IOERR || c == FAIL_CONNECT ||
-	    c == FAIL_NOHOST)
+	if (fail_transient(c))
 		return 2;
 	return 3;
 }

@@ -70,13 +70,6 @@ deliver_record(const struct run *r, const char *sender,
 	    r->o.syslog_facility);
 }
 
-static bool
-worth_retrying(enum fail_class c)
-{
-	return c == FAIL_NOHOST || c == FAIL_CONNECT || c == FAIL_IOERR ||
-	    c == FAIL_TEMP;
-}
-
 /* Put the message in the queue instead of failing; 0 when queued. */
 static int
 queue_instead(const struct run *r, const struct mail_envelope *e,
@@ -151,10 +144,10 @@ deliver(struct run *r, struct failure *f)
 	env.eightbit = m.eightbit;
 	rc = session_send(&s, &env, &m, &res, f);
 	session_close(&s);
-	if (!(rc < 0 && r->o.queue_on && worth_retrying(f->class)))
+	if (!(rc < 0 && r->o.queue_on && fail_transient(f->class)))
 		deliver_refusals(NULL, &res);
 queue:
-	if (rc < 0 && r->o.queue_on && worth_retrying(f->class)) {
+	if (rc < 0 && r->o.queue_on && fail_transient(f->class)) {
 		struct failure why = *f;
 		if (why.what[0] == '\0')
 			for (size_t i = 0; i < res.n; i++)

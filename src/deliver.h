@@ -33,6 +33,10 @@ void deliver_record(const struct run *r, const char *sender,
  * one line per message on stdout; the worst outcome is returned. */
 int deliver_batch(struct run *r, struct failure *f);
 
+/* --features, --verify, --expn, --noop, --server-help, --command: the
+ * replies on stdout; the class of the worst reply (SPEC 3) is returned. */
+int query(struct run *r, struct failure *f);
+
 /* sendmail -bs: an SMTP session on stdin/stdout, relayed. */
 int relay_stdin_session(struct run *r, struct failure *f);
 

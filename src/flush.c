@@ -22,13 +22,6 @@ queue_dir_of(const struct run *r)
 }
 
 static bool
-temporary(enum fail_class c)
-{
-	return c == FAIL_NOHOST || c == FAIL_CONNECT || c == FAIL_IOERR ||
-	    c == FAIL_TEMP;
-}
-
-static bool
 same_account(const char *a, const char *b)
 {
 	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
@@ -94,7 +87,7 @@ settle(const char *dir, struct queue_entry *e, const struct send_result *res,
 	e->last = now;
 	free(e->last_error);
 	e->last_error = reason;
-	if (temporary(cl) && now - e->first < (time_t)max_age_days * 86400) {
+	if (fail_transient(cl) && now - e->first < (time_t)max_age_days * 86400) {
 		e->next = now + queue_backoff(e->attempts);
 		(void)queue_update(dir, e, &ignored);
 		return FAIL_TEMP;
@@ -104,7 +97,7 @@ settle(const char *dir, struct queue_entry *e, const struct send_result *res,
 	if (queue_give_up(dir, e, final, &ignored) < 0)
 		warnx_safe("queue %s: %s", e->id, ignored.detail);
 	free(final);
-	return temporary(cl) ? FAIL_TEMP : cl;
+	return fail_transient(cl) ? FAIL_TEMP : cl;
 }
 
 /* Send one queued entry over an open session. */

@@ -213,8 +213,7 @@ relay(struct run *r, struct session *s, bool *open, const char *sender,
 		say("250 2.0.0 Ok: relayed; some recipients refused (see "
 		    "the log)");
 	else {
-		bool temp = f.class == FAIL_TEMP || f.class == FAIL_IOERR ||
-		    f.class == FAIL_CONNECT || f.class == FAIL_NOHOST;
+		bool temp = fail_transient(f.class);
 		char *text = f.what[0] ? xasprintf("%s: %s", f.what, f.detail)
 		    : xstrdup("recipients refused");
 		char *esc = escape_bytes(text, strlen(text));

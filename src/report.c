@@ -79,6 +79,13 @@ warnx_safe(const char *fmt, ...)
 	print_escaped_line(line);
 }
 
+bool
+fail_transient(enum fail_class class)
+{
+	return class == FAIL_NOHOST || class == FAIL_CONNECT ||
+	    class == FAIL_IOERR || class == FAIL_TEMP;
+}
+
 int
 exit_status(enum fail_class class)
 {

@@ -6,6 +6,8 @@
 #define CARRIER_REPORT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /* One class per row of SPEC section 3; the value is the exit status. */
 enum fail_class {
@@ -59,6 +61,10 @@ void report_failure(const struct failure *f);
 
 /* Print "prog: " + message (escaped) + newline on stderr. */
 void warnx_safe(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The classes worth retrying (SPEC 3): no host yet, no connection, a
+ * lost connection, a temporary failure.  The queue keeps these. */
+bool fail_transient(enum fail_class class);
 
 /* Exit status for a class: the only mapping in the program. */
 int exit_status(enum fail_class class);

@@ -1,0 +1,89 @@
+/*
+ * query.c: the actions that send no message (--features, --verify,
+ * --expn, --noop, --server-help, --command): each reply as "CODE text"
+ * on standard output.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deliver.h"
+
+static void
+print_reply(const struct reply *rep)
+{
+	const char *p = rep->text.data ? rep->text.data : "";
+	const char *end = p + rep->text.len;
+
+	do {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		char *esc = escape_bytes(p, (size_t)(le - p));
+		printf("%03d %s\n", rep->code, esc);
+		free(esc);
+		p = nl ? nl + 1 : end;
+	} while (p < end);
+}
+
+/* --features, --verify, --expn, --noop, --server-help, --command. */
+int
+query(struct run *r, struct failure *f)
+{
+	struct session s;
+	struct reply rep;
+	enum fail_class worst = FAIL_NONE, cl;
+	int rc = 0;
+
+	if (session_open(&s, &r->sc, f) < 0)
+		return -1;
+	reply_init(&rep);
+	if (r->o.action == ACT_FEATURES) {
+		for (size_t i = 0; i < s.caps.n; i++) {
+			char *esc = escape_bytes(s.caps.v[i].params,
+			    strlen(s.caps.v[i].params));
+			printf("%s%s%s\n", s.caps.v[i].keyword, *esc ? " " : "",
+			    esc);
+			free(esc);
+		}
+	} else {
+		struct strlist lines = { 0 };
+		const char *arg = r->o.query_arg;
+		switch (r->o.action) {
+		case ACT_VERIFY:
+			strlist_addn(&lines, xasprintf("VRFY %s", arg));
+			break;
+		case ACT_EXPN:
+			strlist_addn(&lines, xasprintf("EXPN %s", arg));
+			break;
+		case ACT_NOOP:
+			strlist_add(&lines, "NOOP");
+			break;
+		case ACT_HELP:
+			strlist_addn(&lines, arg ? xasprintf("HELP %s", arg) :
+			    xstrdup("HELP"));
+			break;
+		default:
+			for (size_t i = 0; i < r->o.commands.n; i++)
+				strlist_add(&lines, r->o.commands.v[i]);
+		}
+		/* After a 421 the server is gone: nothing more to ask. */
+		for (size_t i = 0; i < lines.n && rc == 0 && s.usable; i++) {
+			if (session_command(&s, lines.v[i], &rep, &cl, f) < 0) {
+				rc = -1;
+				break;
+			}
+			print_reply(&rep);
+			if (cl != FAIL_NONE && (worst == FAIL_NONE ||
+			    cl < worst))
+				worst = cl;
+		}
+		strlist_free(&lines);
+	}
+	(void)fflush(stdout);
+	reply_free(&rep);
+	session_close(&s);
+	if (rc == 0 && worst != FAIL_NONE)
+		return fail(f, worst, 0, "", NULL);
+	return rc;
+}
+
