@@ -297,6 +297,11 @@ conn_open(const struct net_target *t, int64_t deadline, struct failure *f)
 	if (last_err == ETIMEDOUT)
 		fail(f, FAIL_TEMP, 0, "connect", "%s port %d: timed out",
 		    t->host, t->port);
+	else if (last_err == ECONNRESET || last_err == EPIPE)
+		/* Accepted, then reset before we saw it: the server closed
+		   the connection, as if before its greeting. */
+		fail(f, FAIL_IOERR, 0, "greeting", "%s port %d: connection "
+		    "reset before the greeting", t->host, t->port);
 	else
 		fail(f, FAIL_CONNECT, 0, "connect", "%s port %d: %s", t->host,
 		    t->port, strerror(last_err ? last_err : ENOTCONN));

@@ -95,20 +95,8 @@ flush(struct session *s, struct failure *f)
 	return 0;
 }
 
-/*
- * When every reply to what was sent has been read, nothing more may be
- * waiting: a reply nobody asked for must never pass for the answer to the
- * next command (THREATS P11, U1).
- */
-static int
-nothing_extra(struct session *s, const char *stage, struct failure *f)
-{
-	if (conn_unread(s->conn) == 0)
-		return 0;
-	s->usable = false;
-	return fail(f, FAIL_PROTOCOL, 0, stage, "the server sent more than "
-	    "one reply");
-}
+static int nothing_extra(struct session *s, const char *stage,
+    struct failure *f);
 
 static int
 command(struct session *s, const char *line, const char *shown,
@@ -138,6 +126,34 @@ fail_reply(struct failure *f, enum fail_class class, const char *what,
 	    text);
 	free(text);
 	return -1;
+}
+
+/*
+ * When every reply to what was sent has been read, nothing more may be
+ * waiting: a reply nobody asked for must never pass for the answer to the
+ * next command (THREATS P11, U1).
+ */
+static int
+nothing_extra(struct session *s, const char *stage, struct failure *f)
+{
+	struct reply r;
+	struct failure ignored;
+	int rc;
+
+	if (conn_unread(s->conn) == 0)
+		return 0;
+	s->usable = false;
+	/* An unsolicited 421 is the server going away (RFC 5321 3.8),
+	   temporary like any 421; anything else is a protocol error. */
+	reply_init(&r);
+	if (conn_read_reply(s->conn, &r, net_now_ms() + 1000, stage,
+	    &ignored) == 0 && r.code == 421)
+		rc = fail_reply(f, FAIL_TEMP, stage, &r);
+	else
+		rc = fail(f, FAIL_PROTOCOL, 0, stage, "the server sent more "
+		    "than one reply");
+	reply_free(&r);
+	return rc;
 }
 
 /* The class of a reply that ends the attempt: 421 and 4xx are temporary. */
@@ -731,7 +747,8 @@ abandon_data(struct session *s)
  */
 static void
 not_delivered(struct send_result *res, const size_t *idx, size_t n,
-    size_t from, const char *stage, const struct reply *r)
+    size_t from, const char *stage, const struct reply *r,
+    const struct failure *cause)
 {
 	for (size_t i = from; i < n; i++) {
 		struct rcpt_result *rr = &res->r[idx[i]];
@@ -746,7 +763,9 @@ not_delivered(struct send_result *res, const size_t *idx, size_t n,
 		rr->code = 0;
 		rr->enhanced[0] = '\0';
 		free(rr->text);
-		rr->text = xstrdup("delivery status unknown");
+		rr->text = cause && cause->what[0] ? xasprintf("delivery status "
+		    "unknown (%s: %s)", cause->what, cause->detail) :
+		    xstrdup("delivery status unknown");
 	}
 }
 
@@ -760,14 +779,14 @@ end_of_data(struct session *s, struct send_result *res, const size_t *idx,
 	reply_init(&r);
 	if (!s->cfg->lmtp) {
 		if (read_reply(s, &r, "end of data", true, f) < 0) {
-			not_delivered(res, idx, n, 0, "data", NULL);
+			not_delivered(res, idx, n, 0, "data", NULL, f);
 			goto unknown;
 		}
 		reply_free(&res->final);
 		res->final = r;
 		if (r.code >= 200 && r.code < 300)
 			return 0;
-		not_delivered(res, idx, n, 0, "data", &r);
+		not_delivered(res, idx, n, 0, "data", &r, NULL);
 		if (r.code != 421)
 			rset(s);
 		return fail_reply(f, class_of(&r, FAIL_DATA),
@@ -779,7 +798,7 @@ end_of_data(struct session *s, struct send_result *res, const size_t *idx,
 		if (!rr->accepted)
 			continue;
 		if (read_reply(s, &r, "end of data", true, f) < 0) {
-			not_delivered(res, idx, n, i, "delivery", NULL);
+			not_delivered(res, idx, n, i, "delivery", NULL, f);
 			goto lost;
 		}
 		bool ok = r.code >= 200 && r.code < 300;
@@ -790,8 +809,8 @@ end_of_data(struct session *s, struct send_result *res, const size_t *idx,
 		reply_init(&r);
 		if (res->final.code == 421) {
 			/* The server is going away: the rest are unknown. */
-			not_delivered(res, idx, n, i + 1, "delivery", NULL);
 			fail_reply(f, FAIL_TEMP, "end of data", &res->final);
+			not_delivered(res, idx, n, i + 1, "delivery", NULL, f);
 			goto lost;
 		}
 	}
@@ -984,7 +1003,7 @@ transaction(struct session *s, const struct envelope *env,
 	    (r.code == 354 && nothing_extra(s, "DATA", f) < 0))
 		goto out;
 	if (r.code != 354) {
-		not_delivered(res, idx, n, 0, "data", &r);
+		not_delivered(res, idx, n, 0, "data", &r, NULL);
 		if (r.code != 421 && r.code >= 400)
 			rset(s);
 		fail_reply(f, r.code >= 400 ? class_of(&r, FAIL_DATA) :
@@ -992,11 +1011,17 @@ transaction(struct session *s, const struct envelope *env,
 		goto out;
 	}
 	if (send_data(s, msg, false, f) < 0)
-		goto out;
+		goto data_lost;
 	pipeline_quit(s, pipelining, t->deferred == 0);
 	if (flush(s, f) < 0)
-		goto out;
+		goto data_lost;
 	rc = end_of_data(s, res, idx, n, f);
+	goto out;
+data_lost:
+	/* Name the stage (THREATS U3): the message was being sent. */
+	if (f->class == FAIL_IOERR || f->class == FAIL_TEMP)
+		(void)snprintf(f->what, sizeof f->what, "message data");
+	not_delivered(res, idx, n, 0, "data", NULL, f);
 out:
 	reply_free(&mail);
 	reply_free(&r);

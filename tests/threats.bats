@@ -1066,7 +1066,7 @@ open(sys.argv[1], "w").write(str(sent))' "$BATS_TEST_TMPDIR/flooded" >"$BATS_TES
 }
 
 @test "R05: during a stall: one socket and no other new descriptor, no child (passwordeval reaped)" {
-	local pid base conf round fds
+	local pid base basepid conf round fds
 	conf=$HOME/carrier.conf
 	printf 'account default\nhost localhost\nuser alice\npasswordeval echo s3cret\n' >"$conf"
 	chmod 600 "$conf"
@@ -1075,6 +1075,10 @@ open(sys.argv[1], "w").write(str(sent))' "$BATS_TEST_TMPDIR/flooded" >"$BATS_TES
 		auth 235 2.7.0 ok
 		MAIL stall
 	EOF
+	# The descriptors the shell gives a background child: a sleep started
+	# the same way shows them (listed once it surely runs).
+	sleep 30 </dev/null >/dev/null 2>&1 3>&- &
+	basepid=$!
 	# Host localhost: a refused ::1 first, where it resolves so, must leave
 	# no descriptor behind either.  (The account's passwordeval is used for
 	# the account's host only: no --host.)
@@ -1086,8 +1090,9 @@ open(sys.argv[1], "w").write(str(sent))' "$BATS_TEST_TMPDIR/flooded" >"$BATS_TES
 		grep -q stalled "$FAKE_DIR/transcript" 2>/dev/null && break
 		sleep 0.05
 	done
-	# The descriptors the shell gave carrier, as another child sees them.
-	base=$(sleep 0.1 3>&- & ls "/proc/$!/fd" | sort -n | tr '\n' ' '; wait)
+	base=$(ls "/proc/$basepid/fd" | sort -n | tr '\n' ' ')
+	kill "$basepid" 2>/dev/null || true
+	wait "$basepid" 2>/dev/null || true
 	fds=$(ls -l "/proc/$pid/fd" | awk 'NR > 1 {print $9, $11}' | sort -n)
 	local children
 	children=$(ps -o pid=,stat=,comm= --ppid "$pid" || true)
