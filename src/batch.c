@@ -241,7 +241,7 @@ send_one(struct run *r, struct session *s, bool *open, bool *reused,
 		*reused = false;
 	}
 	*open = true;
-	struct envelope env = { e.sender, &e.recipients, m.eightbit };
+	struct envelope env = { e.sender, &e.recipients };
 	rc = session_send(s, &env, &m, &res, f);
 	/* A server may close an idle connection between two messages:
 	   when nothing of this transaction was answered, try once anew. */

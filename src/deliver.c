@@ -141,7 +141,6 @@ deliver(struct run *r, struct failure *f)
 		goto queue;
 	env.sender = e.sender;
 	env.recipients = &e.recipients;
-	env.eightbit = m.eightbit;
 	rc = session_send(&s, &env, &m, &res, f);
 	session_close(&s);
 	if (!(rc < 0 && r->o.queue_on && fail_transient(f->class)))

@@ -116,7 +116,7 @@ send_entry(struct session *s, const char *dir, const struct queue_entry *e,
 	(void)close(fd);
 	*size = message_size(&m);
 	if (rc == 0) {
-		struct envelope env = { e->sender, &e->recipients, m.eightbit };
+		struct envelope env = { e->sender, &e->recipients };
 		rc = session_send(s, &env, &m, res, f);
 	}
 	message_free(&m);

@@ -18,14 +18,6 @@
 #include "secret.h"
 #include "setup.h"
 
-static const char *
-base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 static void
 print_version(void)
 {
@@ -87,7 +79,7 @@ main(int argc, char **argv)
 	(void)signal(SIGPIPE, SIG_IGN);
 	memset(&f, 0, sizeof f);
 	setup_init(&r);
-	progname = strcmp(base_name(argv[0]), "sendmail") == 0 ? "sendmail" :
+	progname = strcmp(path_base(argv[0]), "sendmail") == 0 ? "sendmail" :
 	    "carrier";
 
 	rc = run(&r, argc, argv, &f);

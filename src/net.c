@@ -31,21 +31,12 @@ struct conn {
 	struct reply_reader rr;
 };
 
-int64_t
-net_now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for fd to become ready; 1 ready, 0 timed out, -1 error. */
 static int
 wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		int64_t left = deadline - net_now_ms();
+		int64_t left = deadline - monotonic_ms();
 		if (left <= 0)
 			return 0;
 		struct pollfd p = { .fd = fd, .events = events };
@@ -288,7 +279,7 @@ conn_open(const struct net_target *t, int64_t deadline, struct failure *f)
 		close(fd);
 		/* The kernel's own SYN timeout is ETIMEDOUT too: only our
 		   deadline stops the search for an address that answers. */
-		if (net_now_ms() >= deadline)
+		if (monotonic_ms() >= deadline)
 			break;
 	}
 	freeaddrinfo(res);
@@ -520,7 +511,7 @@ conn_close(struct conn *c, bool graceful)
 		return;
 	if (c->tls != NULL) {
 		if (graceful)
-			tls_close(c->tls, net_now_ms() + 2000);
+			tls_close(c->tls, monotonic_ms() + 2000);
 		else
 			tls_free(c->tls);
 	}

@@ -14,9 +14,6 @@
 #include "report.h"
 #include "tls.h"
 
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t net_now_ms(void);
-
 struct net_target {
 	const char *host;	/* name, IPv4/IPv6 literal, or "/path" */
 	int port;

@@ -20,7 +20,7 @@ human(char *out, size_t len, double v)
 void
 progress_update(struct progress *p, uint64_t done, uint64_t total)
 {
-	int64_t now = net_now_ms();
+	int64_t now = monotonic_ms();
 	char d[32], t[32], r[32];
 
 	if (!p->on)
@@ -41,6 +41,5 @@ progress_update(struct progress *p, uint64_t done, uint64_t total)
 	    left / 60, left % 60);
 	if (done >= total)
 		(void)fputc('\n', stderr);
-	p->drawn = true;
 	(void)fflush(stderr);
 }

@@ -11,7 +11,6 @@
 struct progress {
 	bool on;
 	int64_t start_ms, last_ms;
-	bool drawn;
 };
 
 /* Session callback: redraw at most every 200 ms, and at the end. */

@@ -196,7 +196,7 @@ relay(struct run *r, struct session *s, bool *open, const char *sender,
 	if (rc == 0 && !*open && (rc = session_open(s, &r->sc, &f)) == 0)
 		*open = true;
 	if (rc == 0) {
-		struct envelope env = { e.sender, &e.recipients, m.eightbit };
+		struct envelope env = { e.sender, &e.recipients };
 		rc = session_send(s, &env, &m, &res, &f);
 	}
 	deliver_refusals(NULL, &res);

@@ -25,7 +25,7 @@ deadline_for(const struct session *s, bool end_of_data)
 
 	if (sec <= 0)
 		sec = end_of_data ? 600 : 300;
-	return net_now_ms() + (int64_t)sec * 1000;
+	return monotonic_ms() + (int64_t)sec * 1000;
 }
 
 static void
@@ -146,7 +146,7 @@ nothing_extra(struct session *s, const char *stage, struct failure *f)
 	/* An unsolicited 421 is the server going away (RFC 5321 3.8),
 	   temporary like any 421; anything else is a protocol error. */
 	reply_init(&r);
-	if (conn_read_reply(s->conn, &r, net_now_ms() + 1000, stage,
+	if (conn_read_reply(s->conn, &r, monotonic_ms() + 1000, stage,
 	    &ignored) == 0 && r.code == 421)
 		rc = fail_reply(f, FAIL_TEMP, stage, &r);
 	else
@@ -910,8 +910,7 @@ transaction(struct session *s, const struct envelope *env,
     size_t n, bool *deferred, struct tally *t, struct failure *f)
 {
 	bool pipelining = s->caps.esmtp && caps_has(&s->caps, "PIPELINING");
-	bool bdat = s->caps.esmtp && caps_has(&s->caps, "CHUNKING") &&
-	    !s->cfg->no_chunking;
+	bool bdat = s->caps.esmtp && caps_has(&s->caps, "CHUNKING");
 	bool utf8 = s->cfg->smtputf8 || needs_utf8(env);
 	struct reply mail, r;
 	int rc = -1;
@@ -1151,8 +1150,8 @@ session_close(struct session *s)
 		if (!s->quit_sent)
 			queue_cmd(s, "QUIT", NULL);
 		s->quit_sent = true;
-		if (conn_flush(s->conn, net_now_ms() + wait, &ignored) == 0 &&
-		    conn_read_reply(s->conn, &r, net_now_ms() + wait, "QUIT",
+		if (conn_flush(s->conn, monotonic_ms() + wait, &ignored) == 0 &&
+		    conn_read_reply(s->conn, &r, monotonic_ms() + wait, "QUIT",
 		    &ignored) == 0 && s->cfg->ev.received)
 			s->cfg->ev.received(s->cfg->ev.ctx, &r);
 		reply_free(&r);

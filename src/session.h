@@ -50,7 +50,6 @@ struct session_config {
 	bool smtputf8;			/* --smtputf8, or a non-ASCII address */
 	const char *dsn_notify, *dsn_return, *dsn_envid;
 	const char *body_type;		/* -B: 7BIT or 8BITMIME */
-	bool no_chunking;		/* never BDAT, even when offered */
 	bool quit_early;		/* one message only: QUIT may be
 					   pipelined after its data */
 	struct session_events ev;
@@ -62,7 +61,6 @@ struct session {
 	struct capabilities caps;
 	bool usable;		/* QUIT may be sent */
 	bool quit_sent;
-	char *greeting_host;
 };
 
 /* Open the session: connect, greeting, EHLO/LHLO (HELO fallback),
@@ -91,7 +89,6 @@ void send_result_free(struct send_result *res);
 struct envelope {
 	const char *sender;		/* "" for the null sender */
 	const struct strlist *recipients;
-	bool eightbit;			/* message has 8-bit data */
 };
 
 /*

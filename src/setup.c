@@ -8,14 +8,6 @@
 #include "secret.h"
 #include "setup.h"
 
-static const char *
-base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 static int
 fetch_secret(struct run *r, struct failure *f)
 {
@@ -196,7 +188,7 @@ setup_free(struct run *r)
 int
 setup_parse(struct run *r, int argc, char **argv, struct failure *f)
 {
-	return cli_parse(argc, argv, base_name(argv[0]), &r->o, f);
+	return cli_parse(argc, argv, path_base(argv[0]), &r->o, f);
 }
 
 int

@@ -80,20 +80,11 @@ struct tls {
 
 /* ---- time ---- */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds until the deadline, clamped to [0, INT_MAX]. */
 static int
 remaining_ms(int64_t deadline)
 {
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - monotonic_ms();
 
 	if (left < 0)
 		return 0;
@@ -1207,12 +1198,6 @@ bool
 tls_wants_write(const struct tls *t)
 {
 	return t->want_write;
-}
-
-size_t
-tls_pending(const struct tls *t)
-{
-	return gnutls_record_check_pending(t->s);
 }
 
 void

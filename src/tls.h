@@ -37,7 +37,7 @@ struct tls;
 
 /*
  * Handshake on fd (non-blocking) within the deadline (CLOCK_MONOTONIC ms,
- * see net_now_ms), verifying the peer as configured during the handshake
+ * see monotonic_ms), verifying the peer as configured during the handshake
  * (before our certificate or Finished is sent).
  * Returns a session, or NULL with *f set: FAIL_TLS for handshake and
  * verification failures (the detail says what was wrong: not trusted and
@@ -65,7 +65,8 @@ struct tls *tls_start(int fd, const struct tls_config *cfg, int64_t deadline,
  * Renegotiation requests (TLS 1.2 HelloRequest) are refused by ignoring
  * them (RFC 5246 7.4.1.1); TLS 1.3 NewSessionTicket and KeyUpdate are
  * handled inside tls_read (it may return TLS_WOULD_BLOCK having consumed
- * only such messages).
+ * only such messages).  Callers call tls_read before they poll, since
+ * poll cannot see bytes GnuTLS has already decrypted.
  *
  * tls_write after TLS_WOULD_BLOCK: call it again with the same unsent
  * bytes at the start of p (the pointer may differ, n may be larger),
@@ -78,10 +79,6 @@ struct tls *tls_start(int fd, const struct tls_config *cfg, int64_t deadline,
 ssize_t tls_read(struct tls *t, void *p, size_t n, struct failure *f);
 ssize_t tls_write(struct tls *t, const void *p, size_t n, struct failure *f);
 bool tls_wants_write(const struct tls *t);
-/* Decrypted bytes already buffered inside GnuTLS.  A caller that polls
-   before reading must check this first (poll cannot see them); one that
-   always calls tls_read before polling, as net.c does, need not. */
-size_t tls_pending(const struct tls *t);
 
 /* Send close_notify (best effort, bounded by deadline; finishes a
    blocked write first) and free.  Does not close the socket. */

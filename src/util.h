@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -50,6 +51,12 @@ void strlist_add(struct strlist *l, const char *s);	/* copies s */
 void strlist_addn(struct strlist *l, char *s);		/* takes s */
 bool strlist_has_ci(const struct strlist *l, const char *s);
 void strlist_free(struct strlist *l);
+
+/* Milliseconds on CLOCK_MONOTONIC: deadlines are measured on it. */
+int64_t monotonic_ms(void);
+
+/* The last component of a path ("carrier" for "/usr/bin/carrier"). */
+const char *path_base(const char *path);
 
 /* The value of a hex digit, or -1. */
 int hex_value(char c);
