@@ -210,16 +210,16 @@ dsn_notify(const char *v, struct options *o, struct failure *f)
 {
 	static const char *const words[] = { "success", "failure", "delay",
 	    NULL };
-	char *copy = xstrdup(v), *save = NULL;
+	char *copy, *save = NULL;
 	int rc = 0;
 
 	if (*v == '\0')
 		return fail(f, FAIL_USAGE, 0, "-N", "empty");
 	if (ascii_ieq(v, "never")) {
 		set_str(&o->dsn_notify, "NEVER");
-		free(copy);
 		return 0;
 	}
+	copy = xstrdup(v);
 	int n = 0, seen = 0;
 	for (char *t = strtok_r(copy, ",", &save); t && rc == 0;
 	    t = strtok_r(NULL, ",", &save), n++) {
