@@ -217,7 +217,15 @@ setup_session(struct run *r, const char *account, struct failure *f)
 	if (r->extra.log_time_format != NULL)
 		r->o.log_time_format = xstrdup(r->extra.log_time_format);
 	r->trace.level = r->o.debug;
-	r->fqdn = net_local_fqdn();
+	/* The resolver may hang while the network is down: no lookup when
+	   the EHLO name is given (--helo, `domain`) or nothing needs it. */
+	if (r->o.helo != NULL)
+		r->fqdn = xstrdup(r->o.helo);
+	else if (r->o.action == ACT_LIST_QUEUE ||
+	    r->o.action == ACT_REMOVE_QUEUED)
+		r->fqdn = xstrdup("localhost");
+	else
+		r->fqdn = net_local_fqdn();
 	resolve_target(r);
 	session_config_from(r);
 	if (helo_check(r->sc.helo, f) < 0 || auth_user_check(&r->o, f) < 0)
