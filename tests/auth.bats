@@ -1271,48 +1271,17 @@ assert_no_secret() {
 # --------------------------------------------------------------------------
 # T21: never AUTH in clear over a non-local connection
 
-# relay_start: a TCP relay on a non-loopback address of this machine to the
-# fake server; sets TARGET_HOST and TARGET_PORT.  Skips when there is none.
+# relay_start: the fake server just started, moved to a test host of our
+# own (a network namespace, tests/lib/common.bash testhost_up), so that
+# carrier sees a non-loopback peer; sets TARGET_HOST and TARGET_PORT.
 relay_start() {
-	local addr
-	addr=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.') ||
-		skip "this machine has no non-loopback IPv4 address"
-	"$PYTHON" - "$addr" "$FAKE_PORT" "$BATS_TEST_TMPDIR/relay.port" 3>&- <<-'EOF' &
-		import socket, sys, threading
-		addr, port, portfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-		ls = socket.socket()
-		ls.bind((addr, 0))
-		ls.listen(4)
-		open(portfile + '.tmp', 'w').write(str(ls.getsockname()[1]))
-		import os; os.rename(portfile + '.tmp', portfile)
-		def pump(a, b):
-		    try:
-		        while True:
-		            d = a.recv(65536)
-		            if not d:
-		                break
-		            b.sendall(d)
-		    except OSError:
-		        pass
-		    for s in (a, b):
-		        try:
-		            s.shutdown(socket.SHUT_RDWR)
-		        except OSError:
-		            pass
-		while True:
-		    c, _ = ls.accept()
-		    u = socket.create_connection(('127.0.0.1', port))
-		    threading.Thread(target=pump, args=(c, u), daemon=True).start()
-		    threading.Thread(target=pump, args=(u, c), daemon=True).start()
-	EOF
-	RELAY_PID=$!
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[[ -s $BATS_TEST_TMPDIR/relay.port ]] && break
-		sleep 0.05
-	done
-	TARGET_HOST=$addr
-	TARGET_PORT=$(<"$BATS_TEST_TMPDIR/relay.port")
+	local scenario=$BATS_TEST_TMPDIR/relay.scenario
+	cp "$FAKE_DIR/scenario" "$scenario"
+	fake_stop
+	testhost_up
+	fake_start --netns "$TESTHOST_NS" --listen "$TESTHOST_ADDR" < "$scenario"
+	TARGET_HOST=$TESTHOST_ADDR
+	TARGET_PORT=$FAKE_PORT
 }
 
 @test "T21: credentials are refused over clear TCP to a non-local peer (78), nothing leaks" {

@@ -364,46 +364,18 @@ PRE='EHLO client.test\r\nSTARTTLS\r\n'
 		'EHLO client.test' 'HELO client.test' 'QUIT'
 }
 
-# A relay from a non-loopback address of this host to the fake server, for
-# the plain-text AUTH rule (loopback peers are exempt, SPEC 2).  Sets
-# RELAY_HOST and RELAY_PORT; skips when the host has no such address.
+# The fake server just started, moved to a test host of our own (a network
+# namespace, tests/lib/common.bash testhost_up), for the plain-text AUTH
+# rule (loopback peers are exempt, SPEC 2).  Sets RELAY_HOST and
+# RELAY_PORT.
 relay_start() {
-	RELAY_HOST=$(hostname -I 2>/dev/null | tr ' ' '\n' |
-		grep -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' | head -n 1) || true
-	[[ -n $RELAY_HOST ]] || skip 'no non-loopback IPv4 address on this host'
-	"$PYTHON" - "$RELAY_HOST" "$FAKE_PORT" "$FAKE_DIR/relay.port" <<-'EOF' 3>&- &
-		import socket, sys, threading
-		host, port, portfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-		l = socket.socket()
-		l.bind((host, 0))
-		l.listen(1)
-		l.settimeout(20)
-		open(portfile + '.tmp', 'w').write(str(l.getsockname()[1]))
-		import os; os.rename(portfile + '.tmp', portfile)
-		c, _ = l.accept()
-		u = socket.create_connection(('127.0.0.1', port))
-		def pump(a, b):
-		    try:
-		        while True:
-		            d = a.recv(65536)
-		            if not d:
-		                break
-		            b.sendall(d)
-		        b.shutdown(socket.SHUT_WR)
-		    except OSError:
-		        pass
-		t = threading.Thread(target=pump, args=(u, c), daemon=True)
-		t.start()
-		pump(c, u)
-		t.join(20)
-	EOF
-	RELAY_PID=$!
-	local n
-	for ((n = 0; n < 100; n++)); do
-		[[ -s $FAKE_DIR/relay.port ]] && break
-		sleep 0.05
-	done
-	RELAY_PORT=$(<"$FAKE_DIR/relay.port")
+	local scenario=$BATS_TEST_TMPDIR/relay.scenario
+	cp "$FAKE_DIR/scenario" "$scenario"
+	fake_stop
+	testhost_up
+	fake_start --netns "$TESTHOST_NS" --listen "$TESTHOST_ADDR" < "$scenario"
+	RELAY_HOST=$TESTHOST_ADDR
+	RELAY_PORT=$FAKE_PORT
 }
 
 @test "T21: --starttls=optional, no STARTTLS, AUTH offered, non-loopback peer: no AUTH in clear" {

@@ -21,7 +21,7 @@ export REPO CARRIER
 # Fake servers started by this test (pids), for fake_teardown.
 FAKE_PIDS=()
 
-# fake_start [--unix] [--listen ADDR] [--max-time S] [SCENARIO]
+# fake_start [--unix] [--netns NS] [--listen ADDR] [--max-time S] [SCENARIO]
 # Starts tests/fakesmtp.py in the background with SCENARIO (a string), or
 # with the scenario read from standard input (a heredoc) when no SCENARIO
 # is given; nothing on standard input means the defaults.  Waits up to 5 s
@@ -34,10 +34,14 @@ FAKE_PIDS=()
 # (see need_certs).  --max-time defaults to $FAKE_MAX_TIME, else 30.
 # Fails, showing the server's error, if it does not start.
 fake_start() {
-	local opts=() unix='' i
+	local opts=() unix='' i netns=()
 	while [[ $# -gt 0 && $1 == --* ]]; do
 		case $1 in
 		--unix) unix=1 ;;
+		--netns)
+			netns=(ip netns exec "$2")
+			shift
+			;;
 		--listen | --max-time)
 			opts+=("$1" "$2")
 			shift
@@ -67,7 +71,7 @@ fake_start() {
 	[[ -n ${CERTS:-} ]] && opts+=(--certs "$CERTS")
 	[[ " ${opts[*]} " == *" --max-time "* ]] || opts+=(--max-time "${FAKE_MAX_TIME:-30}")
 	# fd 3 closed: bats waits for whoever holds it open.
-	"$PYTHON" "$FAKESMTP" --dir "$FAKE_DIR" --scenario "$FAKE_DIR/scenario" "${opts[@]}" \
+	"${netns[@]}" "$PYTHON" "$FAKESMTP" --dir "$FAKE_DIR" --scenario "$FAKE_DIR/scenario" "${opts[@]}" \
 		</dev/null >"$FAKE_DIR/stdout" 2>"$FAKE_DIR/stderr" 3>&- &
 	FAKE_PID=$!
 	FAKE_PIDS+=("$FAKE_PID")
@@ -133,6 +137,38 @@ fake_teardown() {
 		wait "$pid" 2>/dev/null || true
 	done
 	FAKE_PIDS=()
+	testhost_down
+}
+
+# testhost_up: a test host of our own, a network namespace joined to this
+# one by a veth pair, for what must be seen from a non-loopback address
+# (SPEC 2: credentials in clear only to loopback).  Sets TESTHOST_NS and
+# TESTHOST_ADDR (the namespace's address); skips when namespaces cannot be
+# made here.  Traffic stays on this machine, between our two ends.
+testhost_up() {
+	local n=$(( (BATS_TEST_NUMBER + $$) % 250 + 1 ))
+	TESTHOST_NS=carrier-test-$$-$BATS_TEST_NUMBER
+	TESTHOST_ADDR=10.203.$n.2
+	TESTHOST_VETH=ct$$t$BATS_TEST_NUMBER
+	TESTHOST_VETH=${TESTHOST_VETH:0:15}
+	if ! { ip netns add "$TESTHOST_NS" &&
+		ip link add "$TESTHOST_VETH" type veth peer name ctpeer netns "$TESTHOST_NS" &&
+		ip addr add "10.203.$n.1/30" dev "$TESTHOST_VETH" &&
+		ip link set "$TESTHOST_VETH" up &&
+		ip -n "$TESTHOST_NS" addr add "$TESTHOST_ADDR/30" dev ctpeer &&
+		ip -n "$TESTHOST_NS" link set ctpeer up &&
+		ip -n "$TESTHOST_NS" link set lo up; } 2>/dev/null; then
+		testhost_down
+		skip "cannot make a network namespace here"
+	fi
+}
+
+# testhost_down: removes the namespace (its veth end takes ours with it).
+testhost_down() {
+	[[ -n ${TESTHOST_NS:-} ]] || return 0
+	ip netns del "$TESTHOST_NS" 2>/dev/null || true
+	ip link del "$TESTHOST_VETH" 2>/dev/null || true
+	TESTHOST_NS=
 }
 
 teardown() {
