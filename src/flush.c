@@ -160,6 +160,14 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 			uint64_t size = 0;
 			int er = -1;
 			reply_init(&res.final);
+			if (open && !s.usable) {
+				/* Lost after the previous entry: a new session
+				   for the rest, as --batch does. */
+				session_close(&s);
+				memset(&sf, 0, sizeof sf);
+				open = session_open(&s, &acct.sc, &sf) == 0;
+				ef = sf;
+			}
 			if (open && s.usable) {
 				memset(&ef, 0, sizeof ef);
 				acct.sc.dsn_notify = v[j].dsn_notify ?
