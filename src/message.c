@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "encoder.h"
@@ -223,6 +224,100 @@ place(struct reader *r, bool at_eof, struct failure *f)
 	return 0;
 }
 
+/*
+ * CRLF line ends only, checked block by block: every LF follows a CR,
+ * every CR precedes an LF.  *prev is the last byte of the block before.
+ */
+static bool
+crlf_only(const char *p, size_t len, char *prev)
+{
+	const char *end = p + len;
+
+	for (const char *q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL;
+	    q++)
+		if ((q == p ? *prev : q[-1]) != '\r')
+			return false;
+	/* A CR at the end of the block is checked with the next one. */
+	if (*prev == '\r' && len > 0 && p[0] != '\n')
+		return false;
+	for (const char *q = p; (q = memchr(q, '\r', (size_t)(end - q))) != NULL;
+	    q++)
+		if (q + 1 < end && q[1] != '\n')
+			return false;
+	if (len > 0)
+		*prev = end[-1];
+	return true;
+}
+
+/*
+ * The fast path for a large regular file already in transmission form:
+ * the normalised message would equal the file, so the body is not copied
+ * into the spool but read from the file at send time.  The file is
+ * checked by blocks, so memory stays flat.  Returns 1 when it applied, 0
+ * when the ordinary path must read the file (its offset is left where it
+ * was), -1 with *f.
+ */
+static int
+read_as_is(struct message *m, int fd, const struct read_rules *rules,
+    struct failure *f)
+{
+	struct stat st;
+	off_t start;
+	struct buf first;
+	char *block = NULL, prev = '\0';
+	int rc = 0;
+
+	if (rules->lone_dot_ends || fstat(fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || (start = lseek(fd, 0, SEEK_CUR)) < 0 ||
+	    st.st_size - start <= MESSAGE_MEMORY_MAX)
+		return 0;
+	size_t len = (size_t)(st.st_size - start);
+	size_t want = len < MESSAGE_HEADER_MAX ? len : MESSAGE_HEADER_MAX;
+
+	/* The header block, from the first megabyte at most. */
+	buf_init(&first);
+	buf_reserve(&first, want);
+	ssize_t got = pread(fd, first.data, want, start);
+	if (got != (ssize_t)want)
+		goto out;
+	first.len = want;
+	bool complete;
+	size_t hl = headers_block_len(first.data, want, false, &complete);
+	/* A body that fits in memory is read the ordinary way. */
+	if (len - hl <= MESSAGE_MEMORY_MAX || memcmp(first.data, "From ", 5) ==
+	    0 || (!complete && hl < want))
+		goto out;
+
+	struct reader r = { m, rules, false, false, false, false, true, 0,
+	    { 0 } };
+	block = xmalloc(READ_BLOCK);
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < READ_BLOCK ? len - off : READ_BLOCK;
+		if (pread(fd, block, n, start + (off_t)off) != (ssize_t)n ||
+		    memchr(block, '\0', n) != NULL ||
+		    !crlf_only(block, n, &prev))
+			goto out;
+		scan_bytes(&r, block, n);
+		off += n;
+	}
+	if (prev != '\n')
+		goto out;	/* no final CRLF: the ordinary path adds it */
+	buf_add(&m->head, first.data, hl);
+	m->body_len = len - hl;
+	m->spool_off = start + (off_t)hl;
+	m->spool_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	rc = m->spool_fd < 0 ? fail(f, FAIL_OSERR, 0, "message", "dup: %s",
+	    strerror(errno)) : 1;
+out:
+	if (rc == 0) {
+		/* Whatever the checks saw, the ordinary path starts over. */
+		m->eightbit = m->long_lines = false;
+	}
+	free(block);
+	buf_free(&first);
+	return rc;
+}
+
 int
 message_read(struct message *m, int fd, const struct read_rules *rules,
     struct failure *f)
@@ -230,9 +325,13 @@ message_read(struct message *m, int fd, const struct read_rules *rules,
 	struct reader r = { m, rules, true, true, false, false, true, 0,
 	    { 0 } };
 	struct crlf_state crlf;
-	char *block = xmalloc(READ_BLOCK);
-	int rc = -1;
+	char *block;
+	int rc;
 
+	if ((rc = read_as_is(m, fd, rules, f)) != 0)
+		return rc < 0 ? -1 : 0;
+	block = xmalloc(READ_BLOCK);
+	rc = -1;
 	crlf_init(&crlf);
 	buf_init(&r.pending);
 	while (!r.ended) {
@@ -286,7 +385,8 @@ message_each_chunk(const struct message *m,
 	uint64_t off = 0;
 	int rc = 0;
 	while (off < m->body_len) {
-		ssize_t n = pread(m->spool_fd, block, READ_BLOCK, (off_t)off);
+		ssize_t n = pread(m->spool_fd, block, READ_BLOCK,
+		    m->spool_off + (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {

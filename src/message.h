@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "report.h"
 #include "util.h"
@@ -20,7 +21,9 @@
 struct message {
 	struct buf head;	/* header fields, CRLF-normalised */
 	struct buf body;	/* the rest, while it is small */
-	int spool_fd;		/* -1, or the body in an unlinked file */
+	int spool_fd;		/* -1, or the body in an unlinked file or,
+				   read as it is, in the input file */
+	off_t spool_off;	/* where the body starts in spool_fd */
 	uint64_t body_len;
 	bool eightbit;		/* a byte >= 0x80 somewhere */
 	bool long_lines;	/* a line over 998 octets */
@@ -32,6 +35,9 @@ struct read_rules {
 
 /*
  * Read the whole message from fd.  Removes a leading mbox "From " line.
+ * A large regular file that is already in transmission form (CRLF line
+ * ends only, no NUL, no "From " line, a final CRLF) is not copied: its
+ * body is read from the file itself when the message is sent.
  * Errors: FAIL_DATAERR (a NUL byte; a header block larger than
  * MESSAGE_HEADER_MAX), FAIL_NOINPUT (a read error), FAIL_OSERR (the
  * temporary file cannot be created or written).

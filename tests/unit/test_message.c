@@ -637,6 +637,39 @@ stop_at_second(void *ctx, const char *p, size_t n)
 	return ++*calls == 2 ? -1 : 0;
 }
 
+/* A large CRLF file is read as it is (its body not copied); the bytes
+   sent must be those of the ordinary path, through a pipe. */
+static void
+test_as_is(void)
+{
+	struct result viafile, viapipe;
+	struct buf b;
+	size_t head;
+
+	body_of(&b, MESSAGE_MEMORY_MAX * 3, &head);
+	read_file(b.data, b.len, false, &viafile);
+	read_pipe(b.data, b.len, NULL, 0, false, &viapipe);
+	CHECK(viafile.rc == 0 && viapipe.rc == 0 && viafile.spooled,
+	    "large CRLF file: read");
+	CHECK(viafile.all.len == viapipe.all.len &&
+	    memcmp(viafile.all.data, viapipe.all.data, viapipe.all.len) == 0 &&
+	    viafile.head.len == viapipe.head.len,
+	    "large CRLF file read as it is == the same through a pipe");
+	result_free(&viafile);
+	result_free(&viapipe);
+	/* A bare LF in the middle: the ordinary path, normalised. */
+	b.data[b.len / 2] = '\n';
+	b.data[b.len / 2 - 1] = 'x';
+	read_file(b.data, b.len, false, &viafile);
+	read_pipe(b.data, b.len, NULL, 0, false, &viapipe);
+	CHECK(viafile.rc == 0 && viafile.all.len == viapipe.all.len &&
+	    memcmp(viafile.all.data, viapipe.all.data, viapipe.all.len) == 0,
+	    "large file with a bare LF: normalised, same as through a pipe");
+	result_free(&viafile);
+	result_free(&viapipe);
+	buf_free(&b);
+}
+
 static void
 test_spool(void)
 {
@@ -1018,6 +1051,7 @@ main(void)
 	test_flags();
 	test_errors();
 	test_spool();
+	test_as_is();
 	test_read_boundaries();
 	test_flat_memory();
 	return check_done();
