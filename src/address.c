@@ -725,42 +725,6 @@ address_list_parse(const char *s, size_t len, struct strlist *out,
 
 /* ---- envelope checks ---- */
 
-/*
- * Length of the well-formed UTF-8 sequence at s (RFC 3629 section 4:
- * no overlong forms, no surrogates, nothing above U+10FFFF), with its code
- * point in *cp; 0 when it is not one.  s is NUL-terminated, and NUL is
- * never a continuation byte, so reading stops at the end.
- */
-static size_t
-utf8_sequence(const unsigned char *s, uint32_t *cp)
-{
-	/* The smallest code point each length may encode. */
-	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t n;
-	uint32_t c;
-
-	if (s[0] < 0x80)
-		n = 1;
-	else if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;	/* continuation, C0/C1 overlong, F5..FF */
-	c = n == 1 ? s[0] : s[0] & (0x7fu >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3fu);
-	}
-	if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 /* RFC 5322 atext, with UTF-8 (RFC 6532) allowed. */
 static bool
 is_atext_byte(unsigned char c)
@@ -841,7 +805,7 @@ address_check(const char *addr, bool null_ok)
 	for (size_t i = 0, n; i < len; i += n) {
 		uint32_t cp;
 
-		if ((n = utf8_sequence(s + i, &cp)) == 0)
+		if ((n = utf8_decode(s + i, len - i, &cp)) == 0)
 			return "is not valid UTF-8";
 		if (cp >= 0x80 && cp <= 0x9f)
 			return "contains a control character";

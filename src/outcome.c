@@ -8,41 +8,12 @@
 
 #include "outcome.h"
 
-/* JSON strings must be valid UTF-8: other bytes become U+FFFD. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t need;
-	unsigned int cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		need = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		need = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		need = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return need;
-}
-
 static void
 json_string(struct buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t n = strlen((const char *)p);
+	uint32_t cp;
 
 	buf_addc(b, '"');
 	for (size_t i = 0; i < n;) {
@@ -55,7 +26,8 @@ json_string(struct buf *b, const char *s)
 		} else if (c < 0x20 || c == 0x7f) {
 			buf_addf(b, "\\u%04x", c);
 			i++;
-		} else if ((l = utf8_len(p + i, n - i)) == 0) {
+		} else if ((l = utf8_decode(p + i, n - i, &cp)) == 0) {
+			/* JSON strings must be valid UTF-8. */
 			buf_adds(b, "\\ufffd");
 			i++;
 		} else {

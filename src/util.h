@@ -58,6 +58,13 @@ int64_t monotonic_ms(void);
 /* The last component of a path ("carrier" for "/usr/bin/carrier"). */
 const char *path_base(const char *path);
 
+/*
+ * Length of the well-formed UTF-8 sequence at s, at most n bytes (RFC 3629
+ * section 4: no overlong forms, no surrogates, nothing above U+10FFFF),
+ * with its code point in *cp; 0 when it is not one.
+ */
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
 /* The value of a hex digit, or -1. */
 int hex_value(char c);
 
