@@ -94,7 +94,7 @@ header_count() {
 	need bsd-mailx bsd-mailx
 	start
 	printf 'set sendmail=%s\n' "$SENDMAIL" >"$BATS_TEST_TMPDIR/mailrc"
-	printf 'Hello from mailx.\n' | MAILRC=$BATS_TEST_TMPDIR/mailrc bsd-mailx -n -s 'mailx subject' b@x.test
+	printf 'Hello from mailx.\n' | LC_ALL=C.UTF-8 MAILRC=$BATS_TEST_TMPDIR/mailrc bsd-mailx -n -s 'mailx subject' b@x.test
 	fake_wait
 	envelope "$ME@x.test" -- b@x.test
 	assert_message "From: <$ME@x.test>"$'\r\nDate: DATE\r\nMessage-ID: <ID@x.test>\r\nTo: b@x.test\r\nSubject: mailx subject\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset="UTF-8"\r\nContent-Transfer-Encoding: 8bit\r\n\r\nHello from mailx.\r\n'
@@ -104,7 +104,7 @@ header_count() {
 	need bsd-mailx bsd-mailx
 	start
 	printf 'set sendmail=%s\n' "$SENDMAIL" >"$BATS_TEST_TMPDIR/mailrc"
-	printf 'line 1\n.\nline 3\n' | MAILRC=$BATS_TEST_TMPDIR/mailrc bsd-mailx -n -r 'Me Myself <me@x.test>' \
+	printf 'line 1\n.\nline 3\n' | LC_ALL=C.UTF-8 MAILRC=$BATS_TEST_TMPDIR/mailrc bsd-mailx -n -r 'Me Myself <me@x.test>' \
 		-c c@x.test -b d@x.test -s 'with copies' b@x.test
 	fake_wait
 	envelope me@x.test -- b@x.test c@x.test d@x.test

@@ -25,7 +25,7 @@ $1"
 @test "defaults: a whole smtplib session is recorded" {
 	fake_start ''
 	run py '
-s = smtplib.SMTP("127.0.0.1", PORT)
+s = smtplib.SMTP("127.0.0.1", PORT, local_hostname="client.test")
 print(s.ehlo("client.test"))
 print(s.sendmail("a@x.test", ["b@x.test"], b"Subject: hi\r\n\r\n.dot\r\nend\r\n"))
 s.quit()'
@@ -107,7 +107,7 @@ s.quit()'
 		data-end 250 2.0.0 taken | 421 4.3.2 going down | close
 	EOF
 	run py '
-s = smtplib.SMTP("127.0.0.1", PORT)
+s = smtplib.SMTP("127.0.0.1", PORT, local_hostname="client.test")
 print(s.sendmail("a@x.test", ["bob@x.test", "carol@x.test", "dave@x.test"], "Subject: x\r\n\r\nhi\r\n"))
 try:
     print(s.noop())
@@ -133,7 +133,7 @@ except smtplib.SMTPServerDisconnected as e:
 
 	fake_start 'MAIL reset'
 	run py '
-s = smtplib.SMTP("127.0.0.1", PORT)
+s = smtplib.SMTP("127.0.0.1", PORT, local_hostname="client.test")
 try:
     s.mail("a@x.test")
 except (ConnectionResetError, smtplib.SMTPServerDisconnected) as e:
@@ -165,7 +165,7 @@ except TimeoutError:
 
 	fake_start 'NOOP drip 30 250 ok'
 	run py '
-s = smtplib.SMTP("127.0.0.1", PORT)
+s = smtplib.SMTP("127.0.0.1", PORT, local_hostname="client.test")
 t = time.time(); r = s.noop(); t = time.time() - t
 print(r, t > 0.2)
 s.quit()'
@@ -186,7 +186,7 @@ s.quit()'
 @test "faults: mid-data reset, freeze and the max-time limit" {
 	fake_start 'mid-data 100 reset'
 	run py '
-s = smtplib.SMTP("127.0.0.1", PORT)
+s = smtplib.SMTP("127.0.0.1", PORT, local_hostname="client.test")
 try:
     s.sendmail("a@x.test", ["b@x.test"], b"x" * 100000)
 except (ConnectionResetError, BrokenPipeError, smtplib.SMTPServerDisconnected) as e:
@@ -420,7 +420,7 @@ s.quit()'
 		auth 334 bW9yZQ==
 	EOF
 	run py '
-s = smtplib.SMTP("127.0.0.1", PORT)
+s = smtplib.SMTP("127.0.0.1", PORT, local_hostname="client.test")
 try:
     s.login("u", "p")
 except smtplib.SMTPException as e:

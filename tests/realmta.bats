@@ -393,6 +393,9 @@ import base64, hashlib, hmac, os, smtplib, socket, ssl, sys
 
 E = os.environ
 HOST = E['REAL_HOST']
+# The EHLO name, given: smtplib's default comes from the machine's host name
+# (an address literal such as [127.0.1.1] where /etc/hosts maps it there).
+HELO = '[127.0.0.1]'
 
 
 def ctx(ca=True):
@@ -403,27 +406,28 @@ def ctx(ca=True):
 
 
 def connect(mode):
+    kw = dict(timeout=10, local_hostname=HELO)
     if mode in ('plain', 'plain-smtputf8'):
-        s = smtplib.SMTP(HOST, int(E['REAL_SMTP_PORT']), timeout=10)
+        s = smtplib.SMTP(HOST, int(E['REAL_SMTP_PORT']), **kw)
     elif mode in ('submission', 'submission-tls'):
         s = smtplib.SMTP(E['REAL_TLS_NAME'], int(E['REAL_SUBMISSION_PORT']),
-                         timeout=10)
+                         **kw)
         s.starttls(context=ctx())
     elif mode == 'submission-notls':
-        s = smtplib.SMTP(HOST, int(E['REAL_SUBMISSION_PORT']), timeout=10)
+        s = smtplib.SMTP(HOST, int(E['REAL_SUBMISSION_PORT']), **kw)
     elif mode == 'smtps':
         s = smtplib.SMTP_SSL(E['REAL_TLS_NAME'], int(E['REAL_SMTPS_PORT']),
-                             context=ctx(), timeout=10)
+                             context=ctx(), **kw)
     elif mode == 'smtps-ip':
         s = smtplib.SMTP_SSL(HOST, int(E['REAL_SMTPS_PORT']), context=ctx(),
-                             timeout=10)
+                             **kw)
     elif mode == 'smtps-noca':
         s = smtplib.SMTP_SSL(E['REAL_TLS_NAME'], int(E['REAL_SMTPS_PORT']),
-                             context=ctx(False), timeout=10)
+                             context=ctx(False), **kw)
     elif mode == 'lmtp-unix':
-        s = smtplib.LMTP(E['REAL_LMTP_SOCKET'], timeout=10)
+        s = smtplib.LMTP(E['REAL_LMTP_SOCKET'], **kw)
     elif mode == 'lmtp-tcp':
-        s = smtplib.LMTP(HOST, int(E['REAL_LMTP_PORT']), timeout=10)
+        s = smtplib.LMTP(HOST, int(E['REAL_LMTP_PORT']), **kw)
     else:
         sys.exit('bad mode ' + mode)
     s.ehlo()

@@ -257,3 +257,13 @@ need_certs() {
 	"$REPO/tests/lib/mkcerts" "$CERTS" || return 1
 	export CERTS
 }
+
+# resolver_is_fenced: true when host names are looked up in /etc/hosts
+# alone, as tests/run-all arranges in a private mount namespace.  Where it
+# cannot (a chroot or container without namespaces), a test that looks up
+# a name that does not exist would ask a DNS server off the machine: such
+# a test skips that part ($UNFENCED says why).
+UNFENCED='host names may reach a DNS server here (no private nsswitch.conf): not looking up a missing name'
+resolver_is_fenced() {
+	grep -Eq '^hosts:[[:space:]]*files[[:space:]]*$' /etc/nsswitch.conf
+}
