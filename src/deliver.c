@@ -62,7 +62,7 @@ deliver_record(const struct run *r, const char *sender,
 {
 	struct outcome oc = { r->o.account, r->host, r->port, sender,
 	    recipients, res && res->n ? res : NULL, size, f,
-	    rc < 0 ? exit_status(f->class) : 0 };
+	    rc < 0 ? exit_status(f->class, false) : 0 };
 
 	if (r->o.report_json)
 		outcome_json(stdout, &oc);

@@ -89,6 +89,7 @@ main(int argc, char **argv)
 	if (rc < 0)
 		report_failure(&f);
 
+	int status = rc < 0 ? exit_status(f.class, r.o.sendmail) : 0;
 	setup_free(&r);
-	return rc < 0 ? exit_status(f.class) : 0;
+	return status;
 }

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,27 @@ conn_new(int fd, bool local)
 	return c;
 }
 
+/*
+ * A connect() error: nobody listening, no route, no answer in time are
+ * worth retrying (sysexits' EX_TEMPFAIL: "a mailer could not create a
+ * connection"); anything else (permission, no such address) is not.
+ */
+static int __attribute__((format(printf, 3, 4)))
+connect_fail(struct failure *f, int err, const char *fmt, ...)
+{
+	bool temporary = err == ECONNREFUSED || err == ENETUNREACH ||
+	    err == EHOSTUNREACH || err == ETIMEDOUT || err == ENOENT ||
+	    err == EAGAIN || err == ENETDOWN || err == EHOSTDOWN;
+	char where[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(where, sizeof where, fmt, ap);
+	va_end(ap);
+	return fail(f, temporary ? FAIL_TEMP : FAIL_CONNECT, 0, "connect",
+	    "%s: %s", where, err == ETIMEDOUT ? "timed out" : strerror(err));
+}
+
 static struct conn *
 open_unix(const struct net_target *t, int64_t deadline, struct failure *f)
 {
@@ -178,8 +200,7 @@ open_unix(const struct net_target *t, int64_t deadline, struct failure *f)
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0 &&
 	    errno != EINPROGRESS) {
-		fail(f, FAIL_CONNECT, 0, "connect", "%s: %s", t->host,
-		    strerror(errno));
+		connect_fail(f, errno, "%s", t->host);
 		close(fd);
 		return NULL;
 	}
@@ -285,17 +306,14 @@ conn_open(const struct net_target *t, int64_t deadline, struct failure *f)
 	freeaddrinfo(res);
 	if (last_err == -1)
 		return NULL;	/* bind_source said why */
-	if (last_err == ETIMEDOUT)
-		fail(f, FAIL_TEMP, 0, "connect", "%s port %d: timed out",
-		    t->host, t->port);
-	else if (last_err == ECONNRESET || last_err == EPIPE)
+	if (last_err == ECONNRESET || last_err == EPIPE)
 		/* Accepted, then reset before we saw it: the server closed
 		   the connection, as if before its greeting. */
 		fail(f, FAIL_IOERR, 0, "greeting", "%s port %d: connection "
 		    "reset before the greeting", t->host, t->port);
 	else
-		fail(f, FAIL_CONNECT, 0, "connect", "%s port %d: %s", t->host,
-		    t->port, strerror(last_err ? last_err : ENOTCONN));
+		connect_fail(f, last_err ? last_err : ENOTCONN, "%s port %d",
+		    t->host, t->port);
 	return NULL;
 }
 

@@ -87,8 +87,10 @@ fail_transient(enum fail_class class)
 }
 
 int
-exit_status(enum fail_class class)
+exit_status(enum fail_class class, bool sendmail_mode)
 {
+	if (sendmail_mode && (class == FAIL_NOHOST || class == FAIL_IOERR))
+		return FAIL_TEMP;
 	/* The classes are the sysexits-style statuses of SPEC section 3. */
 	switch (class) {
 	case FAIL_NONE: case FAIL_USAGE: case FAIL_DATAERR: case FAIL_NOINPUT:

@@ -17,7 +17,7 @@ enum fail_class {
 	FAIL_NOINPUT = 66,	/* message file missing or unreadable */
 	FAIL_REFUSED = 67,	/* every recipient refused permanently */
 	FAIL_NOHOST = 68,	/* host name not found */
-	FAIL_CONNECT = 69,	/* cannot connect, or greeting not 220 */
+	FAIL_CONNECT = 69,	/* the server refuses service: greeting not 220 */
 	FAIL_INTERNAL = 70,
 	FAIL_OSERR = 71,	/* socket, bind, fork */
 	FAIL_IOERR = 74,	/* connection closed unexpectedly */
@@ -66,8 +66,15 @@ void warnx_safe(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * lost connection, a temporary failure.  The queue keeps these. */
 bool fail_transient(enum fail_class class);
 
-/* Exit status for a class: the only mapping in the program. */
-int exit_status(enum fail_class class);
+/*
+ * Exit status for a class: the only mapping in the program.  In sendmail
+ * mode every class worth retrying but 69 (68 no such host yet, 74 lost
+ * connection, 75) is 75, EX_TEMPFAIL, the one status on which the mail
+ * systems that run a sendmail or a delivery program (Postfix pipe(8),
+ * Exim's pipe transport) defer instead of bouncing.  The JSON report and
+ * the log line keep the precise class.
+ */
+int exit_status(enum fail_class class, bool sendmail_mode);
 
 /* Escape untrusted bytes for a terminal; returns a static-free malloc'd
  * string the caller frees.  Never NULL (aborts on allocation failure). */

@@ -288,6 +288,25 @@ out:
 
 /* --- AUTH (RFC 4954) --- */
 
+/*
+ * After a 5xx to AUTH, is the next mechanism worth a try?  Only when the
+ * server refused the mechanism itself (RFC 4954 6: 504 5.5.4 unrecognized,
+ * 534 5.7.9 too weak, 538 5.7.11 encryption required).  Bad credentials
+ * (535 5.7.8) or any other refusal end the login: the same secret under
+ * another mechanism would be one more failed login for the server's
+ * lockout and fail2ban counters (unlike smtplib's login()).
+ */
+static bool
+auth_mechanism_refused(const struct reply *r)
+{
+	if (strcmp(r->enhanced, "5.7.8") == 0)
+		return false;
+	return r->code == 504 || r->code == 534 || r->code == 538 ||
+	    strcmp(r->enhanced, "5.5.4") == 0 ||
+	    strcmp(r->enhanced, "5.7.9") == 0 ||
+	    strcmp(r->enhanced, "5.7.11") == 0;
+}
+
 /* One mechanism: 1 accepted, 0 refused (try the next), -1 fatal. */
 static int
 auth_one(struct session *s, enum sasl_mech mech,
@@ -390,7 +409,8 @@ auth_one(struct session *s, enum sasl_mech mech,
 		char what[64];
 		(void)snprintf(what, sizeof what, "AUTH %s refused", name);
 		fail_reply(f, FAIL_AUTH, what, last);
-		rc = 0;
+		if (auth_mechanism_refused(last))
+			rc = 0;
 	} else
 		fail_reply(f, FAIL_PROTOCOL, "AUTH", last);
 out:

@@ -405,29 +405,54 @@ print(base64.b64encode(("%s %s" % (user, d)).encode()).decode())' "$USER_NAME" "
 	assert_equal "$(grep -c '^AUTH ' "$FAKE_DIR/commands")" 1
 }
 
-@test "a mechanism refused with 535 after being advertised: the next one is tried" {
-	fake_start <<-EOF
-		capabilities AUTH LOGIN PLAIN CRAM-MD5
-		auth-secret $USER_NAME $PASS
-		auth CRAM-MD5 535 5.7.8 CRAM-MD5 disabled for you
-	EOF
-	CARRIER_PASSWORD=$PASS send --user "$USER_NAME"
-	assert_success
-	assert_equal "$stderr" ''
-	fake_wait
-	fake_assert_commands <<-EOF
-		EHLO client.test
-		AUTH CRAM-MD5
-		AUTH PLAIN $(b64 '\0%s\0%s' "$USER_NAME" "$PASS")
-		$DELIVERED
-	EOF
+@test "a mechanism refused as such (504, 534, 538) after being advertised: the next one is tried" {
+	local reply
+	for reply in '504 5.5.4 CRAM-MD5 not available' \
+	    '534 5.7.9 Authentication mechanism is too weak' \
+	    '538 5.7.11 Encryption required for requested authentication mechanism'; do
+		fake_start <<-EOF
+			capabilities AUTH LOGIN PLAIN CRAM-MD5
+			auth-secret $USER_NAME $PASS
+			auth CRAM-MD5 $reply
+		EOF
+		CARRIER_PASSWORD=$PASS send --user "$USER_NAME"
+		assert_success
+		assert_equal "$stderr" ''
+		fake_wait
+		fake_assert_commands <<-EOF
+			EHLO client.test
+			AUTH CRAM-MD5
+			AUTH PLAIN $(b64 '\0%s\0%s' "$USER_NAME" "$PASS")
+			$DELIVERED
+		EOF
+	done
+}
+
+@test "535 5.7.8 (bad credentials): 77 at once, no other mechanism tried with the same secret" {
+	local reply
+	for reply in '535 5.7.8 Error: authentication failed' \
+	    '554 5.7.8 credentials invalid'; do
+		fake_start <<-EOF
+			capabilities AUTH LOGIN PLAIN CRAM-MD5
+			auth CRAM-MD5 $reply
+		EOF
+		CARRIER_PASSWORD=$PASS send --user "$USER_NAME"
+		assert_failure 77
+		assert_equal "$stderr" "carrier: AUTH CRAM-MD5 refused: $reply"
+		fake_wait
+		fake_assert_commands <<-EOF
+			EHLO client.test
+			AUTH CRAM-MD5
+			QUIT
+		EOF
+	done
 }
 
 @test "every mechanism refused: 77 with the last reply's text" {
 	fake_start <<-EOF
 		capabilities AUTH LOGIN PLAIN CRAM-MD5
-		auth CRAM-MD5 535 5.7.8 no CRAM
-		auth PLAIN 535 5.7.8 no PLAIN
+		auth CRAM-MD5 504 5.5.4 no CRAM
+		auth PLAIN 534 5.7.9 no PLAIN
 		auth LOGIN 535 5.7.8 no LOGIN either
 	EOF
 	CARRIER_PASSWORD=$PASS send --user "$USER_NAME"
@@ -1231,7 +1256,7 @@ assert_no_secret() {
 	fake_start <<-EOF
 		capabilities AUTH PLAIN LOGIN
 		auth-secret $USER_NAME $PASS
-		auth PLAIN 535 5.7.8 no
+		auth PLAIN 534 5.7.9 no
 	EOF
 	CARRIER_PASSWORD=$PASS send --user "$USER_NAME" -v
 	assert_success

@@ -94,7 +94,7 @@ accounts() {
 	sent_from one@x.test
 	# "other" is the closed port: the connection is refused.
 	run_plain --config "$CFG" --account other b@x.test
-	assert_status 69
+	assert_status 75
 }
 
 @test "without --account: the account whose from matches -f (case-insensitive, patterns too)" {
@@ -114,7 +114,7 @@ accounts() {
 	sent_from someone@wild.test
 	# -f matching "other" selects it: its closed port.
 	run_plain --config "$CFG" -f other@x.test b@x.test
-	assert_status 69
+	assert_status 75
 }
 
 @test "without --account and no matching from: 'default'" {

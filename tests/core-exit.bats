@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Core suite: exit statuses decided before or outside a broken dialogue
 # (SPEC 3): 64 usage, 65 bad message or address, 66 no input, 67 all
-# recipients refused, 68 unknown host, 69 cannot connect, 71 --source,
+# recipients refused, 68 unknown host, 69 service refused at the
+# greeting, 75 no connection (refused, unreachable, timed out), 71 --source,
 # 79 partial, 80 sender refused, 81 data refused.  Each failure checks the
 # status and the stderr line; local failures check that nothing was sent.
 
@@ -210,6 +211,7 @@ carrier: <c@x.test>: 550 5.1.1 User unknown"
 
 @test "68: a host name that does not exist (75 if the resolver says EAI_AGAIN)" {
 	local gai
+	resolver_is_fenced || skip "$UNFENCED"
 	# What this machine's resolver answers decides the status (SPEC 3).
 	gai=$("$PYTHON" -c 'import socket
 try:
@@ -230,12 +232,12 @@ except socket.gaierror as e:
 	esac
 }
 
-@test "69: connection refused on a closed loopback port" {
+@test "75: connection refused on a closed loopback port (EX_TEMPFAIL: try again later)" {
 	local port
 	port=$(closed_port)
 	run --separate-stderr "$CARRIER" --host 127.0.0.1 --port "$port" --timeout 3 \
 		-f a@x.test b@x.test <"$(test_message)"
-	assert_status 69
+	assert_status 75
 	assert_equal "$output" ""
 	assert_stderr_line "^carrier: [^:]+: .*$port.*[Rr]efused"
 }
@@ -248,6 +250,47 @@ except socket.gaierror as e:
 	assert_equal "$output" ""
 	assert_stderr_line '^carrier: greeting: 554 5\.3\.2 No SMTP service here$'
 	fake_assert_commands <<<'QUIT'
+}
+
+# --- sendmail mode: every class worth retrying but 69 exits 75 ------------
+
+@test "sendmail mode (--sendmail): 68, 74 and 75 exit 75 (EX_TEMPFAIL); 69 stays; --report=json keeps the precise class" {
+	local port
+	port=$(closed_port)
+	run --separate-stderr "$CARRIER" --sendmail --host 127.0.0.1 --port "$port" \
+		--helo client.test --timeout 3 -f a@x.test b@x.test <"$(test_message)"
+	assert_status 75
+	assert_stderr_line "^sendmail: connect: 127\.0\.0\.1 port $port: Connection refused\$"
+	# 74: the connection lost before the greeting.
+	fake_start 'greeting close'
+	run --separate-stderr "$CARRIER" --sendmail --host 127.0.0.1 --port "$FAKE_PORT" \
+		--helo client.test --timeout 3 --report=json -f a@x.test b@x.test <"$(test_message)"
+	fake_stop
+	assert_status 75
+	assert_stderr_line '^sendmail: greeting: connection closed before the greeting$'
+	[[ $output == *'"exit":74}' ]] || fail "JSON: $output"
+	# The same in carrier's own mode: 74.
+	fake_start 'greeting close'
+	run --separate-stderr "$CARRIER" --host 127.0.0.1 --port "$FAKE_PORT" \
+		--helo client.test --timeout 3 -f a@x.test b@x.test <"$(test_message)"
+	fake_stop
+	assert_status 74
+	# 69: a server that answers and refuses service is not retried.
+	fake_start 'greeting 554 5.3.2 No SMTP service here'
+	run --separate-stderr "$CARRIER" --sendmail --host 127.0.0.1 --port "$FAKE_PORT" \
+		--helo client.test -f a@x.test b@x.test <"$(test_message)"
+	fake_done
+	assert_status 69
+	assert_stderr_line '^sendmail: greeting: 554 5\.3\.2 No SMTP service here$'
+	# 68: no such host.
+	resolver_is_fenced || return 0
+	run --separate-stderr "$CARRIER" --sendmail --host nosuchhost.invalid \
+		--helo client.test --timeout 3 -f a@x.test b@x.test <"$(test_message)"
+	assert_status 75
+	assert_stderr_line '^sendmail: host name lookup: nosuchhost\.invalid: '
+	run --separate-stderr "$CARRIER" --host nosuchhost.invalid \
+		--helo client.test --timeout 3 -f a@x.test b@x.test <"$(test_message)"
+	assert_status 68
 }
 
 @test "71: --source on an address this host does not have" {

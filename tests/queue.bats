@@ -190,7 +190,7 @@ need_strace() {
 	assert_equal "$(ids)" ""
 }
 
-@test "a refused connection is queued (69 -> 0), then flushed" {
+@test "a refused connection is queued (75 -> 0), then flushed" {
 	local closed
 	closed=$(closed_port)
 	run --separate-stderr "$CARRIER" --host 127.0.0.1 --port "$closed" --timeout 5 \
@@ -228,6 +228,7 @@ need_strace() {
 		MAIL 452 4.3.1 Insufficient system storage|MAIL FROM:<a@x\.test> refused: 452 4\.3\.1 Insufficient system storage$
 		data-end 451 4.3.0 Try again later|.*451 4\.3\.0 Try again later$
 	EOF
+	resolver_is_fenced || return 0
 	rm -rf "$Q"
 	run --separate-stderr "$CARRIER" --host no-such-host.invalid --timeout 5 \
 		--queue="$Q" -f a@x.test b@x.test <"$(test_message)"

@@ -250,6 +250,18 @@ closed_port() {
 	assert_no_delivery bob
 }
 
+@test "real submission: a wrong password with the default mechanism choice: one failed login, 77" {
+	simple_message "$M/m.eml" onelogin
+	CARRIER_PASSWORD=wrong-password run --separate-stderr submission -v \
+	    --user "$REAL_USER" -f "$REAL_ADDR" "$REAL_ADDR2" <"$M/m.eml"
+	assert_failure 77
+	[[ $stderr == *'carrier: AUTH SCRAM-SHA-256 refused: 535 5.7.8'* ]] ||
+	    fail "no SCRAM-SHA-256 refusal in: $stderr"
+	[[ $(grep -c '^> AUTH ' <<<"$stderr") -eq 1 ]] ||
+	    fail "more than one AUTH: $stderr"
+	assert_no_delivery bob
+}
+
 @test "real submission: no --user: RCPT refused 530 for every recipient: 67" {
 	simple_message "$M/m.eml" noauth
 	run --separate-stderr submission -f "$REAL_ADDR" "$REAL_ADDR2" <"$M/m.eml"

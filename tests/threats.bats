@@ -176,7 +176,7 @@ os.execv(sys.argv[1], sys.argv[1:])' "$CARRIER" --host 127.0.0.1 --port "$FAKE_P
 	refute_connected
 }
 
-@test "F01: Unix socket missing, not a socket, a directory, or not reachable (EACCES, as nobody): 69 naming the path" {
+@test "F01: Unix socket missing, not a socket or a directory: 75; not reachable (EACCES, as nobody): 69; each naming the path" {
 	local pub
 	# Outside $BATS_TEST_TMPDIR, which nobody cannot enter.
 	pub=$(mktemp -d /tmp/carrier-f01.XXXXXX)
@@ -188,13 +188,13 @@ os.execv(sys.argv[1], sys.argv[1:])' "$CARRIER" --host 127.0.0.1 --port "$FAKE_P
 	"$PYTHON" -c 'import socket, sys
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$pub/priv/s.sock"
 	run --separate-stderr "$CARRIER" --host "$pub/none.sock" -f a@x.test b@x.test <"$(test_message)"
-	assert_status 69
+	assert_status 75
 	assert_stderr_line "^carrier: connect: $pub/none\\.sock: No such file or directory\$"
 	run --separate-stderr "$CARRIER" --host "$pub/file.sock" -f a@x.test b@x.test <"$(test_message)"
-	assert_status 69
+	assert_status 75
 	assert_stderr_line "^carrier: connect: $pub/file\\.sock: Connection refused\$"
 	run --separate-stderr "$CARRIER" --host "$pub/dir.sock" -f a@x.test b@x.test <"$(test_message)"
-	assert_status 69
+	assert_status 75
 	assert_stderr_line "^carrier: connect: $pub/dir\\.sock: "
 	if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
 		run --separate-stderr env HOME="$pub" XDG_CONFIG_HOME="$pub" \

@@ -974,7 +974,7 @@ test_load(void)
 
 	p = write_file("bad.rc", "account a\nhost h\nport 99999\n", 0600);
 	CHECK(load(p, NULL, &o, &x) == -1 && F.class == FAIL_CONFIG &&
-	    strstr(F.what, "bad.rc:3") != NULL && exit_status(F.class) == 78,
+	    strstr(F.what, "bad.rc:3") != NULL && exit_status(F.class, false) == 78,
 	    "bad value: exit 78 with FILE:LINE");
 	opts_clear(&o);
 	free(p);
