@@ -823,8 +823,9 @@ address_check(const char *addr, bool null_ok)
 	}
 	if (quoted)
 		return "has an unterminated quoted string";
-	/* A leading '-' is allowed (SPEC 4: after "--" it is an address):
-	   carrier never hands an address to another program's argv. */
+	/* A leading '-' is allowed (after "--" it is an address, carrier(1)
+	   SENDMAIL COMPATIBILITY): carrier never hands an address to another
+	   program's argv. */
 	return mailbox_shape((const char *)s);
 }
 

@@ -34,7 +34,8 @@ void deliver_record(const struct run *r, const char *sender,
 int deliver_batch(struct run *r, struct failure *f);
 
 /* --features, --verify, --expn, --noop, --server-help, --command: the
- * replies on stdout; the class of the worst reply (SPEC 3) is returned. */
+ * replies on stdout; the class of the worst reply (carrier(1) EXIT
+ * STATUS) is returned. */
 int query(struct run *r, struct failure *f);
 
 /* sendmail -bs: an SMTP session on stdin/stdout, relayed. */

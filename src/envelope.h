@@ -1,8 +1,9 @@
 /*
  * envelope.h: who the message is from and to, decided from the command
  * line, the account and the message's own headers (smtplib's
- * send_message() rules, SPEC section 5), and the header edits that go
- * with it (Bcc removal, the From/Date/Message-ID a sendmail adds).
+ * send_message() rules, carrier(1) MESSAGE HANDLING), and the header
+ * edits that go with it (Bcc removal, the From/Date/Message-ID that a
+ * sendmail adds).
  */
 #ifndef CARRIER_ENVELOPE_H
 #define CARRIER_ENVELOPE_H

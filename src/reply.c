@@ -130,7 +130,7 @@ reader_line(struct reply_reader *rr, const char *s, size_t len)
 	bool last;
 
 	/* A NUL would cut the text short wherever it is used as a string:
-	   refuse it rather than lose what follows (THREATS P08). */
+	   refuse it rather than lose what follows. */
 	if (memchr(s, '\0', len) != NULL) {
 		reader_error(rr, "malformed reply (a NUL byte)");
 		return;

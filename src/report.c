@@ -91,7 +91,7 @@ exit_status(enum fail_class class, bool sendmail_mode)
 {
 	if (sendmail_mode && (class == FAIL_NOHOST || class == FAIL_IOERR))
 		return FAIL_TEMP;
-	/* The classes are the sysexits-style statuses of SPEC section 3. */
+	/* The classes are the sysexits-style statuses of carrier(1). */
 	switch (class) {
 	case FAIL_NONE: case FAIL_USAGE: case FAIL_DATAERR: case FAIL_NOINPUT:
 	case FAIL_REFUSED: case FAIL_NOHOST: case FAIL_CONNECT:

@@ -9,7 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* One class per row of SPEC section 3; the value is the exit status. */
+/* One class per row of carrier(1) EXIT STATUS; the value is the exit
+   status in carrier's own mode. */
 enum fail_class {
 	FAIL_NONE = 0,
 	FAIL_USAGE = 64,	/* bad option or value */
@@ -62,8 +63,9 @@ void report_failure(const struct failure *f);
 /* Print "prog: " + message (escaped) + newline on stderr. */
 void warnx_safe(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The classes worth retrying (SPEC 3): no host yet, no connection, a
- * lost connection, a temporary failure.  The queue keeps these. */
+/* The classes worth retrying (carrier(1) EXIT STATUS): no host yet, a
+ * refused greeting, no connection, a lost connection, a temporary
+ * failure.  The queue keeps these. */
 bool fail_transient(enum fail_class class);
 
 /*

@@ -1,6 +1,6 @@
 /*
  * secret.h: where the password (or OAuth token) comes from, and keeping it
- * out of core dumps.  SPEC section 2, Authentication.
+ * out of core dumps (carrier(1) AUTHENTICATION).
  *
  * Order, first that yields a password wins:
  *   1. the config's `password` value, used as given (even empty);

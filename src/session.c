@@ -2,7 +2,7 @@
  * session.c: the SMTP/LMTP dialogue.  Each stage below is named as in the
  * diagnostics ("greeting", "EHLO", "STARTTLS", "AUTH", "MAIL FROM", "RCPT
  * TO", "DATA", "end of data"); the rules for each reply follow smtplib's
- * SMTP class except where SPEC section 3 says otherwise.
+ * SMTP class except where carrier(1) EXIT STATUS says otherwise.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,7 +104,7 @@ command(struct session *s, const char *line, const char *shown,
 {
 	queue_cmd(s, line, shown);
 	if (flush(s, f) < 0) {
-		/* Name the stage, as every diagnostic does (THREATS U3). */
+		/* Name the stage, as every diagnostic does. */
 		if (f->class != FAIL_OSERR)
 			(void)snprintf(f->what, sizeof f->what, "%s", stage);
 		return -1;
@@ -131,7 +131,7 @@ fail_reply(struct failure *f, enum fail_class class, const char *what,
 /*
  * When every reply to what was sent has been read, nothing more may be
  * waiting: a reply nobody asked for must never pass for the answer to the
- * next command (THREATS P11, U1).
+ * next command, or a client could report the wrong reply as the outcome.
  */
 static int
 nothing_extra(struct session *s, const char *stage, struct failure *f)
@@ -176,7 +176,7 @@ rset(struct session *s)
 	if (!s->usable || s->quit_sent)
 		return;
 	reply_init(&r);
-	/* A failed RSET changes nothing about the outcome (THREATS P22). */
+	/* A failed RSET changes nothing about the outcome. */
 	(void)command(s, "RSET", NULL, &r, "RSET", &ignored);
 	reply_free(&r);
 }
@@ -708,7 +708,8 @@ struct tally {
 };
 
 /* Record a RCPT reply for recipient i.  Returns -1 on 421, -2 for a
-   reply that is no answer to RCPT (1xx, 3xx: THREATS P06). */
+   reply that is no answer to RCPT (1xx, 3xx: RFC 5321 4.3.2 allows
+   neither). */
 static int
 rcpt_outcome(struct send_result *res, size_t i, const struct reply *r,
     bool *deferred, struct tally *t)
@@ -1037,7 +1038,7 @@ transaction(struct session *s, const struct envelope *env,
 	rc = end_of_data(s, res, idx, n, f);
 	goto out;
 data_lost:
-	/* Name the stage (THREATS U3): the message was being sent. */
+	/* Name the stage: the message was being sent. */
 	if (f->class == FAIL_IOERR || f->class == FAIL_TEMP)
 		(void)snprintf(f->what, sizeof f->what, "message data");
 	not_delivered(res, idx, n, 0, "data", NULL, f);

@@ -104,8 +104,8 @@ int session_send(struct session *s, const struct envelope *env,
 /*
  * Send one command (VRFY x, EXPN x, NOOP, HELP x, or anything for
  * --command) and read its reply into *r.  Returns the class of the reply
- * as SPEC 3 says for query modes (FAIL_NONE for 2xx/3xx), or -1 when no
- * reply could be read.
+ * as carrier(1) EXIT STATUS says for query modes (FAIL_NONE for 2xx/3xx),
+ * or -1 when no reply could be read.
  */
 int session_command(struct session *s, const char *line, struct reply *r,
     enum fail_class *class, struct failure *f);

@@ -39,7 +39,8 @@ secret_for_session(void *ctx, struct failure *f)
 }
 
 /* The EHLO name goes into a command: the configuration's `domain` and
-   the system's host name are checked as --helo is (THREATS I02). */
+   the system's host name are checked as --helo is: a CR LF there would
+   be a command of its own. */
 static int
 helo_check(const char *helo, struct failure *f)
 {

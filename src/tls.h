@@ -45,7 +45,7 @@ struct tls;
  * with the expected and present names, pin mismatch with both
  * fingerprints, or GnuTLS's reason), including the peer closing or
  * resetting the connection during the handshake (no TLS session came
- * up: SPEC 3 row 83); FAIL_TEMP for a timeout; FAIL_CONFIG for
+ * up: exit 83, carrier(1)); FAIL_TEMP for a timeout; FAIL_CONFIG for
  * unreadable CA/cert/key files, a bad priority string or fingerprint
  * syntax, or no servername to check; FAIL_OSERR if poll() fails.
  * The caller keeps fd: neither this nor tls_close/tls_free closes it.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# threats.bats: the rows of THREATS.md (/work/shared) that no other suite
-# covered, and the fault points of its section (b) in every variant (silent
-# stall, slow drip, FIN, RST; close_notify and truncation after TLS).
+# threats.bats: the rows of THREATS.md (the catalogue of attacks and
+# faults, kept outside the repository) that no other suite covered, and
+# the fault points of its section (b) in every variant (silent stall, slow
+# drip, FIN, RST; close_notify and truncation after TLS).
 # tests/THREATS-COVERAGE.md maps every row to its tests.
 #
 # Exit statuses are SPEC section 3's (it governs where THREATS suggests
