@@ -33,7 +33,7 @@ LIB_SRC = src/address.c src/auth.c src/batch.c src/cli.c src/config.c src/delive
           src/message.c src/net.c src/reply.c src/report.c src/secret.c \
           src/session.c src/tls.c src/trace.c src/util.c
 HDR     = src/*.h
-UNIT    = address auth config encoder headers message reply secret tls
+UNIT    = address auth config encoder headers message reply report secret tls
 
 all: carrier
 

@@ -191,26 +191,6 @@ verdict(enum fail_class c)
 	}
 }
 
-/* Which of two outcomes is worse: a permanent failure over a temporary
-   one over a partial one over success. */
-static int
-severity(enum fail_class c)
-{
-	if (c == FAIL_NONE)
-		return 0;
-	if (c == FAIL_PARTIAL)
-		return 1;
-	if (fail_transient(c))
-		return 2;
-	return 3;
-}
-
-static enum fail_class
-worse(enum fail_class a, enum fail_class b)
-{
-	return severity(b) > severity(a) ? b : a;
-}
-
 /* One message over the open session (opened again when needed). */
 static enum fail_class
 send_one(struct run *r, struct session *s, bool *open, bool *reused,
@@ -309,11 +289,11 @@ deliver_batch(struct run *r, struct failure *f)
 			if (mf.what[0])
 				warnx_safe("%s: %s%s%s", src.v[i].name, mf.what,
 				    mf.detail[0] ? ": " : "", mf.detail);
-			worst = worse(worst, c);
+			worst = fail_worse(worst, c);
 		}
 	}
 	(void)fflush(stdout);
-	rc = worst == FAIL_NONE ? 0 : fail(f, worst, 0, "", NULL);
+	rc = worst == FAIL_NONE ? 0 : fail_reported(f, worst);
 out:
 	if (open)
 		session_close(&s);

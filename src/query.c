@@ -73,9 +73,7 @@ query(struct run *r, struct failure *f)
 				break;
 			}
 			print_reply(&rep);
-			if (cl != FAIL_NONE && (worst == FAIL_NONE ||
-			    cl < worst))
-				worst = cl;
+			worst = fail_worse(worst, cl);
 		}
 		strlist_free(&lines);
 	}
@@ -83,7 +81,7 @@ query(struct run *r, struct failure *f)
 	reply_free(&rep);
 	session_close(&s);
 	if (rc == 0 && worst != FAIL_NONE)
-		return fail(f, worst, 0, "", NULL);
+		return fail_reported(f, worst);
 	return rc;
 }
 

@@ -18,6 +18,7 @@ fail(struct failure *f, enum fail_class class, int code, const char *what,
 	va_list ap;
 
 	f->class = class;
+	f->reported = false;
 	f->code = code;
 	(void)snprintf(f->what, sizeof f->what, "%s", what);
 	f->detail[0] = '\0';
@@ -26,6 +27,14 @@ fail(struct failure *f, enum fail_class class, int code, const char *what,
 		(void)vsnprintf(f->detail, sizeof f->detail, detailfmt, ap);
 		va_end(ap);
 	}
+	return -1;
+}
+
+int
+fail_reported(struct failure *f, enum fail_class class)
+{
+	fail(f, class, 0, "", NULL);
+	f->reported = true;
 	return -1;
 }
 
@@ -56,9 +65,7 @@ report_failure(const struct failure *f)
 {
 	char line[sizeof f->what + sizeof f->detail + 4];
 
-	/* An empty `what` means the failure was reported already, one line
-	   per refused recipient. */
-	if (f->what[0] == '\0')
+	if (f->reported)
 		return;
 	if (f->detail[0] != '\0')
 		(void)snprintf(line, sizeof line, "%s: %s", f->what, f->detail);
@@ -84,6 +91,22 @@ fail_transient(enum fail_class class)
 {
 	return class == FAIL_NOHOST || class == FAIL_CONNECT ||
 	    class == FAIL_IOERR || class == FAIL_TEMP;
+}
+
+static int
+severity(enum fail_class c)
+{
+	if (c == FAIL_NONE)
+		return 0;
+	if (c == FAIL_PARTIAL)
+		return 1;
+	return fail_transient(c) ? 2 : 3;
+}
+
+enum fail_class
+fail_worse(enum fail_class a, enum fail_class b)
+{
+	return severity(b) > severity(a) ? b : a;
 }
 
 int

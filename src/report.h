@@ -41,6 +41,7 @@ enum fail_class {
  */
 struct failure {
 	enum fail_class class;
+	bool reported;		/* its lines are on stderr already */
 	int code;
 	char what[256];
 	char detail[1024];
@@ -55,6 +56,14 @@ int fail(struct failure *f, enum fail_class class, int code,
 extern const char *progname;
 
 /*
+ * Record a failure that has no line of its own: its lines are the
+ * refused recipients' or the failed messages' (--batch, --flush), each
+ * printed where it is collected; report_failure then prints nothing.
+ * Returns -1.
+ */
+int fail_reported(struct failure *f, enum fail_class class);
+
+/*
  * Print "prog: WHAT: DETAIL" on stderr, escaping every byte that is not
  * printable with strvis(3) so that server text cannot drive the terminal.
  */
@@ -67,6 +76,14 @@ void warnx_safe(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * refused greeting, no connection, a lost connection, a temporary
  * failure.  The queue keeps these. */
 bool fail_transient(enum fail_class class);
+
+/*
+ * Which of two outcomes decides the exit status of a run that has several
+ * (--batch, --flush, several query commands): a permanent failure, then a
+ * temporary one, then a partial delivery, then success; of two as bad,
+ * the first (a).
+ */
+enum fail_class fail_worse(enum fail_class a, enum fail_class b);
 
 /*
  * Exit status for a class: the only mapping in the program.  In sendmail

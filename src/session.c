@@ -1126,9 +1126,9 @@ session_send(struct session *s, const struct envelope *env,
 	if (refused == 0)
 		return 0;
 	if (accepted > 0)
-		return fail(f, FAIL_PARTIAL, 0, "", NULL);
-	/* The per-recipient lines say it all: no summary line (empty). */
-	return fail(f, temp ? FAIL_TEMP : FAIL_REFUSED, 0, "", NULL);
+		return fail_reported(f, FAIL_PARTIAL);
+	/* The per-recipient lines say it all: no summary line. */
+	return fail_reported(f, temp ? FAIL_TEMP : FAIL_REFUSED);
 }
 
 int

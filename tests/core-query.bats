@@ -2,7 +2,8 @@
 # Core suite: the query modes (SPEC 1 and 3): --features, --verify,
 # --expn, --noop, --server-help[=TOPIC], --command.  Each reply is printed
 # as "CODE text" on stdout; exit 0 for 2xx and 3xx, 75 for 4xx, 67 for 5xx
-# to VRFY or EXPN, 76 for any other 5xx; several failures: the lowest.
+# to VRFY or EXPN, 76 for any other 5xx; several failures: the worst
+# (permanent before temporary; of two as bad, the first).
 # The reply is the output: a refused query prints nothing on stderr.
 
 load lib/common
@@ -185,7 +186,7 @@ ENHANCEDSTATUSCODES"
 	EOF
 }
 
-@test "--command: 4xx is 75; with a 5xx as well, the lowest status (75)" {
+@test "--command: 4xx is 75; with a 5xx as well, the permanent one wins (76), as in --batch" {
 	fake_start 'XYZZY 451 4.3.0 later'
 	run_carrier --command 'XYZZY' </dev/null
 	fake_done
@@ -195,7 +196,7 @@ ENHANCEDSTATUSCODES"
 	fake_start 'XYZZY 451 4.3.0 later'
 	run_carrier --command 'PLUGH' --command 'XYZZY' --command 'NOOP' </dev/null
 	fake_done
-	assert_status 75
+	assert_status 76
 	assert_output '500 5.5.2 Error: command not recognized
 451 4.3.0 later
 250 2.0.0 Ok'
