@@ -534,26 +534,23 @@ scram_hmac(const struct sasl *s, const void *key, size_t keylen,
 	    GNUTLS_MAC_SHA1, key, keylen, text, textlen, digest);
 }
 
+/* What the server-first-message (RFC 5802 5.1) holds, once checked. */
+struct scram_first {
+	const char *nonce;	/* the combined nonce, inside the message */
+	size_t nonce_len;
+	struct buf salt;	/* decoded */
+	unsigned long iter;
+};
+
 static int
-scram_client_final(struct sasl *s, const unsigned char *ch, size_t len,
-    struct buf *out, char *err, size_t errlen)
+scram_parse_first(const struct sasl *s, const unsigned char *ch, size_t len,
+    struct scram_first *sf, char *err, size_t errlen)
 {
 	const char *mname = sasl_mech_name(s->mech);
 	const char *cnonce = scram_client_nonce(s);
 	size_t cnlen = strlen(cnonce);
 	struct scram_attr a[3];
-	struct buf salt, authmsg, without_proof, gs2;
-	unsigned char client_key[64], stored_key[64], client_sig[64];
-	unsigned char proof[64], server_key[64];
-	gnutls_datum_t pw = { NULL, 0 }, saltd;
-	unsigned long iter = 0;
-	bool pw_normalized = false;
-	int n, rc = -1;
-
-	buf_init(&salt);
-	buf_init(&authmsg);
-	buf_init(&without_proof);
-	buf_init(&gs2);
+	int n;
 
 	if (len == 0 || memchr(ch, '\0', len) != NULL)
 		return seterr(err, errlen, "%s: %s server-first-message",
@@ -571,51 +568,85 @@ scram_client_final(struct sasl *s, const unsigned char *ch, size_t len,
 	if (a[0].len <= cnlen || memcmp(a[0].val, cnonce, cnlen) != 0)
 		return seterr(err, errlen, "%s: server nonce does not extend "
 		    "the client nonce", mname);
-	if (b64_decode(a[1].val, a[1].len, &salt) < 0 || salt.len == 0) {
-		buf_free(&salt);
+	sf->nonce = a[0].val;
+	sf->nonce_len = a[0].len;
+	if (b64_decode(a[1].val, a[1].len, &sf->salt) < 0 ||
+	    sf->salt.len == 0)
 		return seterr(err, errlen, "%s: salt is not valid base64",
 		    mname);
-	}
-	if (a[2].len == 0 || a[2].len > 9 || a[2].val[0] == '0')
-		goto bad_iter;
-	for (size_t i = 0; i < a[2].len; i++) {
+	sf->iter = 0;
+	bool digits = a[2].len > 0 && a[2].len <= 9 && a[2].val[0] != '0';
+	for (size_t i = 0; digits && i < a[2].len; i++) {
 		if (a[2].val[i] < '0' || a[2].val[i] > '9')
-			goto bad_iter;
-		iter = iter * 10 + (unsigned long)(a[2].val[i] - '0');
+			digits = false;
+		else
+			sf->iter = sf->iter * 10 +
+			    (unsigned long)(a[2].val[i] - '0');
 	}
-	if (iter < SCRAM_MIN_ITER || iter > SCRAM_MAX_ITER)
-		goto bad_iter;
+	if (!digits || sf->iter < SCRAM_MIN_ITER || sf->iter > SCRAM_MAX_ITER)
+		return seterr(err, errlen, "%s: iteration count is not a "
+		    "number from %d to %d", mname, SCRAM_MIN_ITER,
+		    SCRAM_MAX_ITER);
+	return 0;
+}
 
-	free(s->server_first);
-	s->server_first = xstrndup((const char *)ch, len);
+/* SaltedPassword := Hi(Normalize(password), salt, i), into s->salted. */
+static int
+scram_salt_password(struct sasl *s, const struct scram_first *sf, char *err,
+    size_t errlen)
+{
+	gnutls_datum_t pw = { NULL, 0 }, saltd;
+	bool normalized = false;
+	int rc = 0;
 
 	/* Normalise the password (RFC 7613 OpaqueString, which replaces
 	 * SASLprep); when it cannot be normalised use its bytes as given. */
 	if (gnutls_utf8_password_normalize((const unsigned char *)
 	    s->creds->secret, (unsigned)strlen(s->creds->secret), &pw, 0) == 0) {
-		pw_normalized = true;
+		normalized = true;
 	} else {
 		pw.data = (unsigned char *)(uintptr_t)s->creds->secret;
 		pw.size = (unsigned)strlen(s->creds->secret);
 	}
-	saltd.data = (unsigned char *)salt.data;
-	saltd.size = (unsigned)salt.len;
+	saltd.data = (unsigned char *)sf->salt.data;
+	saltd.size = (unsigned)sf->salt.len;
 	if (gnutls_pbkdf2(scram_sha256(s) ? GNUTLS_MAC_SHA256 : GNUTLS_MAC_SHA1,
-	    &pw, &saltd, (unsigned)iter, s->salted, s->hashlen) < 0) {
-		seterr(err, errlen, "%s: PBKDF2 failed", mname);
-		goto out;
+	    &pw, &saltd, (unsigned)sf->iter, s->salted, s->hashlen) < 0)
+		rc = seterr(err, errlen, "%s: PBKDF2 failed",
+		    sasl_mech_name(s->mech));
+	if (normalized) {
+		explicit_bzero(pw.data, pw.size);
+		gnutls_free(pw.data);
 	}
+	return rc;
+}
 
-	/* client-final-message-without-proof */
+/*
+ * RFC 5802 3: the client proof for AuthMessage, appended to `out` after
+ * the client-final-message-without-proof; the server signature to expect
+ * is kept in s->server_sig.
+ */
+static int
+scram_prove(struct sasl *s, const unsigned char *first, size_t first_len,
+    const struct scram_first *sf, struct buf *out, char *err, size_t errlen)
+{
+	unsigned char client_key[64], stored_key[64], client_sig[64];
+	unsigned char proof[64], server_key[64];
+	struct buf authmsg, without_proof, gs2;
+	int rc = 0;
+
+	buf_init(&authmsg);
+	buf_init(&without_proof);
+	buf_init(&gs2);
 	scram_gs2_header(s->creds, &gs2);
 	buf_adds(&without_proof, "c=");
 	b64_encode(gs2.data, gs2.len, &without_proof);
 	buf_adds(&without_proof, ",r=");
-	buf_add(&without_proof, a[0].val, a[0].len);
+	buf_add(&without_proof, sf->nonce, sf->nonce_len);
 
 	buf_adds(&authmsg, s->client_first_bare);
 	buf_addc(&authmsg, ',');
-	buf_add(&authmsg, ch, len);
+	buf_add(&authmsg, first, first_len);
 	buf_addc(&authmsg, ',');
 	buf_add(&authmsg, without_proof.data, without_proof.len);
 
@@ -629,38 +660,47 @@ scram_client_final(struct sasl *s, const unsigned char *ch, size_t len,
 	    server_key) < 0 ||
 	    scram_hmac(s, server_key, s->hashlen, authmsg.data, authmsg.len,
 	    s->server_sig) < 0) {
-		seterr(err, errlen, "%s: HMAC failed", mname);
-		goto out;
+		rc = seterr(err, errlen, "%s: HMAC failed",
+		    sasl_mech_name(s->mech));
+	} else {
+		for (size_t i = 0; i < s->hashlen; i++)
+			proof[i] = client_key[i] ^ client_sig[i];
+		buf_add(out, without_proof.data, without_proof.len);
+		buf_adds(out, ",p=");
+		b64_encode(proof, s->hashlen, out);
 	}
-	for (size_t i = 0; i < s->hashlen; i++)
-		proof[i] = client_key[i] ^ client_sig[i];
-
-	buf_add(out, without_proof.data, without_proof.len);
-	buf_adds(out, ",p=");
-	b64_encode(proof, s->hashlen, out);
-	rc = 0;
-out:
-	/* The salted password is needed no more: only the expected server
-	 * signature is kept for the last step. */
-	explicit_bzero(s->salted, sizeof s->salted);
 	explicit_bzero(client_key, sizeof client_key);
 	explicit_bzero(stored_key, sizeof stored_key);
 	explicit_bzero(client_sig, sizeof client_sig);
 	explicit_bzero(proof, sizeof proof);
 	explicit_bzero(server_key, sizeof server_key);
-	if (pw_normalized) {
-		explicit_bzero(pw.data, pw.size);
-		gnutls_free(pw.data);
-	}
-	buf_free(&salt);
 	buf_free_secret(&authmsg);
 	buf_free(&without_proof);
 	buf_free(&gs2);
 	return rc;
-bad_iter:
-	buf_free(&salt);
-	return seterr(err, errlen, "%s: iteration count is not a number "
-	    "from %d to %d", mname, SCRAM_MIN_ITER, SCRAM_MAX_ITER);
+}
+
+static int
+scram_client_final(struct sasl *s, const unsigned char *ch, size_t len,
+    struct buf *out, char *err, size_t errlen)
+{
+	struct scram_first sf;
+	int rc;
+
+	buf_init(&sf.salt);
+	rc = scram_parse_first(s, ch, len, &sf, err, errlen);
+	if (rc == 0) {
+		free(s->server_first);
+		s->server_first = xstrndup((const char *)ch, len);
+		rc = scram_salt_password(s, &sf, err, errlen);
+	}
+	if (rc == 0)
+		rc = scram_prove(s, ch, len, &sf, out, err, errlen);
+	/* The salted password is needed no more: only the expected server
+	 * signature is kept for the last step. */
+	explicit_bzero(s->salted, sizeof s->salted);
+	buf_free(&sf.salt);
+	return rc;
 }
 
 static int

@@ -263,27 +263,18 @@ add_missing_headers(const struct options *o, struct message *m,
 		buf_free(&add);
 }
 
-int
-envelope_build(struct mail_envelope *e, const struct options *o,
-    struct message *m, const char *fqdn, struct failure *f)
+/* Recipients: the command line, then the headers with -t (from the one
+   Resent- block when there is one). */
+static int
+envelope_recipients(struct mail_envelope *e, const struct options *o,
+    const struct message *m, bool resent, struct failure *f)
 {
-	const char *h = m->head.data;
-	size_t hl = m->head.len;
+	static const char *const plain[] = { "To", "Cc", "Bcc" };
+	static const char *const re[] = { "Resent-To", "Resent-Cc",
+	    "Resent-Bcc" };
 	struct strlist raw = { 0 };
-	bool resent = false;
 	int rc = -1;
 
-	memset(e, 0, sizeof *e);
-	/* A Resent- block is counted by its Resent-Date, as smtplib does. */
-	size_t blocks = headers_count(h, hl, "Resent-Date");
-	/* Several blocks matter only when the headers decide the envelope:
-	   a bounce of a bounce sent to given recipients is fine. */
-	if (blocks > 1 && (o->read_recipients || o->from == NULL))
-		return fail(f, FAIL_DATAERR, 0, "message", "has %zu Resent- "
-		    "blocks; cannot tell which one to use", blocks);
-	resent = blocks == 1;
-
-	/* Recipients: the command line, then the headers with -t. */
 	for (size_t i = 0; i < o->recipients.n; i++) {
 		const char *arg = o->recipients.v[i];
 		char err[160];
@@ -297,15 +288,9 @@ envelope_build(struct mail_envelope *e, const struct options *o,
 			goto out;
 		}
 	}
-	if (o->read_recipients) {
-		static const char *const plain[] = { "To", "Cc", "Bcc" };
-		static const char *const re[] = { "Resent-To", "Resent-Cc",
-		    "Resent-Bcc" };
-		for (int i = 0; i < 3; i++)
-			if (field_addresses(m, resent ? re[i] : plain[i], &raw,
-			    f) < 0)
-				goto out;
-	}
+	for (int i = 0; o->read_recipients && i < 3; i++)
+		if (field_addresses(m, resent ? re[i] : plain[i], &raw, f) < 0)
+			goto out;
 	for (size_t i = 0; i < raw.n; i++) {
 		if (*raw.v[i] == '\0')
 			continue;	/* "<>" is no recipient */
@@ -321,24 +306,32 @@ envelope_build(struct mail_envelope *e, const struct options *o,
 	for (size_t i = 0; i < e->recipients.n; i++)
 		if (envelope_check(e->recipients.v[i], false, f) < 0)
 			goto out;
+	rc = 0;
+out:
+	strlist_free(&raw);
+	return rc;
+}
 
-	/* Sender: -f, the account, Sender/From, then sendmail's default. */
+/* Sender: -f, the account, Sender/From, then sendmail's default. */
+static int
+envelope_sender(struct mail_envelope *e, const struct options *o,
+    const struct message *m, bool resent, const char *fqdn,
+    struct failure *f)
+{
 	if (o->from != NULL)
 		e->sender = address_strip_brackets(o->from);
 	else if (header_sender(m, resent ? "Resent-Sender" : "Sender",
 	    resent ? "Resent-From" : "From", &e->sender, f) < 0)
-		goto out;
+		return -1;
 	if (e->sender == NULL && o->sendmail) {
 		char *login = login_name();
 		e->sender = xasprintf("%s@%s", login,
 		    o->maildomain ? o->maildomain : fqdn);
 		free(login);
 	}
-	if (e->sender == NULL) {
-		fail(f, FAIL_DATAERR, 0, "no sender", "give -f ADDRESS, or a "
-		    "From header, or 'from' in the configuration");
-		goto out;
-	}
+	if (e->sender == NULL)
+		return fail(f, FAIL_DATAERR, 0, "no sender", "give -f ADDRESS, "
+		    "or a From header, or 'from' in the configuration");
 	if (*e->sender != '\0' && strchr(e->sender, '@') == NULL &&
 	    o->maildomain != NULL) {
 		/* cron's "root": smarthosts refuse unqualified senders. */
@@ -346,9 +339,15 @@ envelope_build(struct mail_envelope *e, const struct options *o,
 		free(e->sender);
 		e->sender = q;
 	}
-	if (envelope_check(e->sender, true, f) < 0)
-		goto out;
+	return envelope_check(e->sender, true, f);
+}
 
+/* The header edits that go with the envelope: Bcc removed, msmtp's
+   undisclosed_recipients, the fields a sendmail adds. */
+static void
+envelope_edit_headers(const struct options *o, struct message *m,
+    const char *sender, const char *fqdn)
+{
 	if (!o->keep_bcc) {
 		headers_remove(&m->head, "Bcc");
 		headers_remove(&m->head, "Resent-Bcc");
@@ -365,11 +364,28 @@ envelope_build(struct mail_envelope *e, const struct options *o,
 		buf_free(&m->head);
 		m->head = b;
 	}
-	add_missing_headers(o, m, e->sender, fqdn);
-	rc = 0;
-out:
-	strlist_free(&raw);
-	if (rc < 0)
+	add_missing_headers(o, m, sender, fqdn);
+}
+
+int
+envelope_build(struct mail_envelope *e, const struct options *o,
+    struct message *m, const char *fqdn, struct failure *f)
+{
+	memset(e, 0, sizeof *e);
+	/* A Resent- block is counted by its Resent-Date, as smtplib does. */
+	size_t blocks = headers_count(m->head.data, m->head.len,
+	    "Resent-Date");
+	/* Several blocks matter only when the headers decide the envelope:
+	   a bounce of a bounce sent to given recipients is fine. */
+	if (blocks > 1 && (o->read_recipients || o->from == NULL))
+		return fail(f, FAIL_DATAERR, 0, "message", "has %zu Resent- "
+		    "blocks; cannot tell which one to use", blocks);
+	bool resent = blocks == 1;
+	if (envelope_recipients(e, o, m, resent, f) < 0 ||
+	    envelope_sender(e, o, m, resent, fqdn, f) < 0) {
 		envelope_free(e);
-	return rc;
+		return -1;
+	}
+	envelope_edit_headers(o, m, e->sender, fqdn);
+	return 0;
 }

@@ -21,6 +21,16 @@ struct reply {
 	size_t nlines;
 };
 
+/* RFC 5321 4.2.1: the first digit says what a reply means. */
+static inline bool reply_positive(const struct reply *r)
+{
+	return r->code >= 200 && r->code <= 299;
+}
+static inline bool reply_transient(const struct reply *r)
+{
+	return r->code >= 400 && r->code <= 499;
+}
+
 void reply_init(struct reply *r);
 void reply_free(struct reply *r);
 /* The text with lines joined by single spaces, for one-line messages. */

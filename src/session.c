@@ -160,7 +160,7 @@ nothing_extra(struct session *s, const char *stage, struct failure *f)
 static enum fail_class
 class_of(const struct reply *r, enum fail_class permanent)
 {
-	if (r->code >= 400 && r->code < 500)
+	if (reply_transient(r))
 		return FAIL_TEMP;
 	if (r->code >= 500)
 		return permanent;
@@ -220,7 +220,7 @@ hello(struct session *s, struct failure *f)
 	reply_init(&r);
 	if (command(s, line, NULL, &r, verb, f) < 0)
 		goto out;
-	if (r.code >= 200 && r.code < 300) {
+	if (reply_positive(&r)) {
 		caps_parse(&r, &s->caps);
 		rc = 0;
 		goto out;
@@ -228,7 +228,7 @@ hello(struct session *s, struct failure *f)
 	/* LMTP has no fallback (RFC 2033); a 4xx or 3xx is no "EHLO not
 	   supported" either. */
 	if (s->cfg->lmtp || r.code < 500) {
-		fail_reply(f, r.code >= 400 && r.code < 500 ? FAIL_TEMP :
+		fail_reply(f, reply_transient(&r) ? FAIL_TEMP :
 		    FAIL_PROTOCOL, what, &r);
 		goto out;
 	}
@@ -237,11 +237,11 @@ hello(struct session *s, struct failure *f)
 	line = xasprintf("HELO %s", s->cfg->helo);
 	if (command(s, line, NULL, &r, "HELO", f) < 0)
 		goto out;
-	if (r.code >= 200 && r.code < 300) {
+	if (reply_positive(&r)) {
 		memset(&s->caps, 0, sizeof s->caps);
 		rc = 0;
 	} else
-		fail_reply(f, r.code >= 400 && r.code < 500 ? FAIL_TEMP :
+		fail_reply(f, reply_transient(&r) ? FAIL_TEMP :
 		    FAIL_PROTOCOL, "HELO refused", &r);
 out:
 	free(line);
@@ -401,8 +401,7 @@ auth_one(struct session *s, enum sasl_mech mech,
 			goto out;
 		}
 		rc = 1;
-	} else if (last->code == 421 || (last->code >= 400 &&
-	    last->code < 500)) {
+	} else if (reply_transient(last)) {
 		fail_reply(f, FAIL_TEMP, "AUTH", last);
 	} else if (last->code >= 500) {
 		/* 503 included: carrier never authenticates twice. */
@@ -714,9 +713,9 @@ static int
 rcpt_outcome(struct send_result *res, size_t i, const struct reply *r,
     bool *deferred, struct tally *t)
 {
-	if (r->code < 400 && (r->code < 200 || r->code > 299))
+	if (r->code < 400 && !reply_positive(r))
 		return -2;
-	if (r->code >= 200 && r->code <= 299) {
+	if (reply_positive(r)) {
 		/* Any 2xx is success (RFC 5321 4.2.1); smtplib knows only
 		   250 and 251. */
 		set_outcome(&res->r[i], true, "RCPT", r);
@@ -728,7 +727,7 @@ rcpt_outcome(struct send_result *res, size_t i, const struct reply *r,
 		t->deferred++;
 	} else {
 		set_outcome(&res->r[i], false, "RCPT", r);
-		if (r->code >= 400 && r->code < 500)
+		if (reply_transient(r))
 			t->temp_refusal = true;
 	}
 	return r->code == 421 ? -1 : 0;
@@ -805,7 +804,7 @@ end_of_data(struct session *s, struct send_result *res, const size_t *idx,
 		}
 		reply_free(&res->final);
 		res->final = r;
-		if (r.code >= 200 && r.code < 300)
+		if (reply_positive(&r))
 			return 0;
 		not_delivered(res, idx, n, 0, "data", &r, NULL);
 		if (r.code != 421)
@@ -822,7 +821,7 @@ end_of_data(struct session *s, struct send_result *res, const size_t *idx,
 			not_delivered(res, idx, n, i, "delivery", NULL, f);
 			goto lost;
 		}
-		bool ok = r.code >= 200 && r.code < 300;
+		bool ok = reply_positive(&r);
 		set_outcome(rr, ok, "delivery", &r);
 		delivered += ok;
 		reply_free(&res->final);
@@ -850,10 +849,9 @@ unknown:
 
 /* Before MAIL: what makes the transaction impossible on this server. */
 static int
-transaction_checks(struct session *s, const struct envelope *env,
-    const struct message *msg, bool utf8, struct failure *f)
+transaction_checks(struct session *s, const struct message *msg, bool utf8,
+    struct failure *f)
 {
-	(void)env;
 	if (utf8 && !caps_has(&s->caps, "SMTPUTF8"))
 		return fail(f, FAIL_UNSUPPORTED, 0, "SMTPUTF8",
 		    "an address is not ASCII and the server does not offer "
@@ -876,26 +874,53 @@ transaction_checks(struct session *s, const struct envelope *env,
 	return 0;
 }
 
-/* The RCPT replies, in order; -1 on a lost connection, a 421 or a
-   reply that is no answer.  `alone`: nothing else was sent, so nothing
-   else may have come. */
+/*
+ * One transaction of session_send, for the recipients idx[0..n) of one
+ * round; its phases share this.  Recipients answered 452 after another was
+ * accepted are marked in deferred[] for a further round.
+ */
+struct transaction {
+	struct session *s;
+	const struct envelope *env;
+	const struct message *msg;
+	struct send_result *res;
+	const size_t *idx;
+	size_t n;
+	bool *deferred;
+	struct tally *tally;
+	bool last;		/* no further round can follow */
+	bool pipelining;	/* RFC 2920: one flight, replies read after */
+	bool bdat;		/* RFC 3030 CHUNKING: the message as BDAT */
+	bool utf8;
+	struct reply mail;	/* the reply to MAIL FROM */
+	struct reply data;	/* the reply to DATA or BDAT */
+};
+
+enum rcpt_read {
+	RCPT_RECORD = 1,	/* MAIL was accepted: the replies count */
+	RCPT_ALONE = 2,		/* nothing else was sent: nothing else may come */
+};
+
+/* The RCPT replies of recipients [from, from + count), in order; -1 on a
+   lost connection, a 421 or a reply that is no answer. */
 static int
-read_rcpt_replies(struct session *s, struct send_result *res,
-    const size_t *idx, size_t n, bool record, bool alone, bool *deferred,
-    struct tally *t, struct failure *f)
+read_rcpt_replies(struct transaction *x, size_t from, size_t count,
+    int how, struct failure *f)
 {
+	struct session *s = x->s;
 	struct reply r;
 	int rc = 0;
 
 	reply_init(&r);
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	for (size_t i = from; i < from + count && rc == 0; i++) {
 		int o = 0;
 		if (read_reply(s, &r, "RCPT TO", false, f) < 0) {
 			rc = -1;
 			break;
 		}
-		if (record)
-			o = rcpt_outcome(res, idx[i], &r, deferred, t);
+		if (how & RCPT_RECORD)
+			o = rcpt_outcome(x->res, x->idx[i], &r, x->deferred,
+			    x->tally);
 		else if (r.code == 421)
 			o = -1;
 		if (o == -1)
@@ -903,7 +928,7 @@ read_rcpt_replies(struct session *s, struct send_result *res,
 		else if (o == -2) {
 			s->usable = false;
 			rc = fail_reply(f, FAIL_PROTOCOL, "RCPT TO", &r);
-		} else if (alone)
+		} else if (how & RCPT_ALONE)
 			rc = nothing_extra(s, "RCPT TO", f);
 	}
 	reply_free(&r);
@@ -914,138 +939,168 @@ static int
 none_accepted(struct session *s, const struct tally *t, struct failure *f)
 {
 	rset(s);
-	return fail(f, t->temp_refusal ? FAIL_TEMP : FAIL_REFUSED, 0, "",
-	    NULL);
+	return fail_reported(f, t->temp_refusal ? FAIL_TEMP : FAIL_REFUSED);
 }
 
 /*
- * One transaction for the recipients idx[0..n).  Recipients answered 452
- * after another was accepted are marked in deferred[] for a further
- * round.  `last` says no round can follow (QUIT may be pipelined).
+ * Phase 1: MAIL and every RCPT.  In lock-step each is sent and answered
+ * in turn; pipelined, they wait in the output buffer for the flight.
+ */
+static int
+send_envelope(struct transaction *x, struct failure *f)
+{
+	struct session *s = x->s;
+	char *line = mail_command(s, x->env, x->msg, x->utf8);
+
+	queue_cmd(s, line, NULL);
+	free(line);
+	if (!x->pipelining) {
+		if (flush(s, f) < 0 ||
+		    read_reply(s, &x->mail, "MAIL FROM", false, f) < 0 ||
+		    (x->mail.code != 421 && nothing_extra(s, "MAIL FROM",
+		    f) < 0))
+			return -1;
+		if (!reply_positive(&x->mail))
+			return mail_refused(s, x->env, &x->mail, f);
+	}
+	for (size_t i = 0; i < x->n; i++) {
+		line = rcpt_command(s, x->env->recipients->v[x->idx[i]]);
+		queue_cmd(s, line, NULL);
+		free(line);
+		if (!x->pipelining && (flush(s, f) < 0 ||
+		    read_rcpt_replies(x, i, 1, RCPT_RECORD | RCPT_ALONE,
+		    f) < 0))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Phase 2, pipelined: DATA joins the flight, or with CHUNKING the whole
+ * message and, when nothing can follow, QUIT (RFC 2920 3.1); then the
+ * flight goes out.
+ */
+static int
+send_flight(struct transaction *x, struct failure *f)
+{
+	if (x->bdat) {
+		if (send_data(x->s, x->msg, true, f) < 0)
+			return -1;
+		/* RFC 5321 4.5.3.1.8: every server takes 100 recipients,
+		   so no 452 round can follow. */
+		pipeline_quit(x->s, true, x->last && x->n <= 100);
+	} else
+		queue_cmd(x->s, "DATA", NULL);
+	return flush(x->s, f);
+}
+
+/*
+ * Phase 3, pipelined: the replies to MAIL and every RCPT.  When MAIL was
+ * refused or no recipient accepted, the reply to DATA or BDAT is read too
+ * (a 354 gets a lone "." to end a message nobody should receive) and the
+ * transaction ends.
+ */
+static int
+read_envelope_replies(struct transaction *x, struct failure *f)
+{
+	struct session *s = x->s;
+
+	if (read_reply(s, &x->mail, "MAIL FROM", false, f) < 0)
+		return -1;
+	if (x->mail.code == 421)
+		return fail_reply(f, FAIL_TEMP, "MAIL FROM", &x->mail);
+	bool mail_ok = reply_positive(&x->mail);
+	if (read_rcpt_replies(x, 0, x->n, mail_ok ? RCPT_RECORD : 0, f) < 0)
+		return -1;
+	if (mail_ok && x->tally->accepted > 0)
+		return 0;
+	if (read_reply(s, &x->data, x->bdat ? "BDAT" : "DATA", false, f) < 0)
+		return -1;
+	if (x->data.code == 354)
+		abandon_data(s);
+	return mail_ok ? none_accepted(s, x->tally, f) :
+	    mail_refused(s, x->env, &x->mail, f);
+}
+
+/* DATA itself was refused: nobody gets the message. */
+static int
+data_refused(struct transaction *x, struct failure *f)
+{
+	const struct reply *r = &x->data;
+
+	not_delivered(x->res, x->idx, x->n, 0, "data", r, NULL);
+	if (r->code != 421 && r->code >= 400)
+		rset(x->s);
+	return fail_reply(f, r->code >= 400 ? class_of(r, FAIL_DATA) :
+	    FAIL_PROTOCOL, "DATA refused", r);
+}
+
+/* The connection failed while the message was being sent. */
+static int
+data_lost(struct transaction *x, struct failure *f)
+{
+	/* Name the stage: the message was being sent. */
+	if (f->class == FAIL_IOERR || f->class == FAIL_TEMP)
+		(void)snprintf(f->what, sizeof f->what, "message data");
+	not_delivered(x->res, x->idx, x->n, 0, "data", NULL, f);
+	return -1;
+}
+
+/*
+ * Phase 4: the message, and the reply (LMTP: the replies) to its end.
+ * With CHUNKING it is one BDAT (already in a pipelined flight); else DATA,
+ * its 354, the dot-stuffed data and the final dot.
+ */
+static int
+send_body(struct transaction *x, struct failure *f)
+{
+	struct session *s = x->s;
+
+	if (x->bdat) {
+		if (!x->pipelining && (send_data(s, x->msg, true, f) < 0 ||
+		    flush(s, f) < 0))
+			return -1;
+		return end_of_data(s, x->res, x->idx, x->n, f);
+	}
+	if (!x->pipelining) {
+		queue_cmd(s, "DATA", NULL);
+		if (flush(s, f) < 0)
+			return -1;
+	}
+	if (read_reply(s, &x->data, "DATA", false, f) < 0 ||
+	    (x->data.code == 354 && nothing_extra(s, "DATA", f) < 0))
+		return -1;
+	if (x->data.code != 354)
+		return data_refused(x, f);
+	if (send_data(s, x->msg, false, f) < 0)
+		return data_lost(x, f);
+	pipeline_quit(s, x->pipelining, x->tally->deferred == 0);
+	if (flush(s, f) < 0)
+		return data_lost(x, f);
+	return end_of_data(s, x->res, x->idx, x->n, f);
+}
+
+/*
  * Returns 0 when the data was accepted (LMTP: the per-recipient replies
  * were read), -1 with *f for a failure that ends the whole attempt.
  */
 static int
-transaction(struct session *s, const struct envelope *env,
-    const struct message *msg, struct send_result *res, const size_t *idx,
-    size_t n, bool *deferred, struct tally *t, struct failure *f)
+transaction(struct transaction *x, struct failure *f)
 {
-	bool pipelining = s->caps.esmtp && caps_has(&s->caps, "PIPELINING");
-	bool bdat = s->caps.esmtp && caps_has(&s->caps, "CHUNKING");
-	bool utf8 = s->cfg->smtputf8 || needs_utf8(env);
-	struct reply mail, r;
-	int rc = -1;
-	char *line;
+	struct session *s = x->s;
 
-	if (transaction_checks(s, env, msg, utf8, f) < 0)
+	x->pipelining = s->caps.esmtp && caps_has(&s->caps, "PIPELINING");
+	x->bdat = s->caps.esmtp && caps_has(&s->caps, "CHUNKING");
+	x->utf8 = s->cfg->smtputf8 || needs_utf8(x->env);
+	if (transaction_checks(s, x->msg, x->utf8, f) < 0 ||
+	    send_envelope(x, f) < 0)
 		return -1;
-	reply_init(&mail);
-	reply_init(&r);
-	line = mail_command(s, env, msg, utf8);
-	queue_cmd(s, line, NULL);
-	free(line);
-	if (!pipelining) {
-		if (flush(s, f) < 0 ||
-		    read_reply(s, &mail, "MAIL FROM", false, f) < 0 ||
-		    (mail.code != 421 && nothing_extra(s, "MAIL FROM", f) < 0))
-			goto out;
-		if (mail.code < 200 || mail.code > 299) {
-			mail_refused(s, env, &mail, f);
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		line = rcpt_command(s, env->recipients->v[idx[i]]);
-		queue_cmd(s, line, NULL);
-		free(line);
-		if (!pipelining && (flush(s, f) < 0 ||
-		    read_rcpt_replies(s, res, idx + i, 1, true, true, deferred,
-		    t, f) < 0))
-			goto out;
-	}
-
-	if (pipelining) {
-		/* One flight (RFC 2920 3.1): MAIL, every RCPT, then DATA, or
-		   with CHUNKING the whole message and QUIT too. */
-		if (bdat) {
-			if (send_data(s, msg, true, f) < 0)
-				goto out;
-			/* RFC 5321 4.5.3.1.8: every server takes 100
-			   recipients, so no 452 round can follow. */
-			pipeline_quit(s, true, n == env->recipients->n &&
-			    n <= 100);
-		} else
-			queue_cmd(s, "DATA", NULL);
-		if (flush(s, f) < 0 ||
-		    read_reply(s, &mail, "MAIL FROM", false, f) < 0)
-			goto out;
-		if (mail.code == 421) {
-			fail_reply(f, FAIL_TEMP, "MAIL FROM", &mail);
-			goto out;
-		}
-		bool mail_ok = mail.code >= 200 && mail.code <= 299;
-		if (read_rcpt_replies(s, res, idx, n, mail_ok, false, deferred,
-		    t, f) < 0)
-			goto out;
-		if (!mail_ok || t->accepted == 0) {
-			/* DATA or BDAT was refused too, or a 354 must be
-			   answered with a lone "." (RFC 2920 3.1). */
-			if (read_reply(s, &r, bdat ? "BDAT" : "DATA", false,
-			    f) < 0)
-				goto out;
-			if (r.code == 354)
-				abandon_data(s);
-			if (!mail_ok)
-				mail_refused(s, env, &mail, f);
-			else
-				none_accepted(s, t, f);
-			goto out;
-		}
-		if (bdat) {
-			rc = end_of_data(s, res, idx, n, f);
-			goto out;
-		}
-	} else if (t->accepted == 0) {
-		none_accepted(s, t, f);
-		goto out;
-	} else if (bdat) {
-		if (send_data(s, msg, true, f) < 0 || flush(s, f) < 0)
-			goto out;
-		rc = end_of_data(s, res, idx, n, f);
-		goto out;
-	} else {
-		queue_cmd(s, "DATA", NULL);
-		if (flush(s, f) < 0)
-			goto out;
-	}
-
-	if (read_reply(s, &r, "DATA", false, f) < 0 ||
-	    (r.code == 354 && nothing_extra(s, "DATA", f) < 0))
-		goto out;
-	if (r.code != 354) {
-		not_delivered(res, idx, n, 0, "data", &r, NULL);
-		if (r.code != 421 && r.code >= 400)
-			rset(s);
-		fail_reply(f, r.code >= 400 ? class_of(&r, FAIL_DATA) :
-		    FAIL_PROTOCOL, "DATA refused", &r);
-		goto out;
-	}
-	if (send_data(s, msg, false, f) < 0)
-		goto data_lost;
-	pipeline_quit(s, pipelining, t->deferred == 0);
-	if (flush(s, f) < 0)
-		goto data_lost;
-	rc = end_of_data(s, res, idx, n, f);
-	goto out;
-data_lost:
-	/* Name the stage: the message was being sent. */
-	if (f->class == FAIL_IOERR || f->class == FAIL_TEMP)
-		(void)snprintf(f->what, sizeof f->what, "message data");
-	not_delivered(res, idx, n, 0, "data", NULL, f);
-out:
-	reply_free(&mail);
-	reply_free(&r);
-	return rc;
+	if (x->pipelining) {
+		if (send_flight(x, f) < 0 || read_envelope_replies(x, f) < 0)
+			return -1;
+	} else if (x->tally->accepted == 0)
+		return none_accepted(s, x->tally, f);
+	return send_body(x, f);
 }
 
 void
@@ -1080,7 +1135,14 @@ session_send(struct session *s, const struct envelope *env,
 	for (int round = 0; nidx > 0 && round < MAX_ROUNDS; round++) {
 		struct tally t = { 0, false, 0 };
 		memset(deferred, 0, n * sizeof *deferred);
-		rc = transaction(s, env, msg, res, idx, nidx, deferred, &t, f);
+		struct transaction x = { .s = s, .env = env, .msg = msg,
+		    .res = res, .idx = idx, .n = nidx, .deferred = deferred,
+		    .tally = &t, .last = nidx == n };
+		reply_init(&x.mail);
+		reply_init(&x.data);
+		rc = transaction(&x, f);
+		reply_free(&x.mail);
+		reply_free(&x.data);
 		if (rc < 0 && round > 0) {
 			/* Earlier rounds delivered: this one's recipients
 			   failed, which makes the whole a partial success. */
