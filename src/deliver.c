@@ -87,7 +87,7 @@ queue_instead(const struct run *r, const struct mail_envelope *e,
 	for (size_t i = 0; i < e->recipients.n; i++) {
 		const struct rcpt_result *rr = res && i < res->n ?
 		    &res->r[i] : NULL;
-		if (rr == NULL || (!rr->accepted && rr->code < 500))
+		if (rr == NULL || rcpt_retryable(rr))
 			strlist_add(&q.recipients, e->recipients.v[i]);
 	}
 	q.account = r->o.account ? xstrdup(r->o.account) : NULL;
@@ -150,7 +150,8 @@ queue:
 		struct failure why = *f;
 		if (why.what[0] == '\0')
 			for (size_t i = 0; i < res.n; i++)
-				if (!res.r[i].accepted && res.r[i].code) {
+				if (rcpt_retryable(&res.r[i]) &&
+				    res.r[i].code) {
 					(void)snprintf(why.what, sizeof why.what,
 					    "<%s>", res.r[i].address);
 					(void)snprintf(why.detail,

@@ -38,6 +38,9 @@ refusals(const struct send_result *res)
 			buf_addf(&b, "%s<%s>: %d %s", b.len ? "; " : "",
 			    res->r[i].address, res->r[i].code,
 			    res->r[i].text ? res->r[i].text : "");
+		else if (!res->r[i].accepted && res->r[i].text)
+			buf_addf(&b, "%s<%s>: %s", b.len ? "; " : "",
+			    res->r[i].address, res->r[i].text);
 	if (b.len == 0) {
 		buf_free(&b);
 		return xstrdup("recipients refused");
@@ -65,13 +68,14 @@ settle(const char *dir, struct queue_entry *e, const struct send_result *res,
 	    refusals(res);
 	enum fail_class cl = why->class;
 
-	/* Some recipients took it: retry only those refused with 4xx. */
+	/* Some recipients took it: retry those that did not get it and were
+	   not refused with 5xx (a 4xx, or a further transaction that lost
+	   its connection). */
 	if (cl == FAIL_PARTIAL || (res->n > 0 && cl == FAIL_TEMP &&
 	    why->what[0] == '\0')) {
 		struct strlist again = { 0 };
 		for (size_t i = 0; i < res->n; i++)
-			if (!res->r[i].accepted && res->r[i].code >= 400 &&
-			    res->r[i].code < 500)
+			if (rcpt_retryable(&res->r[i]))
 				strlist_add(&again, res->r[i].address);
 		if (again.n == 0) {
 			strlist_free(&again);

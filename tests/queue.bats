@@ -107,6 +107,31 @@ mails() {
 	grep -c '^MAIL FROM' "$FAKE_DIR/commands" 2>/dev/null || true
 }
 
+# flush_healthy: makes the only entry ($ID) due and flushes it to a healthy
+# server, which takes it.
+flush_healthy() {
+	all_due
+	fake_start ''
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 0
+	assert_output "$ID: delivered"
+}
+
+# flush_delivers_to RCPT: flush_healthy, and the server got it for RCPT
+# alone; the queue is then empty.
+flush_delivers_to() {
+	flush_healthy
+	fake_assert_commands <<-EOF
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=$STD_SIZE
+		RCPT TO:<$1>
+		DATA
+		QUIT
+	EOF
+	assert_equal "$(ids)" ""
+}
+
 # traced SYSCALLS K CMD...: runs CMD under strace, killed (SIGKILL) when it
 # enters the K-th call of SYSCALLS; $status is 137 when it was killed.
 # LeakSanitizer cannot work under ptrace: off for this run only.
@@ -180,12 +205,7 @@ need_strace() {
 	stderr_has "^carrier: queued as [^ ]+ in $QRE: greeting: .*timed out"
 	the_id
 	assert_equal "$(env_value "$ID" attempts)" 1
-	all_due
-	fake_start ''
-	run_carrier --queue="$Q" --flush
-	fake_done
-	assert_status 0
-	assert_output "$ID: delivered"
+	flush_healthy
 	assert_data 1 "$STD_WIRE"
 	assert_equal "$(ids)" ""
 }
@@ -199,12 +219,7 @@ need_strace() {
 	assert_equal "$output" ""
 	stderr_has "^carrier: queued as [^ ]+ in $QRE: connect: 127\.0\.0\.1 port $closed: Connection refused$"
 	the_id
-	all_due
-	fake_start ''
-	run_carrier --queue="$Q" --flush
-	fake_done
-	assert_status 0
-	assert_output "$ID: delivered"
+	flush_healthy
 	assert_equal "$stderr" ""
 	assert_data 1 "$STD_WIRE"
 	assert_equal "$(ids)" ""
@@ -541,20 +556,7 @@ $c: delivered"
 	# Only d is kept, for the next try.
 	assert_equal "$(env_value "$ID" recipient)" d@x.test
 	assert_regex "$(env_value "$ID" error)" '451 4\.2\.1 Mailbox busy'
-	all_due
-	fake_start ''
-	run_carrier --queue="$Q" --flush
-	fake_done
-	assert_status 0
-	assert_output "$ID: delivered"
-	fake_assert_commands <<-EOF
-		EHLO client.test
-		MAIL FROM:<a@x.test> SIZE=$STD_SIZE
-		RCPT TO:<d@x.test>
-		DATA
-		QUIT
-	EOF
-	assert_equal "$(ids)" ""
+	flush_delivers_to d@x.test
 	# The refusals were told: c's for good, d's for now.
 	stderr=$flush_stderr status=$flush_status
 	stderr_has '<c@x\.test>.*550 5\.1\.1 No such user'
@@ -573,6 +575,30 @@ $c: delivered"
 	assert_equal "$(ids)" ""
 	assert_equal "$(mails)" 1
 	assert_stderr_line '^carrier: .*<c@x\.test>.*550 5\.1\.1 No such user$'
+}
+
+@test "flush: a recipient deferred (452) whose further transaction loses the connection stays queued, alone; the next flush sends it only" {
+	run --separate-stderr "$CARRIER" --queue-only --queue="$Q" -f a@x.test b@x.test c@x.test <"$(test_message)"
+	assert_status 0
+	the_id
+	# b takes the message; c gets 452, and the transaction for c dies at
+	# MAIL.
+	fake_start <<-'EOF'
+		rcpt c@x.test 452 4.5.3 Too many recipients
+		MAIL default
+		MAIL close
+	EOF
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 75
+	assert_output "$ID: deferred"
+	assert_stderr_line "^carrier: $ID: <c@x\.test>: MAIL FROM: connection closed by the server$"
+	assert_equal "$(ls "$FAKE_DIR" | grep -c "^message\.")" 1
+	assert_equal "$(ids)" "$ID"
+	assert_equal "$(env_value "$ID" recipient)" c@x.test
+	assert_equal "$(env_value "$ID" attempts)" 1
+	assert_regex "$(env_value "$ID" error)" '<c@x\.test>: MAIL FROM'
+	flush_delivers_to c@x.test
 }
 
 @test "flush: the DSN parameters and BODY recorded with the entry are sent" {
