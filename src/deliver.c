@@ -103,7 +103,11 @@ queue_instead(const struct run *r, const struct mail_envelope *e,
 		    why->detail) : xstrdup(why->what);
 	} else
 		q.next = q.first;
-	rc = queue_add(dir, &q, m, f);
+	struct queue qd;
+	rc = queue_open(&qd, dir, true, f);
+	if (rc == 0)
+		rc = queue_add(&qd, &q, m, f);
+	queue_close(&qd);
 	if (rc == 0)
 		warnx_safe("queued as %s in %s%s%s", q.id, dir,
 		    why ? ": " : " (not sent: --queue-only)",

@@ -410,7 +410,7 @@ need_strace() {
 	assert_equal "${#lines[@]}" 2
 }
 
-@test "--list-queue: tmp/ leftovers, orphan .msg files and unparseable .env files are not entries; no directory is an empty queue" {
+@test "--list-queue: tmp/ leftovers, orphan .msg files and unparseable .env files are not entries (those reported); no directory is an empty queue" {
 	run --separate-stderr "$CARRIER" --queue="$Q" --list-queue
 	assert_status 0
 	assert_output 'Mail queue is empty'
@@ -428,13 +428,18 @@ need_strace() {
 	assert_status 0
 	refute_output --partial deadbeef
 	assert_equal "$(listed)" "$ID"
-	# Nor are they flushed.
+	assert_equal "$stderr" "carrier: 3.deadbeef: invalid queue entry: no recipient
+carrier: 4.deadbeef: invalid queue entry: empty"
+	# Nor are they flushed: they stay, reported, and the flush says so.
 	fake_start ''
 	run_carrier --queue="$Q" --flush
 	fake_done
-	assert_status 0
+	assert_status 65
 	assert_output "$ID: delivered"
+	assert_equal "$stderr" "carrier: 3.deadbeef: invalid queue entry, not sent: no recipient
+carrier: 4.deadbeef: invalid queue entry, not sent: empty"
 	assert_equal "$(mails)" 1
+	assert_equal "$(ids)" "$(printf '%s\n' 3.deadbeef 4.deadbeef)"
 }
 
 @test "--queue-remove ID removes the entry; an unknown id exits 64; a path is refused" {
@@ -619,6 +624,89 @@ $c: delivered"
 		DATA
 		QUIT
 	EOF
+}
+
+@test "flush: an entry whose .env holds a CR-injected dsn_envid, or a bad body type, is never sent: reported, kept, exit 65" {
+	local inj bad good
+	queue_only; inj=$(ids)
+	queue_only; bad=$(ids | grep -vx "$inj")
+	queue_only; good=$(ids | grep -vx -e "$inj" -e "$bad")
+	printf 'dsn_envid E1\rRCPT TO:<injected@evil.test>\n' >>"$Q/$inj.env"
+	printf 'body BINARYMIME\n' >>"$Q/$bad.env"
+	fake_start 'capabilities +DSN'
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 65
+	# The good one still goes, alone.
+	assert_output "$good: delivered"
+	stderr_has "^carrier: $inj: invalid queue entry, not sent: line 8: dsn_envid holds a control character$"
+	stderr_has "^carrier: $bad: invalid queue entry, not sent: line 8: body is not 7BIT or 8BITMIME$"
+	assert_equal "${#stderr_lines[@]}" 2
+	assert_equal "$(mails)" 1
+	refute grep -q -e injected -e BINARYMIME "$FAKE_DIR/wire"
+	assert_equal "$(ids)" "$(printf '%s\n' "$inj" "$bad" | sort)"
+	run --separate-stderr "$CARRIER" --queue="$Q" -bp
+	assert_status 0
+	assert_output 'Mail queue is empty'
+	stderr_has "^carrier: $inj: invalid queue entry: line 8: dsn_envid holds a control character$"
+}
+
+@test "flush: an entry whose .msg (or .env) is a symlink is never sent: the .msg one moves to failed/ (66), the .env one is reported" {
+	local other=$BATS_TEST_TMPDIR/secret.eml m e
+	printf 'Subject: secret\r\n\r\nTOP SECRET\r\n' >"$other"
+	queue_only; m=$(ids)
+	queue_only; e=$(ids | grep -vx "$m")
+	rm "$Q/$m.msg"
+	ln -s "$other" "$Q/$m.msg"
+	mv "$Q/$e.env" "$BATS_TEST_TMPDIR/e.env"
+	ln -s "$BATS_TEST_TMPDIR/e.env" "$Q/$e.env"
+	fake_start ''
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 65
+	assert_output "$m: failed"
+	stderr_has "^carrier: $e: invalid queue entry, not sent: $QRE/$e\\.env is not a regular file owned by you$"
+	stderr_has "^carrier: queue: $QRE/$m\\.msg is not a regular file owned by you$"
+	assert_equal "$(mails)" 0
+	refute grep -q 'TOP SECRET' "$FAKE_DIR/wire"
+	assert_equal "$(ids)" "$e"
+	assert_equal "$(ids "$Q/failed")" "$m"
+	[[ -L $Q/failed/$m.msg ]]
+	# The .msg alone: the first permanent failure's status, 66.
+	rm "$Q/$e.env"
+	queue_only; m=$(ids)
+	ln -sf "$other" "$Q/$m.msg"
+	fake_start ''
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 66
+	assert_output "$m: failed"
+	assert_stderr_line "^carrier: queue: $QRE/$m\\.msg is not a regular file owned by you$"
+	refute grep -q 'TOP SECRET' "$FAKE_DIR/wire"
+}
+
+@test "a queue directory that is a symlink is refused (78) by --flush, --list-queue, --queue-only and --queue-remove" {
+	local link=$BATS_TEST_TMPDIR/link
+	queue_only
+	the_id
+	ln -s "$Q" "$link"
+	fake_start ''
+	run_carrier --queue="$link" --flush
+	assert_status 78
+	assert_output ''
+	assert_stderr_line "^carrier: queue directory: $(re_escape "$link") must be a directory owned by you with mode 0700$"
+	fake_stop
+	refute_connected
+	run --separate-stderr "$CARRIER" --queue="$link" --list-queue
+	assert_status 78
+	assert_stderr_line "^carrier: queue directory: $(re_escape "$link") must be"
+	run --separate-stderr "$CARRIER" --queue-only --queue="$link" -f a@x.test b@x.test <"$(test_message)"
+	assert_status 78
+	assert_stderr_line "^carrier: queue directory: $(re_escape "$link") must be"
+	run --separate-stderr "$CARRIER" --queue="$link" --queue-remove "$ID"
+	assert_status 78
+	assert_stderr_line "^carrier: queue directory: $(re_escape "$link") must be"
+	assert_equal "$(ids)" "$ID"
 }
 
 @test "flush: entries grouped by account, one connection for each account" {
