@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "cli.h"
+#include "params.h"
 #include "tls.h"
 
 enum {
@@ -171,81 +172,25 @@ port_suffix_check(const char *name, const char *v, struct failure *f)
 static int
 no_controls(const char *name, const char *v, bool no_space, struct failure *f)
 {
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-		if (*p < 0x20 || *p == 0x7f || (no_space && *p == ' '))
-			return fail(f, FAIL_USAGE, 0, name, "contains a %s",
-			    *p == ' ' ? "space" : "control character");
+	if (has_control(v))
+		return fail(f, FAIL_USAGE, 0, name, "contains a control "
+		    "character");
+	if (no_space && strchr(v, ' ') != NULL)
+		return fail(f, FAIL_USAGE, 0, name, "contains a space");
 	return 0;
-}
-
-static bool
-word_in(const char *v, const char *const *words)
-{
-	for (; *words; words++)
-		if (ascii_ieq(v, *words))
-			return true;
-	return false;
-}
-
-/* RFC 3461 4: ENVID is xtext; '+', '=' and non-printables become +HH. */
-static char *
-xtext(const char *v)
-{
-	struct buf b;
-
-	buf_init(&b);
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (*p < 33 || *p > 126 || *p == '+' || *p == '=')
-			buf_addf(&b, "+%02X", *p);
-		else
-			buf_addc(&b, (char)*p);
-	}
-	if (b.data == NULL)
-		buf_adds(&b, "");
-	return b.data;
 }
 
 static int
 dsn_notify(const char *v, struct options *o, struct failure *f)
 {
-	static const char *const words[] = { "success", "failure", "delay",
-	    NULL };
-	char *copy, *save = NULL;
-	int rc = 0;
+	const char *why = dsn_notify_check(v);
 
-	if (*v == '\0')
-		return fail(f, FAIL_USAGE, 0, "-N", "empty");
-	if (ascii_ieq(v, "never")) {
-		set_str(&o->dsn_notify, "NEVER");
-		return 0;
-	}
-	copy = xstrdup(v);
-	int n = 0, seen = 0;
-	for (char *t = strtok_r(copy, ",", &save); t && rc == 0;
-	    t = strtok_r(NULL, ",", &save), n++) {
-		int bit = ascii_ieq(t, "success") ? 1 : ascii_ieq(t, "failure") ?
-		    2 : ascii_ieq(t, "delay") ? 4 : 0;
-		if (!word_in(t, words))
-			rc = fail(f, FAIL_USAGE, 0, "-N", "'%s' is not never, "
-			    "success, failure or delay", t);
-		else if (seen & bit)
-			rc = fail(f, FAIL_USAGE, 0, "-N", "'%s' twice", t);
-		seen |= bit;
-	}
-	if (rc == 0 && n == 0)
-		rc = fail(f, FAIL_USAGE, 0, "-N", "no value in '%s'", v);
-	if (rc == 0) {
-		/* strtok_r cut the copy: make it again from v. */
-		free(copy);
-		copy = xstrdup(v);
-		for (char *p = copy; *p; p++)
-			*p = (char)toupper((unsigned char)*p);
-		free(o->dsn_notify);
-		o->dsn_notify = copy;
-		return 0;
-	}
-	free(copy);
-	return rc;
+	if (why != NULL)
+		return fail(f, FAIL_USAGE, 0, "-N", "'%s' %s", v, why);
+	set_str(&o->dsn_notify, v);
+	for (char *p = o->dsn_notify; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return 0;
 }
 
 /* "on", "off" or a comma list of mechanisms carrier knows. */
@@ -510,9 +455,6 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 static int
 short_option(int c, const char *arg, struct options *o, struct failure *f)
 {
-	static const char *const ret_words[] = { "full", "hdrs", NULL };
-	static const char *const body_words[] = { "7BIT", "8BITMIME", NULL };
-
 	switch (c) {
 	case '4':
 		o->family = AF_INET;
@@ -523,7 +465,7 @@ short_option(int c, const char *arg, struct options *o, struct failure *f)
 	case 'b':
 		return sendmail_b(arg, o, f);
 	case 'B':
-		if (!word_in(arg, body_words))
+		if (!body_type_valid(arg))
 			return fail(f, FAIL_USAGE, 0, "-B", "'%s' is not "
 			    "7BIT or 8BITMIME", arg);
 		set_str(&o->body_type, arg);
@@ -558,7 +500,7 @@ short_option(int c, const char *arg, struct options *o, struct failure *f)
 		o->action = ACT_FLUSH_QUEUE;
 		break;
 	case 'R':
-		if (!word_in(arg, ret_words))
+		if (!dsn_ret_valid(arg))
 			return fail(f, FAIL_USAGE, 0, "-R", "'%s' is not full "
 			    "or hdrs", arg);
 		set_str(&o->dsn_return, ascii_ieq(arg, "full") ? "FULL" :
@@ -572,11 +514,11 @@ short_option(int c, const char *arg, struct options *o, struct failure *f)
 			o->debug++;
 		break;
 	case 'V':
-		if (*arg == '\0' || strlen(arg) > 100)
+		if (*arg == '\0' || strlen(arg) > ENVID_MAX)
 			return fail(f, FAIL_USAGE, 0, "-V", "the envelope id "
 			    "must be 1 to 100 characters");
 		free(o->dsn_envid);
-		o->dsn_envid = xtext(arg);
+		o->dsn_envid = xtext_encode(arg);
 		break;
 	default:
 		return fail(f, FAIL_INTERNAL, 0, "options", "unhandled -%c",

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "params.h"
 #include "secret.h"
 
 #ifndef SYSCONFDIR
@@ -328,13 +329,11 @@ parse_value(const struct keydef *kd, const char *arg, struct config_value *v,
 	if (kd->key == CK_DOMAIN || kd->key == CK_HOST ||
 	    kd->key == CK_USER || kd->key == CK_DSN_NOTIFY ||
 	    kd->key == CK_MAILDOMAIN) {
-		for (const unsigned char *p = (const unsigned char *)arg; *p;
-		    p++)
-			if (*p < 0x20 || *p == 0x7f) {
-				(void)snprintf(err, errlen, "a control "
-				    "character in the value of '%s'", name);
-				return -1;
-			}
+		if (has_control(arg)) {
+			(void)snprintf(err, errlen, "a control character in "
+			    "the value of '%s'", name);
+			return -1;
+		}
 	}
 	switch (kd->kind) {
 	case K_STR_REQ:
@@ -472,41 +471,19 @@ parse_value(const struct keydef *kd, const char *arg, struct config_value *v,
 		v->str = n == 32 ? xasprintf("SHA256:%s", hex) : xstrdup(arg);
 		return 0;
 	}
-	case K_DSN_NOTIFY: {
-		bool seen[3] = { false, false, false };
-		static const char *const conds[3] =
-		    { "failure", "delay", "success" };
-		const char *p;
-
+	case K_DSN_NOTIFY:
 		if (*arg == '\0')
 			goto needs_arg;
 		if (ascii_ieq(arg, "off")) {
 			v->str = xstrdup("");
 			return 0;
 		}
-		if (ascii_ieq(arg, "never")) {
-			v->str = xstrdup("never");
-			return 0;
-		}
-		for (p = arg;;) {
-			size_t n = strcspn(p, ","), i;
-
-			for (i = 0; i < 3; i++)
-				if (strlen(conds[i]) == n &&
-				    strncasecmp(conds[i], p, n) == 0)
-					break;
-			if (i == 3 || seen[i])
-				goto invalid;
-			seen[i] = true;
-			if (p[n] == '\0')
-				break;
-			p += n + 1;
-		}
+		if (dsn_notify_check(arg) != NULL)
+			goto invalid;
 		s = xstrdup(arg);
 		lower_ascii(s);
 		v->str = s;
 		return 0;
-	}
 	case K_DSN_RETURN:
 		if (*arg == '\0')
 			goto needs_arg;
@@ -673,9 +650,9 @@ do_account(struct parser *p, int line, const char *arg)
 		perr(p, line, "missing account name");
 		goto out;
 	}
-	if (strchr(name, ',') != NULL) {
-		perr(p, line, "an account name must not contain colons or "
-		    "commas");
+	if (!account_name_valid(name)) {
+		perr(p, line, "an account name must not contain colons, "
+		    "commas or control characters");
 		goto out;
 	}
 	if (config_find(p->c, name) != NULL) {

@@ -87,7 +87,7 @@ queue_instead(const struct run *r, const struct mail_envelope *e,
 	for (size_t i = 0; i < e->recipients.n; i++) {
 		const struct rcpt_result *rr = res && i < res->n ?
 		    &res->r[i] : NULL;
-		if (rr == NULL || (!rr->accepted && rr->code < 500))
+		if (rr == NULL || rcpt_retryable(rr))
 			strlist_add(&q.recipients, e->recipients.v[i]);
 	}
 	q.account = r->o.account ? xstrdup(r->o.account) : NULL;
@@ -103,7 +103,11 @@ queue_instead(const struct run *r, const struct mail_envelope *e,
 		    why->detail) : xstrdup(why->what);
 	} else
 		q.next = q.first;
-	rc = queue_add(dir, &q, m, f);
+	struct queue qd;
+	rc = queue_open(&qd, dir, true, f);
+	if (rc == 0)
+		rc = queue_add(&qd, &q, m, f);
+	queue_close(&qd);
 	if (rc == 0)
 		warnx_safe("queued as %s in %s%s%s", q.id, dir,
 		    why ? ": " : " (not sent: --queue-only)",
@@ -150,7 +154,8 @@ queue:
 		struct failure why = *f;
 		if (why.what[0] == '\0')
 			for (size_t i = 0; i < res.n; i++)
-				if (!res.r[i].accepted && res.r[i].code) {
+				if (rcpt_retryable(&res.r[i]) &&
+				    res.r[i].code) {
 					(void)snprintf(why.what, sizeof why.what,
 					    "<%s>", res.r[i].address);
 					(void)snprintf(why.detail,

@@ -38,6 +38,9 @@ refusals(const struct send_result *res)
 			buf_addf(&b, "%s<%s>: %d %s", b.len ? "; " : "",
 			    res->r[i].address, res->r[i].code,
 			    res->r[i].text ? res->r[i].text : "");
+		else if (!res->r[i].accepted && res->r[i].text)
+			buf_addf(&b, "%s<%s>: %s", b.len ? "; " : "",
+			    res->r[i].address, res->r[i].text);
 	if (b.len == 0) {
 		buf_free(&b);
 		return xstrdup("recipients refused");
@@ -49,7 +52,7 @@ refusals(const struct send_result *res)
 
 /* After a try: remove, reschedule or give up; returns the entry's class. */
 static enum fail_class
-settle(const char *dir, struct queue_entry *e, const struct send_result *res,
+settle(const struct queue *q, struct queue_entry *e, const struct send_result *res,
     int rc, const struct failure *why, int max_age_days, bool *gave_up)
 {
 	struct failure ignored;
@@ -57,7 +60,7 @@ settle(const char *dir, struct queue_entry *e, const struct send_result *res,
 
 	*gave_up = false;
 	if (rc == 0) {
-		(void)queue_remove(dir, e->id, &ignored);
+		(void)queue_remove(q, e->id, &ignored);
 		return FAIL_NONE;
 	}
 	char *reason = why->detail[0] ? xasprintf("%s: %s", why->what,
@@ -65,17 +68,18 @@ settle(const char *dir, struct queue_entry *e, const struct send_result *res,
 	    refusals(res);
 	enum fail_class cl = why->class;
 
-	/* Some recipients took it: retry only those refused with 4xx. */
+	/* Some recipients took it: retry those that did not get it and were
+	   not refused with 5xx (a 4xx, or a further transaction that lost
+	   its connection). */
 	if (cl == FAIL_PARTIAL || (res->n > 0 && cl == FAIL_TEMP &&
 	    why->what[0] == '\0')) {
 		struct strlist again = { 0 };
 		for (size_t i = 0; i < res->n; i++)
-			if (!res->r[i].accepted && res->r[i].code >= 400 &&
-			    res->r[i].code < 500)
+			if (rcpt_retryable(&res->r[i]))
 				strlist_add(&again, res->r[i].address);
 		if (again.n == 0) {
 			strlist_free(&again);
-			(void)queue_remove(dir, e->id, &ignored);
+			(void)queue_remove(q, e->id, &ignored);
 			free(reason);
 			return FAIL_PARTIAL;
 		}
@@ -89,12 +93,12 @@ settle(const char *dir, struct queue_entry *e, const struct send_result *res,
 	e->last_error = reason;
 	if (fail_transient(cl) && now - e->first < (time_t)max_age_days * 86400) {
 		e->next = now + queue_backoff(e->attempts);
-		(void)queue_update(dir, e, &ignored);
+		(void)queue_update(q, e, &ignored);
 		return FAIL_TEMP;
 	}
 	*gave_up = true;
 	char *final = xstrdup(reason);
-	if (queue_give_up(dir, e, final, &ignored) < 0)
+	if (queue_give_up(q, e, final, &ignored) < 0)
 		warnx_safe("queue %s: %s", e->id, ignored.detail);
 	free(final);
 	return fail_transient(cl) ? FAIL_TEMP : cl;
@@ -102,7 +106,8 @@ settle(const char *dir, struct queue_entry *e, const struct send_result *res,
 
 /* Send one queued entry over an open session. */
 static int
-send_entry(struct session *s, const char *dir, const struct queue_entry *e,
+send_entry(struct session *s, const struct queue *q,
+    const struct queue_entry *e,
     struct send_result *res, uint64_t *size, struct failure *f)
 {
 	struct message m;
@@ -110,7 +115,7 @@ send_entry(struct session *s, const char *dir, const struct queue_entry *e,
 	int fd, rc;
 
 	message_init(&m);
-	if ((fd = queue_open_message(dir, e->id, f)) < 0)
+	if ((fd = queue_open_message(q, e->id, f)) < 0)
 		return -1;
 	rc = message_read(&m, fd, &rules, f);
 	(void)close(fd);
@@ -127,6 +132,7 @@ int
 queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 {
 	char *dir = queue_dir_of(r);
+	struct queue q;
 	struct queue_entry *v = NULL;
 	size_t n = 0;
 	int lock = -1, rc = -1;
@@ -135,8 +141,19 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 	int max_age = r->o.queue_max_age ? r->o.queue_max_age :
 	    DEFAULT_MAX_AGE_DAYS;
 
-	if ((lock = queue_lock(dir, f)) < 0 || queue_list(dir, &v, &n, f) < 0)
+	if (queue_open(&q, dir, true, f) < 0 || (lock = queue_lock(&q, f)) < 0 ||
+	    queue_list(&q, &v, &n, f) < 0)
 		goto out;
+	/* An entry that fails its checks is never sent, nor moved: it
+	   waits, reported, for someone to look (--queue-remove). */
+	for (size_t i = 0; i < n; i++)
+		if (v[i].invalid != NULL) {
+			warnx_safe("%s: invalid queue entry, not sent: %s",
+			    v[i].id, v[i].invalid);
+			if (worst == FAIL_NONE || worst == FAIL_TEMP)
+				worst = FAIL_DATAERR;
+			v[i].id[0] = '\0';
+		}
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].id[0] == '\0' || v[i].next > now)
 			continue;
@@ -178,7 +195,7 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 				    v[j].dsn_envid : acct.o.dsn_envid;
 				acct.sc.body_type = v[j].body_type ?
 				    v[j].body_type : acct.o.body_type;
-				er = send_entry(&s, dir, &v[j], &res, &size,
+				er = send_entry(&s, &q, &v[j], &res, &size,
 				    &ef);
 				deliver_refusals(v[j].id, &res);
 			} else if (ef.class == FAIL_NONE)
@@ -192,7 +209,7 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 			deliver_record(&acct, v[j].sender, &v[j].recipients,
 			    &res, size, er, &ef);
 			bool gave_up;
-			enum fail_class cl = settle(dir, &v[j], &res, er, &ef,
+			enum fail_class cl = settle(&q, &v[j], &res, er, &ef,
 			    max_age, &gave_up);
 			/* With --report=json, stdout is the reports'. */
 			(void)fprintf(r->o.report_json ? stderr : stdout,
@@ -217,6 +234,7 @@ out:
 	if (lock >= 0)
 		(void)close(lock);
 	queue_list_free(v, n);
+	queue_close(&q);
 	free(dir);
 	return rc;
 }
@@ -225,17 +243,26 @@ int
 queue_print(struct run *r, struct failure *f)
 {
 	char *dir = queue_dir_of(r);
-	struct queue_entry *v;
-	size_t n;
+	struct queue q;
+	struct queue_entry *v = NULL;
+	size_t n = 0;
 	time_t now = time(NULL);
+	int rc = queue_open(&q, dir, false, f);
 
-	if (queue_list(dir, &v, &n, f) < 0) {
-		free(dir);
+	free(dir);
+	if (rc == 0)
+		rc = queue_list(&q, &v, &n, f);
+	queue_close(&q);
+	if (rc < 0)
 		return -1;
-	}
-	if (n == 0)
-		printf("Mail queue is empty\n");
+	size_t shown = 0;
 	for (size_t i = 0; i < n; i++) {
+		if (v[i].invalid != NULL) {
+			warnx_safe("%s: invalid queue entry: %s", v[i].id,
+			    v[i].invalid);
+			continue;
+		}
+		shown++;
 		long age = (long)(now - v[i].first);
 		char *sender = escape_bytes(v[i].sender, strlen(v[i].sender));
 		printf("%s  %ldh%02ldm  <%s>  attempts %d", v[i].id, age / 3600,
@@ -255,8 +282,9 @@ queue_print(struct run *r, struct failure *f)
 		}
 		printf("\n");
 	}
+	if (shown == 0)
+		printf("Mail queue is empty\n");
 	queue_list_free(v, n);
-	free(dir);
 	return 0;
 }
 
@@ -264,8 +292,15 @@ int
 queue_drop(struct run *r, struct failure *f)
 {
 	char *dir = queue_dir_of(r);
-	int rc = queue_remove(dir, r->o.query_arg, f);
+	struct queue q;
+	int rc = queue_open(&q, dir, false, f);
 
+	if (rc == 1)
+		rc = fail(f, FAIL_USAGE, 0, "queue", "no entry %s",
+		    r->o.query_arg);
+	else if (rc == 0)
+		rc = queue_remove(&q, r->o.query_arg, f);
+	queue_close(&q);
 	free(dir);
 	return rc;
 }

@@ -2,6 +2,8 @@
  * half entry (write to tmp/, fsync, rename, fsync the directory). */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "params.h"
 #include "queue.h"
 
 void
@@ -24,6 +27,7 @@ queue_entry_free(struct queue_entry *e)
 	free(e->dsn_envid);
 	free(e->body_type);
 	free(e->last_error);
+	free(e->invalid);
 	memset(e, 0, sizeof *e);
 }
 
@@ -42,9 +46,15 @@ queue_default_dir(void)
 }
 
 static int
-os_fail(struct failure *f, const char *what, const char *path)
+os_fail(struct failure *f, const char *what, const char *dir,
+    const char *name)
 {
-	return fail(f, FAIL_OSERR, 0, what, "%s: %s", path, strerror(errno));
+	int e = errno;
+
+	fail(f, FAIL_OSERR, 0, what, "%s%s%s: %s", dir, name ? "/" : "",
+	    name ? name : "", strerror(e));
+	errno = e;
+	return -1;
 }
 
 /* mkdir -p with mode 0700 for what we create. */
@@ -60,7 +70,7 @@ make_dirs(const char *dir, struct failure *f)
 		char c = *s;
 		*s = '\0';
 		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			rc = os_fail(f, "queue directory", p);
+			rc = os_fail(f, "queue directory", p, NULL);
 		*s = c;
 		if (c == '\0')
 			break;
@@ -69,54 +79,125 @@ make_dirs(const char *dir, struct failure *f)
 	return rc;
 }
 
+/*
+ * Queued mail is private: the directory must be ours, a real directory
+ * (not a symlink) and closed to everybody else, whoever made it (another
+ * user could otherwise create it first, in /tmp say, and read or change
+ * the mail).  It is checked on the descriptor every file is then reached
+ * from, so renaming the path to something else afterwards changes
+ * nothing.
+ */
 static int
-fsync_dir(const char *dir)
+open_trusted(int at, const char *name, const char *shown_dir,
+    const char *shown_name, struct failure *f)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	struct stat st;
 
-	if (fd < 0)
+	if (fd < 0 && errno != ELOOP && errno != ENOTDIR)
+		return os_fail(f, "queue directory", shown_dir, shown_name);
+	if (fd >= 0 && fstat(fd, &st) < 0) {
+		os_fail(f, "queue directory", shown_dir, shown_name);
+		(void)close(fd);
 		return -1;
-	rc = fsync(fd);
-	(void)close(fd);
-	return rc;
+	}
+	if (fd < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
+		if (fd >= 0)
+			(void)close(fd);
+		fail(f, FAIL_CONFIG, 0, "queue directory", "%s%s%s must be a "
+		    "directory owned by you with mode 0700", shown_dir,
+		    shown_name ? "/" : "", shown_name ? shown_name : "");
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
 }
 
-/* Write tmp/NAME, fsync it, rename it to NAME. */
+/* NAME (tmp or failed) in the directory `at`, the queue or its failed/,
+   made when missing, checked as the queue is. */
 static int
-put_file(const char *dir, const char *name,
+sub_dir(const struct queue *q, int at, const char *name, struct failure *f)
+{
+	char shown[64];
+
+	(void)snprintf(shown, sizeof shown, "%s%s", at == q->fd ? "" :
+	    "failed/", name);
+	if (mkdirat(at, name, 0700) < 0 && errno != EEXIST)
+		return os_fail(f, "queue directory", q->dir, shown);
+	return open_trusted(at, name, q->dir, shown, f);
+}
+
+int
+queue_open(struct queue *q, const char *dir, bool create,
+    struct failure *f)
+{
+	q->dir = xstrdup(dir);
+	q->fd = -1;
+	if (create && make_dirs(dir, f) < 0)
+		return -1;
+	if ((q->fd = open_trusted(AT_FDCWD, dir, dir, NULL, f)) < 0) {
+		if (create || errno != ENOENT)
+			return -1;
+		memset(f, 0, sizeof *f);	/* no queue: not a failure */
+		return 1;
+	}
+	if (create) {
+		int t = sub_dir(q, q->fd, "tmp", f);
+		if (t < 0)
+			return -1;
+		(void)close(t);
+	}
+	return 0;
+}
+
+void
+queue_close(struct queue *q)
+{
+	if (q->fd >= 0)
+		(void)close(q->fd);
+	free(q->dir);
+	q->dir = NULL;
+	q->fd = -1;
+}
+
+/* Write tmp/NAME under the directory `at`, fsync it, rename it to NAME. */
+static int
+put_file(const struct queue *q, int at, const char *name,
     int (*fill)(int fd, const void *ctx, struct failure *f),
     const void *ctx, struct failure *f)
 {
-	char *tmp = xasprintf("%s/tmp/%s", dir, name);
-	char *final = xasprintf("%s/%s", dir, name);
-	int fd, rc = -1;
+	int tmp = sub_dir(q, at, "tmp", f), fd = -1, rc = -1;
 
-	(void)unlink(tmp);	/* left by a crash: we hold the lock or a new id */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (tmp < 0)
+		return -1;
+	(void)unlinkat(tmp, name, 0);	/* left by a crash: we hold the
+					   lock or a new id */
+	fd = openat(tmp, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 	if (fd < 0) {
-		os_fail(f, "queue", tmp);
+		os_fail(f, "queue", q->dir, name);
 		goto out;
 	}
 	if (fill(fd, ctx, f) < 0) {
 		(void)close(fd);
-		(void)unlink(tmp);
+		(void)unlinkat(tmp, name, 0);
 		goto out;
 	}
 	if (fsync(fd) < 0 || close(fd) < 0) {
-		os_fail(f, "queue", tmp);
-		(void)unlink(tmp);
+		os_fail(f, "queue", q->dir, name);
+		(void)unlinkat(tmp, name, 0);
 		goto out;
 	}
-	if (rename(tmp, final) < 0) {
-		os_fail(f, "queue", final);
-		(void)unlink(tmp);
+	if (renameat(tmp, name, at, name) < 0) {
+		os_fail(f, "queue", q->dir, name);
+		(void)unlinkat(tmp, name, 0);
 		goto out;
 	}
 	rc = 0;
 out:
-	free(tmp);
-	free(final);
+	(void)close(tmp);
 	return rc;
 }
 
@@ -135,15 +216,16 @@ fill_message(int fd, const void *ctx, struct failure *f)
 	return 0;
 }
 
-/* Values are single lines: addresses were checked, errors escaped. */
+/* Values are single lines without control bytes: addresses and
+   parameters were checked, an error's text may hold anything. */
 static void
 put_line(struct buf *b, const char *key, const char *v)
 {
 	if (v == NULL)
 		return;
 	buf_addf(b, "%s ", key);
-	for (const char *p = v; *p; p++)
-		buf_addc(b, *p == '\n' || *p == '\r' ? ' ' : *p);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		buf_addc(b, *p < 0x20 || *p == 0x7f ? ' ' : (char)*p);
 	buf_addc(b, '\n');
 }
 
@@ -175,140 +257,238 @@ fill_envelope(int fd, const void *ctx, struct failure *f)
 	return rc;
 }
 
-/*
- * Queued mail is private: the directory must be ours, a real directory
- * and closed to everybody else, whoever made it (another user could
- * otherwise create it first, in /tmp say, and read or change the mail).
- */
-static int
-trusted_dir(const char *dir, struct failure *f)
-{
-	struct stat st;
-
-	if (lstat(dir, &st) < 0)
-		return os_fail(f, "queue directory", dir);
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) != 0)
-		return fail(f, FAIL_CONFIG, 0, "queue directory", "%s must be "
-		    "a directory owned by you with mode 0700", dir);
-	return 0;
-}
-
-static int
-prepare(const char *dir, struct failure *f)
-{
-	char *tmp = xasprintf("%s/tmp", dir);
-	int rc = make_dirs(tmp, f);
-
-	if (rc == 0)
-		rc = trusted_dir(dir, f);
-	free(tmp);
-	return rc;
-}
-
 int
-queue_add(const char *dir, struct queue_entry *e, const struct message *m,
-    struct failure *f)
+queue_add(const struct queue *q, struct queue_entry *e,
+    const struct message *m, struct failure *f)
 {
 	char name[96];
 
-	if (prepare(dir, f) < 0)
-		return -1;
 	(void)snprintf(e->id, sizeof e->id, "%llx.%08x",
 	    (unsigned long long)time(NULL), arc4random());
 	(void)snprintf(name, sizeof name, "%s.msg", e->id);
-	if (put_file(dir, name, fill_message, m, f) < 0)
+	if (put_file(q, q->fd, name, fill_message, m, f) < 0)
 		return -1;
 	(void)snprintf(name, sizeof name, "%s.env", e->id);
-	if (put_file(dir, name, fill_envelope, e, f) < 0) {
-		char *msg = xasprintf("%s/%s.msg", dir, e->id);
-		(void)unlink(msg);
-		free(msg);
+	if (put_file(q, q->fd, name, fill_envelope, e, f) < 0) {
+		(void)snprintf(name, sizeof name, "%s.msg", e->id);
+		(void)unlinkat(q->fd, name, 0);
 		return -1;
 	}
-	if (fsync_dir(dir) < 0)
-		return os_fail(f, "queue", dir);
+	if (fsync(q->fd) < 0)
+		return os_fail(f, "queue", q->dir, NULL);
 	return 0;
 }
 
 int
-queue_update(const char *dir, const struct queue_entry *e,
+queue_update(const struct queue *q, const struct queue_entry *e,
     struct failure *f)
 {
 	char name[96];
 
-	if (prepare(dir, f) < 0)
-		return -1;
 	(void)snprintf(name, sizeof name, "%s.env", e->id);
-	if (put_file(dir, name, fill_envelope, e, f) < 0)
+	if (put_file(q, q->fd, name, fill_envelope, e, f) < 0)
 		return -1;
-	return fsync_dir(dir) < 0 ? os_fail(f, "queue", dir) : 0;
+	return fsync(q->fd) < 0 ? os_fail(f, "queue", q->dir, NULL) : 0;
 }
 
-static int
-parse_envelope(const char *dir, const char *id, struct queue_entry *e)
+/* A whole decimal number in [min, max]. */
+static bool
+number(const char *v, long long min, long long max, long long *out)
 {
-	char *path = xasprintf("%s/%s.env", dir, id);
-	FILE *fp = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int version = 0;
+	char *end;
 
-	free(path);
-	memset(e, 0, sizeof *e);
-	if (fp == NULL)
-		return -1;
-	(void)snprintf(e->id, sizeof e->id, "%s", id);
-	while ((n = getline(&line, &cap, fp)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		char *v = strchr(line, ' ');
-		if (v == NULL)
-			continue;
-		*v++ = '\0';
-		if (strcmp(line, "version") == 0)
-			version = atoi(v);
-		else if (strcmp(line, "sender") == 0)
-			e->sender = xstrdup(v);
-		else if (strcmp(line, "recipient") == 0)
-			strlist_add(&e->recipients, v);
-		else if (strcmp(line, "account") == 0)
-			e->account = xstrdup(v);
-		else if (strcmp(line, "dsn_notify") == 0)
-			e->dsn_notify = xstrdup(v);
-		else if (strcmp(line, "dsn_return") == 0)
-			e->dsn_return = xstrdup(v);
-		else if (strcmp(line, "dsn_envid") == 0)
-			e->dsn_envid = xstrdup(v);
-		else if (strcmp(line, "body") == 0)
-			e->body_type = xstrdup(v);
-		else if (strcmp(line, "attempts") == 0)
-			e->attempts = atoi(v);
-		else if (strcmp(line, "first") == 0)
-			e->first = (time_t)atoll(v);
-		else if (strcmp(line, "last") == 0)
-			e->last = (time_t)atoll(v);
-		else if (strcmp(line, "next") == 0)
-			e->next = (time_t)atoll(v);
-		else if (strcmp(line, "error") == 0) {
-			free(e->last_error);
-			e->last_error = xstrdup(v);
-		}
+	if (*v < '0' || *v > '9')
+		return false;
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	return errno == 0 && *end == '\0' && *out >= min && *out <= max;
+}
+
+/* Set a field that appears at most once. */
+static bool
+once(char **field, const char *v)
+{
+	if (*field != NULL)
+		return false;
+	*field = xstrdup(v);
+	return true;
+}
+
+static const char *
+check_value(const char *key, const char *v, struct queue_entry *e)
+{
+	long long num;
+
+	if (has_control(v))
+		return "holds a control character";
+	if (strcmp(key, "sender") == 0) {
+		if (!once(&e->sender, v))
+			return "appears twice";
+		return address_check(v, true);
 	}
+	if (strcmp(key, "recipient") == 0) {
+		strlist_add(&e->recipients, v);
+		return address_check(v, false);
+	}
+	if (strcmp(key, "account") == 0)
+		return !once(&e->account, v) ? "appears twice" :
+		    account_name_valid(v) ? NULL : "is not an account name";
+	if (strcmp(key, "dsn_notify") == 0)
+		return !once(&e->dsn_notify, v) ? "appears twice" :
+		    dsn_notify_check(v);
+	if (strcmp(key, "dsn_return") == 0)
+		return !once(&e->dsn_return, v) ? "appears twice" :
+		    dsn_ret_valid(v) ? NULL : "is not FULL or HDRS";
+	if (strcmp(key, "dsn_envid") == 0)
+		return !once(&e->dsn_envid, v) ? "appears twice" :
+		    envid_valid(v) ? NULL : "is not an envelope id (xtext)";
+	if (strcmp(key, "body") == 0)
+		return !once(&e->body_type, v) ? "appears twice" :
+		    body_type_valid(v) ? NULL : "is not 7BIT or 8BITMIME";
+	if (strcmp(key, "error") == 0)
+		return once(&e->last_error, v) ? NULL : "appears twice";
+	if (strcmp(key, "attempts") == 0) {
+		if (!number(v, 0, INT_MAX, &num))
+			return "is not a number";
+		e->attempts = (int)num;
+		return NULL;
+	}
+	time_t *t = strcmp(key, "first") == 0 ? &e->first :
+	    strcmp(key, "last") == 0 ? &e->last :
+	    strcmp(key, "next") == 0 ? &e->next : NULL;
+	if (t == NULL)
+		return "is not a key of a queue entry";
+	if (!number(v, 0, (long long)INT64_MAX >> 1, &num))
+		return "is not a time";
+	*t = (time_t)num;
+	return NULL;
+}
+
+int
+queue_parse_envelope(const char *p, size_t n, struct queue_entry *e,
+    char *why, size_t whylen)
+{
+	const char *end = p + n, *problem = NULL;
+	char *line = NULL;
+	int lineno = 0;
+
+	memset(e, 0, sizeof *e);
+	why[0] = '\0';
+	while (p < end && problem == NULL) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : 0;
+		lineno++;
+		free(line);
+		line = NULL;
+		if (nl == NULL)
+			problem = "is cut short (no newline)";
+		else if (memchr(p, '\0', len) != NULL)
+			problem = "holds a NUL byte";
+		else {
+			line = xstrndup(p, len);
+			char *v = strchr(line, ' ');
+			if (v == NULL)
+				problem = "is not KEY VALUE";
+			else {
+				*v++ = '\0';
+				problem = lineno > 1 ? check_value(line, v, e) :
+				    strcmp(line, "version") == 0 &&
+				    strcmp(v, "1") == 0 ? NULL :
+				    "is not 'version 1'";
+			}
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (problem != NULL)
+		(void)snprintf(why, whylen, "line %d: %s%s%s", lineno,
+		    line ? line : "", line ? " " : "", problem);
+	else if (lineno == 0)
+		(void)snprintf(why, whylen, "empty");
+	else if (e->sender == NULL)
+		(void)snprintf(why, whylen, "no sender");
+	else if (e->recipients.n == 0)
+		(void)snprintf(why, whylen, "no recipient");
 	free(line);
-	(void)fclose(fp);
-	/* The file is ours, but its addresses go into commands: check
-	   them as any envelope address. */
-	bool bad = version != 1 || e->sender == NULL || e->recipients.n == 0 ||
-	    address_check(e->sender, true) != NULL;
-	for (size_t i = 0; !bad && i < e->recipients.n; i++)
-		bad = address_check(e->recipients.v[i], false) != NULL;
-	if (bad) {
+	if (why[0] != '\0') {
 		queue_entry_free(e);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Open the entry file NAME: a regular file of ours, never through a
+ * symlink (which could lead anywhere: a flush run by root would send the
+ * file it names).  O_NONBLOCK: a FIFO cannot hold the open.
+ */
+static int
+open_entry_file(const struct queue *q, const char *name, struct failure *f)
+{
+	int fd = openat(q->fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0 && errno != ELOOP)
+		return os_fail(f, "queue", q->dir, name);
+	if (fd >= 0 && fstat(fd, &st) < 0) {
+		os_fail(f, "queue", q->dir, name);
+		(void)close(fd);
+		return -1;
+	}
+	if (fd < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		if (fd >= 0)
+			(void)close(fd);
+		return fail(f, FAIL_NOINPUT, 0, "queue", "%s/%s is not a "
+		    "regular file owned by you", q->dir, name);
+	}
+	return fd;
+}
+
+#define ENV_MAX		(1024 * 1024)	/* far above any real entry */
+
+/* Read and check NAME; on failure e holds only the reason (invalid).
+   False when NAME is gone (removed since the directory was read). */
+static bool
+read_envelope(const struct queue *q, const char *name, struct queue_entry *e)
+{
+	struct failure f;
+	struct buf b;
+	char why[sizeof f.detail + 64];
+	int fd = open_entry_file(q, name, &f), err = 0;
+	ssize_t r = 0;
+	bool unread;
+
+	if (fd < 0 && errno == ENOENT)
+		return false;
+	buf_init(&b);
+	if (fd >= 0) {
+		do {
+			buf_reserve(&b, 65536);
+			r = read(fd, b.data + b.len, 65536);
+			if (r > 0)
+				b.len += (size_t)r;
+		} while ((r > 0 || (r < 0 && errno == EINTR)) &&
+		    b.len <= ENV_MAX);
+		err = errno;
+		(void)close(fd);
+	}
+	unread = fd < 0 || r < 0 || b.len > ENV_MAX;
+	if (fd < 0)
+		(void)snprintf(why, sizeof why, "%s", f.detail);
+	else if (r < 0)
+		(void)snprintf(why, sizeof why, "%s: %s", name, strerror(err));
+	else if (b.len > ENV_MAX)
+		(void)snprintf(why, sizeof why, "%s: larger than %d octets",
+		    name, ENV_MAX);
+	else
+		(void)queue_parse_envelope(b.data ? b.data : "", b.len, e,
+		    why, sizeof why);
+	buf_free(&b);
+	if (unread)
+		memset(e, 0, sizeof *e);
+	if (e->sender == NULL)
+		e->invalid = xstrdup(why);
+	return true;
 }
 
 static int
@@ -321,32 +501,44 @@ by_first(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+/* Ids are made by queue_add: hexadecimal digits and a dot.  The first n
+   bytes of id are the id. */
+static bool
+id_valid(const char *id, size_t n)
+{
+	return n > 0 && id[0] != '.' && strspn(id, "0123456789abcdef.") >= n;
+}
+
 int
-queue_list(const char *dir, struct queue_entry **out, size_t *n,
+queue_list(const struct queue *q, struct queue_entry **out, size_t *n,
     struct failure *f)
 {
-	DIR *d = opendir(dir);
+	int dfd = fcntl(q->fd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
 	struct dirent *de;
 	size_t cap = 0;
 
 	*out = NULL;
 	*n = 0;
-	if (d == NULL)
-		return errno == ENOENT ? 0 : os_fail(f, "queue", dir);
-	if (trusted_dir(dir, f) < 0) {
-		(void)closedir(d);
-		return -1;
+	if (d == NULL) {
+		if (dfd >= 0)
+			(void)close(dfd);
+		return os_fail(f, "queue", q->dir, NULL);
 	}
+	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
-		if (l < 5 || l > 60 || strcmp(de->d_name + l - 4, ".env") != 0)
+		if (l < 5 || de->d_name[0] == '.' ||
+		    strcmp(de->d_name + l - 4, ".env") != 0)
 			continue;
-		char id[64];
-		memcpy(id, de->d_name, l - 4);
-		id[l - 4] = '\0';
 		struct queue_entry e;
-		if (parse_envelope(dir, id, &e) < 0)
+		memset(&e, 0, sizeof e);
+		if (l > 60 || !id_valid(de->d_name, l - 4))
+			e.invalid = xstrdup("not a queue id");
+		else if (!read_envelope(q, de->d_name, &e))
 			continue;
+		(void)snprintf(e.id, sizeof e.id, "%.*s", (int)(l - 4),
+		    de->d_name);
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			*out = xreallocarray(*out, cap, sizeof **out);
@@ -368,84 +560,65 @@ queue_list_free(struct queue_entry *v, size_t n)
 }
 
 int
-queue_open_message(const char *dir, const char *id, struct failure *f)
+queue_open_message(const struct queue *q, const char *id, struct failure *f)
 {
-	char *path = xasprintf("%s/%s.msg", dir, id);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char name[96];
 
-	if (fd < 0)
-		os_fail(f, "queue", path);
-	free(path);
-	return fd;
+	(void)snprintf(name, sizeof name, "%s.msg", id);
+	return open_entry_file(q, name, f);
 }
 
 int
-queue_remove(const char *dir, const char *id, struct failure *f)
+queue_remove(const struct queue *q, const char *id, struct failure *f)
 {
-	char *env = xasprintf("%s/%s.env", dir, id);
-	char *msg = xasprintf("%s/%s.msg", dir, id);
-	int rc = 0;
+	char env[96], msg[96];
 
-	if (unlink(env) < 0)
-		rc = errno == ENOENT ? fail(f, FAIL_USAGE, 0, "queue",
-		    "no entry %s", id) : os_fail(f, "queue", env);
-	else {
-		(void)unlink(msg);
-		(void)fsync_dir(dir);
-	}
-	free(env);
-	free(msg);
-	return rc;
+	(void)snprintf(env, sizeof env, "%s.env", id);
+	(void)snprintf(msg, sizeof msg, "%s.msg", id);
+	if (unlinkat(q->fd, env, 0) < 0)
+		return errno == ENOENT ? fail(f, FAIL_USAGE, 0, "queue",
+		    "no entry %s", id) : os_fail(f, "queue", q->dir, env);
+	(void)unlinkat(q->fd, msg, 0);
+	(void)fsync(q->fd);
+	return 0;
 }
 
 int
-queue_give_up(const char *dir, struct queue_entry *e, const char *reason,
-    struct failure *f)
+queue_give_up(const struct queue *q, struct queue_entry *e,
+    const char *reason, struct failure *f)
 {
-	char *failed = xasprintf("%s/failed", dir);
-	int rc = -1;
+	int failed = sub_dir(q, q->fd, "failed", f), rc = -1;
+	char name[96];
 
 	free(e->last_error);
 	e->last_error = xstrdup(reason);
-	if (make_dirs(failed, f) < 0 || prepare(failed, f) < 0)
-		goto out;
-	char name[96];
+	if (failed < 0)
+		return -1;
 	(void)snprintf(name, sizeof name, "%s.env", e->id);
-	if (put_file(failed, name, fill_envelope, e, f) < 0)
+	if (put_file(q, failed, name, fill_envelope, e, f) < 0)
 		goto out;
-	char *from = xasprintf("%s/%s.msg", dir, e->id);
-	char *to = xasprintf("%s/%s.msg", failed, e->id);
-	(void)unlink(to);
-	int r = link(from, to);
-	if (r < 0)
-		os_fail(f, "queue", from);
-	free(from);
-	free(to);
-	if (r < 0)
+	(void)snprintf(name, sizeof name, "%s.msg", e->id);
+	(void)unlinkat(failed, name, 0);
+	/* A symlink is moved as it is, never followed. */
+	if (linkat(q->fd, name, failed, name, 0) < 0) {
+		os_fail(f, "queue", q->dir, name);
 		goto out;
-	(void)fsync_dir(failed);
-	rc = queue_remove(dir, e->id, f);
+	}
+	(void)fsync(failed);
+	rc = queue_remove(q, e->id, f);
 out:
-	free(failed);
+	(void)close(failed);
 	return rc;
 }
 
 int
-queue_lock(const char *dir, struct failure *f)
+queue_lock(const struct queue *q, struct failure *f)
 {
-	char *path;
-	int fd;
+	int fd = openat(q->fd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 
-	if (prepare(dir, f) < 0)
-		return -1;
-	path = xasprintf("%s/.lock", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		os_fail(f, "queue lock", path);
-		free(path);
-		return -1;
-	}
-	free(path);
+	if (fd < 0)
+		return os_fail(f, "queue lock", q->dir, ".lock");
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		(void)close(fd);
 		return fail(f, FAIL_TEMP, 0, "queue", "another flush is "

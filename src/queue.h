@@ -28,6 +28,8 @@ struct queue_entry {
 	int attempts;
 	time_t first, last, next;	/* first queued, last try, next try */
 	char *last_error;
+	char *invalid;			/* why the entry cannot be used (then
+					   only id is set), or NULL */
 };
 
 void queue_entry_free(struct queue_entry *e);
@@ -36,34 +38,66 @@ void queue_entry_free(struct queue_entry *e);
    root /var/spool/carrier. */
 char *queue_default_dir(void);
 
-/* Add the message under a new id (copied into e->id).  Creates the
-   directory (0700) when missing.  FAIL_OSERR on any write failure. */
-int queue_add(const char *dir, struct queue_entry *e, const struct message *m,
-    struct failure *f);
+/*
+ * An open queue.  The directory is opened once, without following a
+ * symlink, and checked on that descriptor (a directory owned by the
+ * effective user, mode 0700); every file of the queue is then reached
+ * from the descriptor, never by path, so the path changing afterwards
+ * changes nothing.
+ */
+struct queue {
+	int fd;
+	char *dir;		/* for messages */
+};
 
-/* The entries, oldest first.  A directory that does not exist is an
-   empty queue.  Entries whose .env cannot be parsed are skipped. */
-int queue_list(const char *dir, struct queue_entry **out, size_t *n,
+/* Open DIR; with create, make it (0700) and tmp/ when missing.  Returns
+   0, 1 when DIR does not exist (without create), or -1 with *f
+   (FAIL_CONFIG: not a directory of ours closed to others). */
+int queue_open(struct queue *q, const char *dir, bool create,
+    struct failure *f);
+void queue_close(struct queue *q);
+
+/* Add the message under a new id (copied into e->id).  FAIL_OSERR on any
+   write failure. */
+int queue_add(const struct queue *q, struct queue_entry *e,
+    const struct message *m, struct failure *f);
+
+/* The entries, oldest first.  An ID.env that cannot be read or whose
+   content fails a check (queue_parse_envelope) is an entry with
+   `invalid` set, never one that could be sent. */
+int queue_list(const struct queue *q, struct queue_entry **out, size_t *n,
     struct failure *f);
 void queue_list_free(struct queue_entry *v, size_t n);
 
-/* Open ID.msg for reading; returns the fd or -1 with *f. */
-int queue_open_message(const char *dir, const char *id, struct failure *f);
+/*
+ * Parse and check the text of an ID.env: "version 1" first, then one
+ * "KEY VALUE" a line, each ending with LF; every value checked as the
+ * command line and the configuration check it (addresses, DSN
+ * parameters, BODY, account name), none holding a control byte.
+ * Returns 0, or -1 with e cleared and the reason in why.
+ */
+int queue_parse_envelope(const char *p, size_t n, struct queue_entry *e,
+    char *why, size_t whylen);
+
+/* Open ID.msg for reading: a regular file owned by us, not a symlink;
+   else -1 with *f (FAIL_NOINPUT). */
+int queue_open_message(const struct queue *q, const char *id,
+    struct failure *f);
 
 /* Rewrite the entry's .env (attempts, times, last error). */
-int queue_update(const char *dir, const struct queue_entry *e,
+int queue_update(const struct queue *q, const struct queue_entry *e,
     struct failure *f);
 
 /* Remove the entry: .env first, so that it vanishes at once. */
-int queue_remove(const char *dir, const char *id, struct failure *f);
+int queue_remove(const struct queue *q, const char *id, struct failure *f);
 
 /* Move the entry into failed/, with `reason` recorded in its .env. */
-int queue_give_up(const char *dir, struct queue_entry *e, const char *reason,
-    struct failure *f);
+int queue_give_up(const struct queue *q, struct queue_entry *e,
+    const char *reason, struct failure *f);
 
 /* Take the flush lock without waiting; FAIL_TEMP when another flush
    holds it.  Returns the lock fd (close it to release). */
-int queue_lock(const char *dir, struct failure *f);
+int queue_lock(const struct queue *q, struct failure *f);
 
 /* Seconds to wait after `attempts` failed tries: 5 min doubling to 4 h. */
 time_t queue_backoff(int attempts);

@@ -1115,6 +1115,12 @@ send_result_free(struct send_result *res)
 	memset(res, 0, sizeof *res);
 }
 
+bool
+rcpt_retryable(const struct rcpt_result *r)
+{
+	return !r->accepted && r->code < 500;
+}
+
 int
 session_send(struct session *s, const struct envelope *env,
     const struct message *msg, struct send_result *res, struct failure *f)
@@ -1145,7 +1151,9 @@ session_send(struct session *s, const struct envelope *env,
 		reply_free(&x.data);
 		if (rc < 0 && round > 0) {
 			/* Earlier rounds delivered: this one's recipients
-			   failed, which makes the whole a partial success. */
+			   failed, which makes the whole a partial success.
+			   Their code is the failure's: 0 for a lost
+			   connection, which leaves them retryable. */
 			for (size_t i = 0; i < nidx; i++) {
 				struct rcpt_result *rr = &res->r[idx[i]];
 				rr->accepted = false;
@@ -1179,7 +1187,7 @@ session_send(struct session *s, const struct envelope *env,
 			accepted++;
 		else {
 			refused++;
-			if (res->r[i].code >= 400 && res->r[i].code < 500)
+			if (rcpt_retryable(&res->r[i]))
 				temp++;
 			if (res->r[i].stage == NULL)
 				res->r[i].stage = "RCPT";

@@ -86,6 +86,11 @@ struct send_result {
 
 void send_result_free(struct send_result *res);
 
+/* The recipient did not get the message and was not refused for good
+   (no 5xx): a 4xx, or a transaction that failed before its reply.  A
+   later try may still deliver to it. */
+bool rcpt_retryable(const struct rcpt_result *r);
+
 struct envelope {
 	const char *sender;		/* "" for the null sender */
 	const struct strlist *recipients;

@@ -107,6 +107,31 @@ mails() {
 	grep -c '^MAIL FROM' "$FAKE_DIR/commands" 2>/dev/null || true
 }
 
+# flush_healthy: makes the only entry ($ID) due and flushes it to a healthy
+# server, which takes it.
+flush_healthy() {
+	all_due
+	fake_start ''
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 0
+	assert_output "$ID: delivered"
+}
+
+# flush_delivers_to RCPT: flush_healthy, and the server got it for RCPT
+# alone; the queue is then empty.
+flush_delivers_to() {
+	flush_healthy
+	fake_assert_commands <<-EOF
+		EHLO client.test
+		MAIL FROM:<a@x.test> SIZE=$STD_SIZE
+		RCPT TO:<$1>
+		DATA
+		QUIT
+	EOF
+	assert_equal "$(ids)" ""
+}
+
 # traced SYSCALLS K CMD...: runs CMD under strace, killed (SIGKILL) when it
 # enters the K-th call of SYSCALLS; $status is 137 when it was killed.
 # LeakSanitizer cannot work under ptrace: off for this run only.
@@ -180,12 +205,7 @@ need_strace() {
 	stderr_has "^carrier: queued as [^ ]+ in $QRE: greeting: .*timed out"
 	the_id
 	assert_equal "$(env_value "$ID" attempts)" 1
-	all_due
-	fake_start ''
-	run_carrier --queue="$Q" --flush
-	fake_done
-	assert_status 0
-	assert_output "$ID: delivered"
+	flush_healthy
 	assert_data 1 "$STD_WIRE"
 	assert_equal "$(ids)" ""
 }
@@ -199,12 +219,7 @@ need_strace() {
 	assert_equal "$output" ""
 	stderr_has "^carrier: queued as [^ ]+ in $QRE: connect: 127\.0\.0\.1 port $closed: Connection refused$"
 	the_id
-	all_due
-	fake_start ''
-	run_carrier --queue="$Q" --flush
-	fake_done
-	assert_status 0
-	assert_output "$ID: delivered"
+	flush_healthy
 	assert_equal "$stderr" ""
 	assert_data 1 "$STD_WIRE"
 	assert_equal "$(ids)" ""
@@ -396,7 +411,7 @@ need_strace() {
 	assert_equal "${#lines[@]}" 2
 }
 
-@test "--list-queue: tmp/ leftovers, orphan .msg files and unparseable .env files are not entries; no directory is an empty queue" {
+@test "--list-queue: tmp/ leftovers, orphan .msg files and unparseable .env files are not entries (those reported); no directory is an empty queue" {
 	run --separate-stderr "$CARRIER" --queue="$Q" --list-queue
 	assert_status 0
 	assert_output 'Mail queue is empty'
@@ -414,13 +429,18 @@ need_strace() {
 	assert_status 0
 	refute_output --partial deadbeef
 	assert_equal "$(listed)" "$ID"
-	# Nor are they flushed.
+	assert_equal "$stderr" "carrier: 3.deadbeef: invalid queue entry: no recipient
+carrier: 4.deadbeef: invalid queue entry: empty"
+	# Nor are they flushed: they stay, reported, and the flush says so.
 	fake_start ''
 	run_carrier --queue="$Q" --flush
 	fake_done
-	assert_status 0
+	assert_status 65
 	assert_output "$ID: delivered"
+	assert_equal "$stderr" "carrier: 3.deadbeef: invalid queue entry, not sent: no recipient
+carrier: 4.deadbeef: invalid queue entry, not sent: empty"
 	assert_equal "$(mails)" 1
+	assert_equal "$(ids)" "$(printf '%s\n' 3.deadbeef 4.deadbeef)"
 }
 
 @test "--queue-remove ID removes the entry; an unknown id exits 64; a path is refused" {
@@ -542,20 +562,7 @@ $c: delivered"
 	# Only d is kept, for the next try.
 	assert_equal "$(env_value "$ID" recipient)" d@x.test
 	assert_regex "$(env_value "$ID" error)" '451 4\.2\.1 Mailbox busy'
-	all_due
-	fake_start ''
-	run_carrier --queue="$Q" --flush
-	fake_done
-	assert_status 0
-	assert_output "$ID: delivered"
-	fake_assert_commands <<-EOF
-		EHLO client.test
-		MAIL FROM:<a@x.test> SIZE=$STD_SIZE
-		RCPT TO:<d@x.test>
-		DATA
-		QUIT
-	EOF
-	assert_equal "$(ids)" ""
+	flush_delivers_to d@x.test
 	# The refusals were told: c's for good, d's for now.
 	stderr=$flush_stderr status=$flush_status
 	stderr_has '<c@x\.test>.*550 5\.1\.1 No such user'
@@ -576,6 +583,30 @@ $c: delivered"
 	assert_stderr_line '^carrier: .*<c@x\.test>.*550 5\.1\.1 No such user$'
 }
 
+@test "flush: a recipient deferred (452) whose further transaction loses the connection stays queued, alone; the next flush sends it only" {
+	run --separate-stderr "$CARRIER" --queue-only --queue="$Q" -f a@x.test b@x.test c@x.test <"$(test_message)"
+	assert_status 0
+	the_id
+	# b takes the message; c gets 452, and the transaction for c dies at
+	# MAIL.
+	fake_start <<-'EOF'
+		rcpt c@x.test 452 4.5.3 Too many recipients
+		MAIL default
+		MAIL close
+	EOF
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 75
+	assert_output "$ID: deferred"
+	assert_stderr_line "^carrier: $ID: <c@x\.test>: MAIL FROM: connection closed by the server$"
+	assert_equal "$(ls "$FAKE_DIR" | grep -c "^message\.")" 1
+	assert_equal "$(ids)" "$ID"
+	assert_equal "$(env_value "$ID" recipient)" c@x.test
+	assert_equal "$(env_value "$ID" attempts)" 1
+	assert_regex "$(env_value "$ID" error)" '<c@x\.test>: MAIL FROM'
+	flush_delivers_to c@x.test
+}
+
 @test "flush: the DSN parameters and BODY recorded with the entry are sent" {
 	queue_only -N success,failure -R hdrs -V env42 -B 8BITMIME
 	the_id
@@ -594,6 +625,89 @@ $c: delivered"
 		DATA
 		QUIT
 	EOF
+}
+
+@test "flush: an entry whose .env holds a CR-injected dsn_envid, or a bad body type, is never sent: reported, kept, exit 65" {
+	local inj bad good
+	queue_only; inj=$(ids)
+	queue_only; bad=$(ids | grep -vx "$inj")
+	queue_only; good=$(ids | grep -vx -e "$inj" -e "$bad")
+	printf 'dsn_envid E1\rRCPT TO:<injected@evil.test>\n' >>"$Q/$inj.env"
+	printf 'body BINARYMIME\n' >>"$Q/$bad.env"
+	fake_start 'capabilities +DSN'
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 65
+	# The good one still goes, alone.
+	assert_output "$good: delivered"
+	stderr_has "^carrier: $inj: invalid queue entry, not sent: line 8: dsn_envid holds a control character$"
+	stderr_has "^carrier: $bad: invalid queue entry, not sent: line 8: body is not 7BIT or 8BITMIME$"
+	assert_equal "${#stderr_lines[@]}" 2
+	assert_equal "$(mails)" 1
+	refute grep -q -e injected -e BINARYMIME "$FAKE_DIR/wire"
+	assert_equal "$(ids)" "$(printf '%s\n' "$inj" "$bad" | sort)"
+	run --separate-stderr "$CARRIER" --queue="$Q" -bp
+	assert_status 0
+	assert_output 'Mail queue is empty'
+	stderr_has "^carrier: $inj: invalid queue entry: line 8: dsn_envid holds a control character$"
+}
+
+@test "flush: an entry whose .msg (or .env) is a symlink is never sent: the .msg one moves to failed/ (66), the .env one is reported" {
+	local other=$BATS_TEST_TMPDIR/secret.eml m e
+	printf 'Subject: secret\r\n\r\nTOP SECRET\r\n' >"$other"
+	queue_only; m=$(ids)
+	queue_only; e=$(ids | grep -vx "$m")
+	rm "$Q/$m.msg"
+	ln -s "$other" "$Q/$m.msg"
+	mv "$Q/$e.env" "$BATS_TEST_TMPDIR/e.env"
+	ln -s "$BATS_TEST_TMPDIR/e.env" "$Q/$e.env"
+	fake_start ''
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 65
+	assert_output "$m: failed"
+	stderr_has "^carrier: $e: invalid queue entry, not sent: $QRE/$e\\.env is not a regular file owned by you$"
+	stderr_has "^carrier: queue: $QRE/$m\\.msg is not a regular file owned by you$"
+	assert_equal "$(mails)" 0
+	refute grep -q 'TOP SECRET' "$FAKE_DIR/wire"
+	assert_equal "$(ids)" "$e"
+	assert_equal "$(ids "$Q/failed")" "$m"
+	[[ -L $Q/failed/$m.msg ]]
+	# The .msg alone: the first permanent failure's status, 66.
+	rm "$Q/$e.env"
+	queue_only; m=$(ids)
+	ln -sf "$other" "$Q/$m.msg"
+	fake_start ''
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 66
+	assert_output "$m: failed"
+	assert_stderr_line "^carrier: queue: $QRE/$m\\.msg is not a regular file owned by you$"
+	refute grep -q 'TOP SECRET' "$FAKE_DIR/wire"
+}
+
+@test "a queue directory that is a symlink is refused (78) by --flush, --list-queue, --queue-only and --queue-remove" {
+	local link=$BATS_TEST_TMPDIR/link
+	queue_only
+	the_id
+	ln -s "$Q" "$link"
+	fake_start ''
+	run_carrier --queue="$link" --flush
+	assert_status 78
+	assert_output ''
+	assert_stderr_line "^carrier: queue directory: $(re_escape "$link") must be a directory owned by you with mode 0700$"
+	fake_stop
+	refute_connected
+	run --separate-stderr "$CARRIER" --queue="$link" --list-queue
+	assert_status 78
+	assert_stderr_line "^carrier: queue directory: $(re_escape "$link") must be"
+	run --separate-stderr "$CARRIER" --queue-only --queue="$link" -f a@x.test b@x.test <"$(test_message)"
+	assert_status 78
+	assert_stderr_line "^carrier: queue directory: $(re_escape "$link") must be"
+	run --separate-stderr "$CARRIER" --queue="$link" --queue-remove "$ID"
+	assert_status 78
+	assert_stderr_line "^carrier: queue directory: $(re_escape "$link") must be"
+	assert_equal "$(ids)" "$ID"
 }
 
 @test "flush: entries grouped by account, one connection for each account" {
