@@ -1563,8 +1563,8 @@ config_load(struct options *o, struct config_extra *x, struct failure *f)
 	/* A program that runs us as sendmail may pass its caller's words:
 	   -C then names a file only if it is as trusted as one that runs
 	   commands. */
-	if (o->config_from_caller && trusted_file(path, &st, "it with -C "
-	    "under the name sendmail", f) < 0) {
+	if (o->config_from_caller && trusted_file(path, &st, "-C under the "
+	    "name sendmail", f) < 0) {
 		buf_free_secret(&b);
 		free(path);
 		return -1;
