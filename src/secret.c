@@ -318,18 +318,51 @@ reap(pid_t pid, int *status)
 	return 0;
 }
 
+/* Give the terminal tty (-1: none) to process group pgrp; SIGTTOU is
+ * blocked since the caller may be in a background group by then. */
+static void
+give_terminal(int tty, pid_t pgrp)
+{
+	sigset_t ttou, old;
+
+	if (tty < 0)
+		return;
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	(void)sigprocmask(SIG_BLOCK, &ttou, &old);
+	(void)tcsetpgrp(tty, pgrp);
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The terminal, open, when we are its foreground process group: the
+ * command then gets it while it runs, so that it can ask for a
+ * passphrase there (a background group reading it would be stopped).
+ * -1 otherwise. */
+static int
+foreground_terminal(void)
+{
+	int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (tty >= 0 && tcgetpgrp(tty) != getpgrp()) {
+		(void)close(tty);
+		tty = -1;
+	}
+	return tty;
+}
+
 /* In the child: never returns. */
 static void
-eval_child(const char *cmd, int wfd)
+eval_child(const char *cmd, int wfd, int tty)
 {
 	sigset_t none;
 	int out, in;
 
-	/* Move the pipe above 2 first so that dup2 below cannot clash with
-	 * it even when the parent ran with 0, 1 or 2 closed. */
 	/* Its own process group: a command that leaves a child behind
 	   (`cmd & echo pw`) is killed with it at the deadline. */
 	(void)setpgid(0, 0);
+	give_terminal(tty, getpid());
+	/* Move the pipe above 2 first so that dup2 below cannot clash with
+	 * it even when the parent ran with 0, 1 or 2 closed. */
 	out = fcntl(wfd, F_DUPFD, 3);
 	in = open("/dev/null", O_RDONLY);
 	if (out < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0)
@@ -430,19 +463,24 @@ secret_eval(const char *cmd, int timeout, char **out, struct failure *f)
 		return fail(f, FAIL_OSERR, 0, "passwordeval",
 		    "cannot create a pipe: %s", strerror(errno));
 	(void)fflush(NULL);
+	int tty = foreground_terminal();
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
 
 		(void)close(pfd[0]);
 		(void)close(pfd[1]);
+		if (tty >= 0)
+			(void)close(tty);
 		return fail(f, FAIL_OSERR, 0, "passwordeval",
 		    "cannot fork: %s", strerror(e));
 	}
 	if (pid == 0)
-		eval_child(cmd, pfd[1]);
-	/* Set here too, so that the group exists before we may kill it. */
+		eval_child(cmd, pfd[1], tty);
+	/* Set here too, so that the group exists (and has the terminal)
+	   whichever process runs first. */
 	(void)setpgid(pid, pid);
+	give_terminal(tty, pid);
 	(void)close(pfd[1]);
 
 	data = xmalloc(EVAL_MAX + 1);
@@ -460,6 +498,13 @@ secret_eval(const char *cmd, int timeout, char **out, struct failure *f)
 	if (waited >= 0)
 		waited = got == 0 ? reap(pid, &status) : kill_group(pid,
 		    &status);
+	if (tty >= 0) {
+		int e = errno;
+
+		give_terminal(tty, getpgrp());
+		(void)close(tty);
+		errno = e;
+	}
 	if (waited < 0) {
 		int e = errno;
 

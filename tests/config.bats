@@ -482,3 +482,20 @@ need_root() {
 	fake_stop
 	refute_connected
 }
+
+@test "passwordeval may read the terminal: its process group has it while it runs" {
+	command -v script >/dev/null || skip 'script(1) (util-linux) is not installed'
+	fake_start <<-'EOF'
+		capabilities AUTH PLAIN
+		auth-secret u pw
+	EOF
+	eval_config "$CFG" 600 'passwordeval read p </dev/tty; echo "$p"'
+	local m
+	m=$(test_message)
+	# script(1) runs carrier on a new terminal, typing its input there.
+	run --separate-stderr timeout 20 script -qec \
+		"'$CARRIER' --config '$CFG' --timeout 5 -f a@x.test b@x.test <'$m'" /dev/null <<<'pw'
+	fake_wait
+	assert_status 0
+	fake_assert_sent "AUTH PLAIN $(printf '\0u\0pw' | base64 -w0)"
+}
