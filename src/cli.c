@@ -86,7 +86,11 @@ static const struct option longopts[] = {
 };
 
 /* sendmail's flags; -o and -b take their letters as an argument. */
-static const char shortopts[] = ":46b:B:C:f:F:h:iL:N:o:q::r:R:tUvV:";
+static const char sendmail_shortopts[] =
+    "+:46b:B:C:f:F:h:iL:N:o:q::r:R:tUvV:";
+/* The same without '+' for carrier's own command line, where options and
+   operands may mix. */
+static const char *const shortopts = sendmail_shortopts + 1;
 
 void
 options_init(struct options *o)
@@ -527,10 +531,53 @@ short_option(int c, const char *arg, struct options *o, struct failure *f)
 	return 0;
 }
 
+/* A long option under the name sendmail, named without its value: a
+   value may be a path or an address nobody should see echoed. */
+static int
+refuse_long(const char *word, struct failure *f)
+{
+	char name[64];
+
+	(void)snprintf(name, sizeof name, "%.*s", (int)strcspn(word, "="),
+	    word);
+	return fail(f, FAIL_USAGE, 0, name, "carrier's own options are not "
+	    "accepted under the name sendmail, only sendmail's flags (see "
+	    "carrier(1), SENDMAIL COMPATIBILITY)");
+}
+
+/* An option getopt did not take: "-X: unknown option", "-f: needs a
+   value". */
+static int
+bad_option(int c, char **argv, bool sendmail_name, struct failure *f)
+{
+	/* A short flag by its letter; a long option as it was written
+	   (getopt puts its value in optopt). */
+	const char *what = argv[optind - 1];
+	char flag[3] = { '-', (char)optopt, '\0' };
+
+	if (optopt != 0 && optopt < 256)	/* may be < 0 */
+		what = flag;
+	else if (sendmail_name && strncmp(what, "--", 2) == 0)
+		return refuse_long(what, f);
+	return fail(f, FAIL_USAGE, 0, what, "%s", c == ':' ?
+	    "needs a value" : "unknown option");
+}
+
 int
 cli_parse(int argc, char **argv, const char *invoked_as, struct options *o,
     struct failure *f)
 {
+	static const struct option no_longopts[] = { { NULL, 0, NULL, 0 } };
+	/* Under the name sendmail, mailq or newaliases other programs run
+	   us with their callers' words in argv (PHP's mail(), CGI
+	   scripts): only sendmail's flags are options, and they end at the
+	   first operand, as BSD sendmail's getopt does ('+').  carrier's
+	   own options (--log, --file, --host, ...) would let such a word
+	   write files, read them or redirect the mail. */
+	bool sendmail_name = strcmp(invoked_as, "sendmail") == 0 ||
+	    strcmp(invoked_as, "mailq") == 0 ||
+	    strcmp(invoked_as, "newaliases") == 0;
+	const char *last_arg = NULL;
 	int c, idx;
 
 	if (strcmp(invoked_as, "sendmail") == 0)
@@ -542,26 +589,41 @@ cli_parse(int argc, char **argv, const char *invoked_as, struct options *o,
 
 	opterr = 0;
 	optind = 0;	/* a full reset, for tests that parse twice */
-	/* GNU getopt lets options and recipients mix, as sendmail callers
-	   expect, and leaves all after "--" alone: "-x@y" there is an
-	   address, never an option. */
-	while ((c = getopt_long(argc, argv, shortopts, longopts, &idx)) != -1) {
-		if (c == '?' || c == ':') {
-			/* A short flag by its letter; a long option as it
-			   was written (getopt puts its value in optopt). */
-			const char *what = argv[optind - 1];
-			char flag[3] = { '-', (char)optopt, '\0' };
-			if (optopt != 0 && optopt < 256)	/* may be < 0 */
-				what = flag;
-			return fail(f, FAIL_USAGE, 0, what, "%s", c == ':' ?
-			    "needs a value" : "unknown option");
-		}
+	/* As carrier, GNU getopt lets options and recipients mix and
+	   leaves all after "--" alone: "-x@y" there is an address, never
+	   an option. */
+	while ((c = getopt_long(argc, argv, sendmail_name ?
+	    sendmail_shortopts : shortopts, sendmail_name ? no_longopts :
+	    longopts, &idx)) != -1) {
+		if (c == '?' || c == ':')
+			return bad_option(c, argv, sendmail_name, f);
+		last_arg = optarg;
 		if ((c >= 256 ? long_option(c, optarg, o, f) :
 		    short_option(c, optarg, o, f)) < 0)
 			return -1;
+		if (c == 'C' && sendmail_name)
+			o->config_from_caller = true;
 	}
-	for (; optind < argc; optind++)
-		strlist_add(&o->recipients, argv[optind]);
+	/* Was "--" the end of the flags (and not the value of one)? */
+	bool dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
+	    argv[optind - 1] != last_arg;
+	for (; optind < argc; optind++) {
+		/* After the first operand, a word like "-oi" or "--log=F"
+		   is neither a flag nor, by mistake or by design, quietly
+		   an address: only after "--" may an address begin with
+		   '-'. */
+		const char *w = argv[optind];
+
+		if (sendmail_name && !dashdash && strncmp(w, "--", 2) == 0 &&
+		    w[2] != '\0')
+			return refuse_long(w, f);
+		if (sendmail_name && !dashdash && w[0] == '-')
+			return fail(f, FAIL_USAGE, 0, w, "after the first "
+			    "recipient: sendmail's flags go before the "
+			    "recipients (an address beginning with '-' goes "
+			    "after --)");
+		strlist_add(&o->recipients, w);
+	}
 	return 0;
 }
 
@@ -616,7 +678,8 @@ cli_usage(FILE *out)
 "                          reached or answers 4xx; --queue-only: never try\n"
 "  --flush, -q             deliver what is queued; --list-queue, -bp\n"
 "  --queue-remove ID       --queue-max-age DAYS (5)\n"
-"  --sendmail              behave as sendmail (also when named sendmail)\n"
+"  --sendmail              behave as sendmail, keeping these options (named\n"
+"                          sendmail: only the sendmail flags below)\n"
 "  --help                  --version\n"
 "\n"
 "sendmail flags: -t -i -oi -odq -f ADDR -r ADDR -F NAME -N DSN -R RET\n"

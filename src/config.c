@@ -1453,8 +1453,31 @@ find_and_read(const char *explicit, char **path, struct buf *b,
 	return rc;
 }
 
+/*
+ * The rule for a file whose lines run commands (eval, passwordeval), and
+ * for a file a caller of `sendmail` names with -C: it must belong to us
+ * (the effective user) or to root and be writable by nobody else, since
+ * whoever can write it runs commands as us.  name is the file (FILE:LINE
+ * for eval), use what it would be used for.
+ */
+static int
+trusted_file(const char *name, const struct stat *st, const char *use,
+    struct failure *f)
+{
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return fail(f, FAIL_CONFIG, 0, name, "refusing %s: the file "
+		    "belongs to another user (uid %lu), not to you or root",
+		    use, (unsigned long)st->st_uid);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return fail(f, FAIL_CONFIG, 0, name, "refusing %s: %s can "
+		    "write the file (chmod go-w)", use,
+		    st->st_mode & S_IWOTH ? "others" : "its group");
+	return 0;
+}
+
 struct eval_ctx {
 	struct stat st;
+	int timeout;
 };
 
 static int
@@ -1465,15 +1488,11 @@ run_eval(void *vctx, const char *filename, int line, const char *cmd,
 	char what[256];
 
 	(void)snprintf(what, sizeof what, "%s:%d", filename, line);
-	if (ctx->st.st_mode & S_IWOTH)
-		return fail(f, FAIL_CONFIG, 0, what, "refusing to run eval from "
-		    "a file that others can write");
-	if (ctx->st.st_uid != geteuid() && ctx->st.st_uid != 0)
-		return fail(f, FAIL_CONFIG, 0, what, "refusing to run eval from "
-		    "a file owned by another user");
-	/* The same runner as passwordeval: bounded output, fds closed,
-	   SIGPIPE at its default, the child reaped. */
-	if (secret_eval(cmd, out, f) < 0) {
+	if (trusted_file(what, &ctx->st, "to run eval", f) < 0)
+		return -1;
+	/* The same runner as passwordeval: bounded output and time, fds
+	   closed, SIGPIPE at its default, the child reaped. */
+	if (secret_eval(cmd, ctx->timeout, out, f) < 0) {
 		(void)snprintf(f->what, sizeof f->what, "%s", what);
 		return -1;
 	}
@@ -1518,7 +1537,17 @@ config_load(struct options *o, struct config_extra *x, struct failure *f)
 		}
 		return 0;
 	}
+	/* A program that runs us as sendmail may pass its caller's words:
+	   -C then names a file only if it is as trusted as one that runs
+	   commands. */
+	if (o->config_from_caller && trusted_file(path, &st, "-C under the "
+	    "name sendmail", f) < 0) {
+		buf_free_secret(&b);
+		free(path);
+		return -1;
+	}
 	ctx.st = st;
+	ctx.timeout = o->timeout;
 	rc = config_parse_eval(b.data, b.len, path, run_eval, &ctx, &c, f);
 	buf_free_secret(&b);
 	if (rc != 0) {
@@ -1530,7 +1559,12 @@ config_load(struct options *o, struct config_extra *x, struct failure *f)
 		goto out;
 	if (config_select(&c, o, &a, f) != 0)
 		goto out;
+	bool had_eval = o->passwordeval != NULL;
 	rc = config_apply(&c, a, o, x, f);
+	/* passwordeval runs later, when the password is needed; the file
+	   it came from is checked now, while its stat is at hand. */
+	if (rc == 0 && !had_eval && o->passwordeval != NULL)
+		rc = trusted_file(path, &st, "to run passwordeval", f);
 out:
 	config_free(&c);
 	free(path);

@@ -96,6 +96,9 @@ struct options {
 
 	/* configuration */
 	char *config_file;
+	bool config_from_caller;	/* -C under the name sendmail: the
+					   file must be ours or root's and
+					   writable by nobody else */
 	char *account;
 	char *maildomain;
 	char *aliases;

@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +24,8 @@
 #define EVAL_MAX	(64 * 1024)	/* passwordeval output limit */
 #define NETRC_MAX	(1024 * 1024)	/* netrc file size limit */
 #define PROMPT_MAX	4096		/* longest password typed */
+#define EVAL_DEFAULT_TIMEOUT	300	/* seconds: RFC 5321's reply limit */
+#define EVAL_TERM_GRACE	1000		/* ms between SIGTERM and SIGKILL */
 
 /* ------------------------------------------------------------------ */
 /* netrc: pure parser */
@@ -314,13 +318,49 @@ reap(pid_t pid, int *status)
 	return 0;
 }
 
+/* Give the terminal tty (-1: none) to process group pgrp; SIGTTOU is
+ * blocked since the caller may be in a background group by then. */
+static void
+give_terminal(int tty, pid_t pgrp)
+{
+	sigset_t ttou, old;
+
+	if (tty < 0)
+		return;
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	(void)sigprocmask(SIG_BLOCK, &ttou, &old);
+	(void)tcsetpgrp(tty, pgrp);
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The terminal, open, when we are its foreground process group: the
+ * command then gets it while it runs, so that it can ask for a
+ * passphrase there (a background group reading it would be stopped).
+ * -1 otherwise. */
+static int
+foreground_terminal(void)
+{
+	int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (tty >= 0 && tcgetpgrp(tty) != getpgrp()) {
+		(void)close(tty);
+		tty = -1;
+	}
+	return tty;
+}
+
 /* In the child: never returns. */
 static void
-eval_child(const char *cmd, int wfd)
+eval_child(const char *cmd, int wfd, int tty)
 {
 	sigset_t none;
 	int out, in;
 
+	/* Its own process group: a command that leaves a child behind
+	   (`cmd & echo pw`) is killed with it at the deadline. */
+	(void)setpgid(0, 0);
+	give_terminal(tty, getpid());
 	/* Move the pipe above 2 first so that dup2 below cannot clash with
 	 * it even when the parent ran with 0, 1 or 2 closed. */
 	out = fcntl(wfd, F_DUPFD, 3);
@@ -335,57 +375,137 @@ eval_child(const char *cmd, int wfd)
 	_exit(127);
 }
 
+/* Wait until the child pid has exited, without reaping it (so that its
+ * process id, which names its group, stays taken), or until deadline.
+ * Returns 1 when it exited, 0 at the deadline, -1 on error. */
+static int
+wait_exit(pid_t pid, int64_t deadline)
+{
+	for (;;) {
+		siginfo_t si;
+
+		si.si_pid = 0;
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
+		    WNOWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (si.si_pid == pid)
+			return 1;
+		if (monotonic_ms() >= deadline)
+			return 0;
+		(void)poll(NULL, 0, 20);
+	}
+}
+
+/* The deadline passed or the output is too long: SIGTERM to the command's
+ * process group, SIGKILL after a grace period, then reap the child. */
+static int
+kill_group(pid_t pid, int *status)
+{
+	(void)kill(-pid, SIGTERM);
+	if (wait_exit(pid, monotonic_ms() + EVAL_TERM_GRACE) < 0)
+		return -1;
+	/* Whatever is left in its group goes too, the leader included. */
+	(void)kill(-pid, SIGKILL);
+	return reap(pid, status);
+}
+
+/* Read the command's output into data until EOF, EVAL_MAX + 1 bytes or the
+ * deadline.  Returns 0 at EOF, 1 when too long, 2 at the deadline, -1 with
+ * errno on a read or poll error. */
+static int
+read_output(int fd, char *data, size_t *len, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - monotonic_ms();
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		int n;
+
+		if (left <= 0)
+			return 2;
+		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 2;
+
+		ssize_t got = read(fd, data + *len, EVAL_MAX + 1 - *len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return 0;
+		*len += (size_t)got;
+		if (*len > EVAL_MAX)
+			return 1;
+	}
+}
+
 int
-secret_eval(const char *cmd, char **out, struct failure *f)
+secret_eval(const char *cmd, int timeout, char **out, struct failure *f)
 {
 	int pfd[2], status = 0;
 	pid_t pid;
 	char *data;
 	size_t len = 0;
-	bool too_long = false;
 	const char *why = NULL;
-	int read_errno = 0;
+	int read_errno = 0, got;
 
 	*out = NULL;
+	if (timeout <= 0)
+		timeout = EVAL_DEFAULT_TIMEOUT;
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return fail(f, FAIL_OSERR, 0, "passwordeval",
 		    "cannot create a pipe: %s", strerror(errno));
 	(void)fflush(NULL);
+	int tty = foreground_terminal();
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
 
 		(void)close(pfd[0]);
 		(void)close(pfd[1]);
+		if (tty >= 0)
+			(void)close(tty);
 		return fail(f, FAIL_OSERR, 0, "passwordeval",
 		    "cannot fork: %s", strerror(e));
 	}
 	if (pid == 0)
-		eval_child(cmd, pfd[1]);
+		eval_child(cmd, pfd[1], tty);
+	/* Set here too, so that the group exists (and has the terminal)
+	   whichever process runs first. */
+	(void)setpgid(pid, pid);
+	give_terminal(tty, pid);
 	(void)close(pfd[1]);
 
 	data = xmalloc(EVAL_MAX + 1);
-	for (;;) {
-		ssize_t n = read(pfd[0], data + len, EVAL_MAX + 1 - len);
+	int64_t deadline = monotonic_ms() + (int64_t)timeout * 1000;
+	int waited = 1;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			read_errno = errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > EVAL_MAX) {
-			too_long = true;
-			break;
-		}
-	}
+	got = read_output(pfd[0], data, &len, deadline);
+	if (got < 0)
+		read_errno = errno;
 	close_keep_errno(pfd[0]);
-	if (too_long || read_errno != 0)
-		(void)kill(pid, SIGKILL);
-	if (reap(pid, &status) < 0) {
+	/* The command may close its output and go on running: the
+	   deadline holds for its exit too. */
+	if (got == 0 && (waited = wait_exit(pid, deadline)) == 0)
+		got = 2;
+	if (waited >= 0)
+		waited = got == 0 ? reap(pid, &status) : kill_group(pid,
+		    &status);
+	if (tty >= 0) {
+		int e = errno;
+
+		give_terminal(tty, getpgrp());
+		(void)close(tty);
+		errno = e;
+	}
+	if (waited < 0) {
 		int e = errno;
 
 		explicit_bzero(data, EVAL_MAX + 1);
@@ -395,9 +515,13 @@ secret_eval(const char *cmd, char **out, struct failure *f)
 	}
 
 	int rc = -1;
-	if (too_long) {
+	if (got == 1) {
 		fail(f, FAIL_CONFIG, 0, "passwordeval",
 		    "the command printed more than %d KiB", EVAL_MAX / 1024);
+	} else if (got == 2) {
+		fail(f, FAIL_CONFIG, 0, "passwordeval",
+		    "the command did not finish within %d s (killed)",
+		    timeout);
 	} else if (read_errno != 0) {
 		fail(f, FAIL_OSERR, 0, "passwordeval",
 		    "cannot read the command's output: %s",
@@ -616,7 +740,8 @@ secret_get(const struct secret_query *q, struct secret *out,
 		return 0;
 	}
 	if (q->passwordeval != NULL) {
-		if (secret_eval(q->passwordeval, &out->password, f) < 0)
+		if (secret_eval(q->passwordeval, q->timeout, &out->password,
+		    f) < 0)
 			return -1;
 		out->source = SECRET_EVAL;
 		return 0;

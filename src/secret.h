@@ -33,6 +33,8 @@ struct secret_query {
 				   * $HOME/.netrc (the passwd entry's home when
 				   * HOME is unset) */
 	bool no_prompt;		  /* never prompt, even with a terminal */
+	int timeout;		  /* passwordeval's limit in seconds; 0: the
+				   * default of secret_eval */
 };
 
 struct secret {
@@ -46,8 +48,9 @@ struct secret {
  * Find the secret for q, in the order above, into *out (which is
  * overwritten; secret_clear it afterwards, also after a failure).
  * Returns 0, or -1 with f:
- *   FAIL_CONFIG  passwordeval exited non-zero or was killed (the detail
- *                gives the status, never the command or its output), its
+ *   FAIL_CONFIG  passwordeval exited non-zero, was killed or ran past its
+ *                deadline (the detail gives the status, never the
+ *                command or its output), its
  *                first line is empty or holds a NUL byte, or its output is
  *                over 64 KiB; the netrc file cannot be read, is malformed,
  *                or gives the password while it is not owned by the user
@@ -70,13 +73,19 @@ const char *secret_source_name(enum secret_source src);
 /*
  * Run `/bin/sh -c cmd` with standard input from /dev/null, standard output
  * into a pipe, standard error inherited, every other descriptor closed and
- * SIGPIPE at its default.  Reads at most 64 KiB; the child is always
- * reaped (killed first when its output is too long).  *out receives the
+ * SIGPIPE at its default, in a process group of its own.  Reads at most
+ * 64 KiB.  The command must print its output and exit within timeout
+ * seconds (0 or less: 300, RFC 5321's limit for one reply); otherwise, and
+ * when its output is too long, its whole process group gets SIGTERM and,
+ * a second later, SIGKILL, so that a child left in the background cannot
+ * keep the pipe open.  The child is always reaped.  *out receives the
  * first line without its LF or CRLF (a last line without LF counts),
  * malloc'd, caller frees with free_secret.  Returns 0, or -1 with f as in
- * secret_get (FAIL_CONFIG, FAIL_OSERR); *out is NULL then.
+ * secret_get (FAIL_CONFIG, also "the command did not finish within N s
+ * (killed)"; FAIL_OSERR); *out is NULL then.
  */
-int secret_eval(const char *cmd, char **out, struct failure *f);
+int secret_eval(const char *cmd, int timeout, char **out,
+    struct failure *f);
 
 /* One netrc entry's login and password, each malloc'd or NULL. */
 struct netrc_entry {

@@ -12,7 +12,8 @@ static int
 fetch_secret(struct run *r, struct failure *f)
 {
 	struct secret_query q = { r->o.password, r->o.passwordeval,
-	    r->host[0] == '/' ? NULL : r->host, r->o.user, NULL, false };
+	    r->host[0] == '/' ? NULL : r->host, r->o.user, NULL, false,
+	    r->o.timeout };
 	struct secret s = { 0 };
 	int rc = secret_get(&q, &s, f);
 

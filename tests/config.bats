@@ -373,3 +373,129 @@ accounts() {
 	assert_stderr_clean
 	refute_connected
 }
+
+# ------------------------------------------- lines that run commands
+
+# eval_config FILE MODE LINES...: an account for the fake server, with
+# user u and LINES (printf %b each), written to FILE with MODE.
+eval_config() {
+	local f=$1 mode=$2 l
+	shift 2
+	{
+		printf 'account default\nhost 127.0.0.1\nport %s\ndomain client.test\nuser u\n' "$FAKE_PORT"
+		for l in "$@"; do printf '%b\n' "$l"; done
+	} >"$f"
+	chmod "$mode" "$f"
+}
+
+need_root() {
+	[[ $(id -u) == 0 ]] || skip 'needs root (chown nobody)'
+}
+
+@test "passwordeval in a file owned by another user: 78, the command not run (I20)" {
+	need_root
+	local ran=$BATS_TEST_TMPDIR/ran
+	fake_start 'capabilities AUTH PLAIN'
+	eval_config "$CFG" 644 "passwordeval touch $ran; echo pw"
+	chown nobody "$CFG"
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	fake_stop
+	assert_status 78
+	assert_stderr_line "^carrier: $CFG: refusing to run passwordeval: the file belongs to another user \\(uid $(id -u nobody)\\), not to you or root\$"
+	[[ ! -e $ran ]]
+	refute_connected
+}
+
+@test "passwordeval and eval in a group-writable file: 78, the command not run (I20)" {
+	local ran=$BATS_TEST_TMPDIR/ran
+	fake_start 'capabilities AUTH PLAIN'
+	eval_config "$CFG" 664 "passwordeval touch $ran; echo pw"
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	assert_status 78
+	assert_stderr_line "^carrier: $CFG: refusing to run passwordeval: its group can write the file \\(chmod go-w\\)\$"
+	[[ ! -e $ran ]]
+	eval_config "$CFG" 664 "eval touch $ran; echo auth off"
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	assert_status 78
+	assert_stderr_line "^carrier: $CFG:6: refusing to run eval: its group can write the file \\(chmod go-w\\)\$"
+	[[ ! -e $ran ]]
+	eval_config "$CFG" 646 "eval touch $ran; echo auth off"
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	assert_status 78
+	assert_stderr_line "^carrier: $CFG:6: refusing to run eval: others can write the file \\(chmod go-w\\)\$"
+	[[ ! -e $ran ]]
+	fake_stop
+	refute_connected
+}
+
+@test "eval in a file owned by another user: 78, the command not run (I20)" {
+	need_root
+	local ran=$BATS_TEST_TMPDIR/ran
+	fake_start ''
+	eval_config "$CFG" 644 "eval touch $ran; echo auth off"
+	chown nobody "$CFG"
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	fake_stop
+	assert_status 78
+	assert_stderr_line "^carrier: $CFG:6: refusing to run eval: the file belongs to another user \\(uid $(id -u nobody)\\), not to you or root\$"
+	[[ ! -e $ran ]]
+	refute_connected
+}
+
+@test "passwordeval and eval in the caller's own 0600 file: both run" {
+	local ran=$BATS_TEST_TMPDIR/ran
+	fake_start <<-'EOF'
+		capabilities AUTH PLAIN
+		auth-secret u pw
+	EOF
+	eval_config "$CFG" 600 "eval touch $ran; echo auth plain" "passwordeval echo pw"
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	fake_wait
+	assert_status 0
+	assert_equal "$stderr" ''
+	[[ -e $ran ]]
+	fake_assert_sent "AUTH PLAIN $(printf '\0u\0pw' | base64 -w0)"
+}
+
+@test "passwordeval past --timeout: its process group killed, 78 within seconds (I20)" {
+	fake_start 'capabilities AUTH PLAIN'
+	# The background sleep holds the output pipe open after `echo`.
+	eval_config "$CFG" 600 "passwordeval sleep 30 & echo pw"
+	local t0=$SECONDS
+	run --separate-stderr timeout 10 "$CARRIER" --config "$CFG" --timeout 2 -f a@x.test b@x.test <"$(test_message)"
+	local took=$((SECONDS - t0))
+	fake_stop
+	assert_status 78
+	assert_stderr_line '^carrier: passwordeval: the command did not finish within 2 s \(killed\)$'
+	[[ $took -lt 10 ]] || fail "took $took s"
+	refute_connected
+}
+
+@test "eval past --timeout: 78 naming the line, within seconds" {
+	fake_start ''
+	eval_config "$CFG" 600 'eval sleep 30; echo auth off'
+	local t0=$SECONDS
+	run --separate-stderr timeout 10 "$CARRIER" --config "$CFG" --timeout 2 -f a@x.test b@x.test <"$(test_message)"
+	assert_status 78
+	assert_stderr_line "^carrier: $CFG:6: the command did not finish within 2 s \\(killed\\)\$"
+	[[ $((SECONDS - t0)) -lt 10 ]] || fail "took $((SECONDS - t0)) s"
+	fake_stop
+	refute_connected
+}
+
+@test "passwordeval may read the terminal: its process group has it while it runs" {
+	command -v script >/dev/null || skip 'script(1) (util-linux) is not installed'
+	fake_start <<-'EOF'
+		capabilities AUTH PLAIN
+		auth-secret u pw
+	EOF
+	eval_config "$CFG" 600 'passwordeval read p </dev/tty; echo "$p"'
+	local m
+	m=$(test_message)
+	# script(1) runs carrier on a new terminal, typing its input there.
+	run --separate-stderr timeout 20 script -qec \
+		"'$CARRIER' --config '$CFG' --timeout 5 -f a@x.test b@x.test <'$m'" /dev/null <<<'pw'
+	fake_wait
+	assert_status 0
+	fake_assert_sent "AUTH PLAIN $(printf '\0u\0pw' | base64 -w0)"
+}

@@ -318,7 +318,11 @@ need_strace() {
 	assert_line --partial '<b@x.test>'
 	assert_line --partial '<c@x.test>'
 	ln -s "$CARRIER" "$BATS_TEST_TMPDIR/mailq"
-	run --separate-stderr "$BATS_TEST_TMPDIR/mailq" --queue="$Q"
+	# Under the name mailq only sendmail's flags count: the queue comes
+	# from the configuration.
+	printf 'account default\nqueue %s\n' "$Q" >"$BATS_TEST_TMPDIR/mailq.conf"
+	chmod 600 "$BATS_TEST_TMPDIR/mailq.conf"
+	run --separate-stderr "$BATS_TEST_TMPDIR/mailq" -C "$BATS_TEST_TMPDIR/mailq.conf"
 	assert_status 0
 	for id in $(ids); do assert_line --partial "$id"; done
 

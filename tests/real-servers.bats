@@ -409,8 +409,11 @@ closed_port() {
 	printf '%s\n' 'From: Sender <sender@example.test>' "To: $REAL_ADDR" \
 	    "Cc: $REAL_ADDR2" 'Subject: from cron' '' 'line one' '.' 'after the dot' \
 	    >"$M/s.eml"
-	run --separate-stderr "$SENDMAIL" --timeout 20 --host "$REAL_HOST" \
-	    --port "$REAL_SMTP_PORT" -i -t <"$M/s.eml"
+	# Under the name sendmail the server comes from the configuration.
+	printf 'account default\ntimeout 20\nhost %s\nport %s\n' "$REAL_HOST" \
+	    "$REAL_SMTP_PORT" >"$M/sendmail.conf"
+	chmod 600 "$M/sendmail.conf"
+	run --separate-stderr "$SENDMAIL" -C "$M/sendmail.conf" -i -t <"$M/s.eml"
 	assert_success
 	assert_equal "$stderr" ''
 	local u f

@@ -3,7 +3,7 @@
 # carrier run as `sendmail` (a symlink) or with --sendmail: the lone-dot
 # rule, sendmail's flags, the headers added to locally submitted mail,
 # local names (aliases, maildomain), and what is refused (THREATS I03,
-# I05, I06, B17).
+# I05, I06, I16, B17).
 
 load lib/common
 load lib/core
@@ -19,9 +19,27 @@ setup() {
 	FULL_WIRE=$'From: a@x.test\r\nTo: b@x.test\r\nDate: Thu, 01 Jan 2015 00:00:00 +0000\r\nMessage-ID: <m@x.test>\r\n'
 }
 
-# run_sendmail ARGS...: run_carrier through the `sendmail` symlink.
+# conn_config: what run_carrier puts on the command line (the fake
+# server, --timeout 5, --helo client.test) as a defaults section; under
+# the name sendmail carrier takes these from its configuration only.
+conn_config() {
+	printf 'defaults\ntimeout 5\ndomain client.test\n'
+	[[ -n ${FAKE_PORT:-} ]] && printf 'host 127.0.0.1\nport %s\n' "$FAKE_PORT"
+	printf '\n'
+}
+
+# run_sendmail ARGS...: carrier through the `sendmail` symlink, stdout in
+# $output and stderr in $stderr, against the current fake server: the
+# user's file ($XDG_CONFIG_HOME) holds conn_config and an account
+# default, and the file written by `config` gets conn_config in front.
 run_sendmail() {
-	CARRIER=$SENDMAIL run_carrier "$@"
+	mkdir -p "$XDG_CONFIG_HOME/carrier"
+	{ conn_config; printf 'account default\n'; } >"$XDG_CONFIG_HOME/carrier/config"
+	chmod 600 "$XDG_CONFIG_HOME/carrier/config"
+	if [[ -f $BATS_TEST_TMPDIR/config.in ]]; then
+		{ conn_config; cat "$BATS_TEST_TMPDIR/config.in"; } >"$BATS_TEST_TMPDIR/config"
+	fi
+	run --separate-stderr "$SENDMAIL" "$@"
 }
 
 # sendmail_msg BODY-BYTES ARGS...: sends $FULL + an empty line + BODY
@@ -68,10 +86,11 @@ assert_masked_data() {
 }
 
 # config TEXT: writes TEXT (printf %b) as a mode-600 configuration file
-# and prints its name.
+# and prints its name (for sendmail's -C; run_sendmail adds conn_config).
 config() {
 	local f=$BATS_TEST_TMPDIR/config
-	printf '%b' "$1" >"$f"
+	printf '%b' "$1" >"$f.in"
+	cp "$f.in" "$f"
 	chmod 600 "$f"
 	printf '%s\n' "$f"
 }
@@ -210,7 +229,7 @@ config() {
 	local m
 	m=$(msg 'To: b@x.test\nSubject: s\n\nx\n')
 	fake_start ''
-	run_sendmail --config "$(config 'account default\nmaildomain x.test\n')" -f s@x.test b@x.test <"$m"
+	run_sendmail -C "$(config 'account default\nmaildomain x.test\n')" -f s@x.test b@x.test <"$m"
 	fake_wait
 	assert_status 0
 	assert_quiet
@@ -249,20 +268,20 @@ config() {
 	m=$(msg 'To: b@x.test\nSubject: s\n\nx\n')
 	cfg=$(config 'defaults\nset_from_header off\nset_date_header off\nset_msgid_header off\naccount default\n')
 	fake_start ''
-	run_sendmail --config "$cfg" -f s@x.test b@x.test <"$m"
+	run_sendmail -C "$cfg" -f s@x.test b@x.test <"$m"
 	fake_wait
 	assert_status 0
 	expect_mail s@x.test $'To: b@x.test\r\nSubject: s\r\n\r\nx\r\n.\r\n' b@x.test
 	# Each one alone, and msmtp's older names.
 	cfg=$(config 'account default\nset_date_header off\n')
 	fake_start ''
-	run_sendmail --config "$cfg" -f s@x.test b@x.test <"$m"
+	run_sendmail -C "$cfg" -f s@x.test b@x.test <"$m"
 	fake_wait
 	assert_masked_data 1 $'From: <s@x.test>\r\nMessage-ID: <ID@'"$(masked_data 1 | sed -n 's/^Message-ID: <ID@\([^>]*\)>\r$/\1/p')"$'>\r\nTo: b@x.test\r\nSubject: s\r\n\r\nx\r\n.\r\n'
 	refute grep -q '^Date:' "$FAKE_DIR/data.1"
 	cfg=$(config 'account default\nadd_missing_from_header off\nadd_missing_date_header off\nset_msgid_header off\n')
 	fake_start ''
-	run_sendmail --config "$cfg" -f s@x.test b@x.test <"$m"
+	run_sendmail -C "$cfg" -f s@x.test b@x.test <"$m"
 	fake_wait
 	expect_mail s@x.test $'To: b@x.test\r\nSubject: s\r\n\r\nx\r\n.\r\n' b@x.test
 }
@@ -465,6 +484,103 @@ config() {
 	assert_output ''
 }
 
+# ------------------------------------- carrier's options under the name
+
+LONG_REFUSED="carrier's own options are not accepted under the name sendmail"
+
+@test "I16: --log, --file, --host, --queue under the name sendmail: 64 naming each; no file written, nothing sent" {
+	local d=$BATS_TEST_TMPDIR/inj other_dir other_port opt
+	mkdir -p "$d"
+	printf 'From: a@x.test\nSubject: private\n\nthe secret file\n' >"$d/secret"
+	# A second server, for --host: it must not be contacted either.
+	fake_start ''
+	other_dir=$FAKE_DIR other_port=$FAKE_PORT
+	fake_start ''
+	for opt in "--log=$d/shell.php" "--file=$d/secret" "--host=127.0.0.1:$other_port" \
+		"--queue=$d/queue" "--config=$d/secret" --tls-no-verify --sendmail; do
+		# Before the recipients, and after them.
+		run_sendmail -odq -fa@x.test "$opt" b@x.test <"$(msg "$FULL\nx\n")"
+		assert_status 64
+		assert_stderr_line "^sendmail: ${opt%%=*}: $LONG_REFUSED"
+		run_sendmail -fa@x.test b@x.test "$opt" <"$(msg "$FULL\nx\n")"
+		assert_status 64
+		assert_stderr_line "^sendmail: ${opt%%=*}: $LONG_REFUSED"
+	done
+	# PHPMailer CVE-2016-10033's shape: a crafted -f value, then --log.
+	run_sendmail -t -i '-fattacker\' "--log=$d/shell2.php" 'x"@example.com' <"$(msg "$FULL\nx\n")"
+	assert_status 64
+	assert_stderr_line "^sendmail: --log: $LONG_REFUSED"
+	fake_stop
+	refute_connected
+	FAKE_DIR=$other_dir refute_connected
+	run ls -A "$d"
+	assert_output 'secret'
+	refute [ -e "$XDG_STATE_HOME/carrier" ]
+}
+
+@test "I16: a flag-like word after the first recipient: 64 naming it, nothing sent; after -- an address" {
+	local w
+	fake_start ''
+	for w in -oi -t -fevil@x.test -v -C/dev/null --; do
+		run_sendmail -i b@x.test "$w" <"$(msg "$FULL\nx\n")"
+		assert_status 64
+		assert_stderr_line "^sendmail: $w: after the first recipient: sendmail's flags go before the recipients"
+	done
+	fake_stop
+	refute_connected
+	sendmail_msg 'x\n' -i -- b@x.test -oi@x.test
+	assert_status 0
+	expect_mail a@x.test "$FULL_WIRE"$'\r\nx\r\n.\r\n' b@x.test -oi@x.test
+}
+
+@test "I16: carrier --sendmail keeps carrier's options (the user's own command line)" {
+	local d=$BATS_TEST_TMPDIR/own
+	mkdir -p "$d"
+	fake_start ''
+	run_carrier --sendmail -i -fa@x.test b@x.test --log="$d/log" <"$(msg "$FULL\nx\n")"
+	fake_wait
+	assert_status 0
+	assert [ -s "$d/log" ]
+	expect_mail a@x.test "$FULL_WIRE"$'\r\nx\r\n.\r\n' b@x.test
+}
+
+# cfg_file FILE OWNER MODE: the connection (conn_config) and an account
+# default in FILE, owned by OWNER, with MODE.
+cfg_file() {
+	{ conn_config; printf 'account default\nmaildomain x.test\n'; } >"$1"
+	chown "$2" "$1"
+	chmod "$3" "$1"
+}
+
+@test "I16: -C under the name sendmail: a file of another user, or group-writable, refused (78); the caller's own 0600 file used" {
+	[[ $(id -u) == 0 ]] || skip 'needs root (chown nobody)'
+	local d=$BATS_TEST_TMPDIR/c
+	mkdir -p "$d"
+	fake_start ''
+	cfg_file "$d/foreign" nobody 644
+	run_sendmail -C "$d/foreign" -fa@x.test b@x.test <"$(msg "$FULL\nx\n")"
+	assert_status 78
+	assert_stderr_line "^sendmail: $d/foreign: refusing -C under the name sendmail: the file belongs to another user \\(uid $(id -u nobody)\\), not to you or root\$"
+	cfg_file "$d/group" "$(id -u)" 620
+	run_sendmail -C"$d/group" -fa@x.test b@x.test <"$(msg "$FULL\nx\n")"
+	assert_status 78
+	assert_stderr_line "^sendmail: $d/group: refusing -C under the name sendmail: its group can write the file \\(chmod go-w\\)\$"
+	fake_stop
+	refute_connected
+	fake_start ''
+	cfg_file "$d/own" "$(id -u)" 600
+	run_sendmail -C "$d/own" -fa@x.test b@x.test <"$(msg "$FULL\nx\n")"
+	fake_wait
+	assert_status 0
+	assert_quiet
+	expect_mail a@x.test "$FULL_WIRE"$'\r\nx\r\n.\r\n' b@x.test
+	# carrier's own command line may name any readable file.
+	fake_start ''
+	run_carrier --sendmail -C "$d/foreign" -fa@x.test b@x.test <"$(msg "$FULL\nx\n")"
+	fake_wait
+	assert_status 0
+}
+
 @test "the stderr prefix is 'sendmail:' as sendmail and 'carrier:' as carrier" {
 	SCENARIO='rcpt b@x.test 550 5.1.1 User unknown' sendmail_msg 'x\n' b@x.test
 	assert_status 67
@@ -482,7 +598,7 @@ config() {
 	printf '# aliases\nroot: admin@x.test, ops\nbob:bob@y.test\n' >"$BATS_TEST_TMPDIR/aliases"
 	local cfg
 	cfg=$(config "account default\naliases $BATS_TEST_TMPDIR/aliases\nmaildomain x.test\n")
-	sendmail_msg 'x\n' --config "$cfg" -f s@x.test root carol bob dave@z.test
+	sendmail_msg 'x\n' -C "$cfg" -f s@x.test root carol bob dave@z.test
 	assert_status 0
 	assert_quiet
 	expect_mail s@x.test "$FULL_WIRE"$'\r\nx\r\n.\r\n' \
@@ -495,7 +611,7 @@ config() {
 	cfg=$(config "account default\naliases $BATS_TEST_TMPDIR/aliases\n")
 	m=$(msg 'From: a@x.test\nTo: root\nDate: Thu, 01 Jan 2015 00:00:00 +0000\nMessage-ID: <m@x.test>\n\nx\n')
 	fake_start ''
-	run_sendmail --config "$cfg" -t -i <"$m"
+	run_sendmail -C "$cfg" -t -i <"$m"
 	fake_wait
 	assert_status 0
 	fake_assert_sent 'RCPT TO:<admin@x.test>'
@@ -512,7 +628,7 @@ config() {
 	local cfg
 	cfg=$(config "account default\naliases $BATS_TEST_TMPDIR/no-such-aliases\n")
 	fake_start ''
-	run_sendmail --config "$cfg" -f s@x.test root <"$(msg "$FULL\nx\n")"
+	run_sendmail -C "$cfg" -f s@x.test root <"$(msg "$FULL\nx\n")"
 	fake_stop
 	assert_status 78
 	assert_stderr_line "^sendmail: $BATS_TEST_TMPDIR/no-such-aliases: "
@@ -524,7 +640,7 @@ config() {
 	me=$(id -un)
 	m=$(msg 'To: b@x.test\nDate: Thu, 01 Jan 2015 00:00:00 +0000\nMessage-ID: <m@x.test>\n\nx\n')
 	fake_start ''
-	run_sendmail --config "$(config 'account default\nmaildomain x.test\n')" b@x.test <"$m"
+	run_sendmail -C "$(config 'account default\nmaildomain x.test\n')" b@x.test <"$m"
 	fake_wait
 	assert_status 0
 	assert_quiet

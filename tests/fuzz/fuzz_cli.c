@@ -11,7 +11,10 @@
  *   - 0, or -1 with class FAIL_USAGE and a non-empty `what` (FAIL_INTERNAL
  *     would be an option the parser forgot);
  *   - on 0: the values that go into SMTP commands hold no control byte
- *     (--helo also no space), -V became xtext, numbers are in range.
+ *     (--helo also no space), -V became xtext, numbers are in range;
+ *     under the names sendmail, mailq and newaliases no long option set
+ *     anything (no log file, message file, host, port, queue directory)
+ *     and a -C file is marked for the trust check.
  * Parsing twice (getopt state is global) must give the same outcome.
  *
  * dict: cli.dict
@@ -86,6 +89,16 @@ parse(int argc, char **argv, const char *name, struct failure *f,
 		if (o.host != NULL && o.host[0] == '\0')
 			abort();
 		if (o.commands.n > 0 && o.commands.v[0][0] == '\0')
+			abort();
+		/* Under the name sendmail, mailq or newaliases no long
+		   option acts: nothing that writes or reads a file or
+		   changes the server, and a -C file is marked for the
+		   trust check. */
+		if (strcmp(name, "carrier") != 0 && (o.logfile != NULL ||
+		    o.file != NULL || o.host != NULL || o.port != 0 ||
+		    o.queue_dir != NULL || o.batch_files.n != 0 ||
+		    o.report_json || o.tls_certcheck != UNSET ||
+		    (o.config_file != NULL && !o.config_from_caller)))
 			abort();
 	}
 	*action = o.action;

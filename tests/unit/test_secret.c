@@ -145,7 +145,7 @@ eval_ok(const char *cmd, const char *want, const char *what)
 {
 	struct failure f;
 	char *out = NULL;
-	int rc = secret_eval(cmd, &out, &f);
+	int rc = secret_eval(cmd, 10, &out, &f);
 
 	CHECK(rc == 0, "passwordeval %s: succeeds %s", what,
 	    rc ? f.detail : "");
@@ -159,7 +159,7 @@ eval_fail(const char *cmd, const char *want_detail, const char *what)
 {
 	struct failure f;
 	char *out = (char *)"x";
-	int rc = secret_eval(cmd, &out, &f);
+	int rc = secret_eval(cmd, 10, &out, &f);
 
 	CHECK(rc == -1 && out == NULL, "passwordeval %s: fails", what);
 	CHECK(f.class == FAIL_CONFIG, "passwordeval %s: class %d", what,
@@ -207,6 +207,29 @@ test_eval(void)
 	    "output too long");
 	eval_fail("yes s3cr3t", "more than 64 KiB", "endless output");
 
+	/* A deadline, for the command and what it leaves behind holding
+	   the pipe: the whole process group is killed. */
+	{
+		char *o = NULL;
+		struct failure tf;
+		int64_t t0 = monotonic_ms();
+		int trc = secret_eval("sleep 30 & echo s3cr3t", 1, &o, &tf);
+		int64_t took = monotonic_ms() - t0;
+
+		CHECK(trc == -1 && o == NULL && tf.class == FAIL_CONFIG &&
+		    strstr(tf.detail, "did not finish within 1 s") != NULL,
+		    "passwordeval deadline: a background child holding the "
+		    "pipe is killed (%s)", tf.detail);
+		CHECK(took < 5000, "passwordeval deadline: over in %lld ms",
+		    (long long)took);
+		CHECK(no_children(), "passwordeval deadline: child reaped");
+		t0 = monotonic_ms();
+		trc = secret_eval("exec >&-; sleep 30", 1, &o, &tf);
+		CHECK(trc == -1 && strstr(tf.detail, "did not finish") != NULL &&
+		    monotonic_ms() - t0 < 5000,
+		    "passwordeval deadline: also after closing its output");
+	}
+
 	/* Descriptors other than 0-2 are closed in the child. */
 	fd = open("/dev/null", O_RDONLY);
 	snprintf(cmd, sizeof cmd, "if [ -e /proc/self/fd/%d ]; then echo "
@@ -226,7 +249,7 @@ test_eval(void)
 	close(1);
 	char *out = NULL;
 	struct failure f;
-	int rc = secret_eval("echo pw", &out, &f);
+	int rc = secret_eval("echo pw", 0, &out, &f);
 	dup2(saved, 1);
 	close(saved);
 	CHECK(rc == 0 && out != NULL && strcmp(out, "pw") == 0,
