@@ -107,3 +107,64 @@ dot_finish(struct dot_state *st, struct buf *out)
 	buf_add(out, ".\r\n", 3);
 	st->at_line_start = true;
 }
+
+void
+data_init(struct data_state *st)
+{
+	st->at = DS_LINE;
+}
+
+enum data_status
+data_unstuff(struct data_state *st, const char *in, size_t n,
+    struct buf *out, size_t *used)
+{
+	size_t i = 0;
+	enum data_status rc = DATA_MORE;
+
+	buf_reserve(out, n + 2);
+	while (i < n && rc == DATA_MORE) {
+		char c = in[i++];
+		switch (st->at) {
+		case DS_LINE:
+		case DS_DOT:
+			if (st->at == DS_LINE && c == '.') {
+				st->at = DS_DOT;	/* stuffed, or the end */
+				break;
+			}
+			if (c == '\r') {
+				st->at = st->at == DS_DOT ? DS_DOT_CR : DS_CR;
+				break;
+			}
+			/* FALLTHROUGH */
+		case DS_MID:
+			if (c == '\n')
+				rc = DATA_BARE_LF;
+			else if (c == '\r')
+				st->at = DS_CR;
+			else {
+				/* The rest of the line at once. */
+				const char *e = in + i;
+				while (e < in + n && *e != '\r' && *e != '\n')
+					e++;
+				buf_addc(out, c);
+				buf_add(out, in + i, (size_t)(e - (in + i)));
+				i = (size_t)(e - in);
+				st->at = DS_MID;
+			}
+			break;
+		case DS_DOT_CR:
+		case DS_CR:
+			if (c != '\n')
+				rc = DATA_BARE_CR;
+			else if (st->at == DS_DOT_CR)
+				rc = DATA_END;
+			else {
+				buf_add(out, "\r\n", 2);
+				st->at = DS_LINE;
+			}
+			break;
+		}
+	}
+	*used = i;
+	return rc;
+}

@@ -1,8 +1,10 @@
 /*
  * encoder.h: the two streaming transformations a message goes through:
  * line-ending normalisation (every bare CR, bare LF and CRLF becomes CRLF,
- * RFC 5321 2.3.8) and dot-stuffing (RFC 5321 4.5.2).  Pure and streaming:
- * state carries across calls, so any chunking gives the same output.
+ * RFC 5321 2.3.8) and dot-stuffing (RFC 5321 4.5.2); and their strict
+ * inverse for data that a local client sends (sendmail -bs).  Pure and
+ * streaming: state carries across calls, so any chunking gives the same
+ * output.
  */
 #ifndef CARRIER_ENCODER_H
 #define CARRIER_ENCODER_H
@@ -38,5 +40,33 @@ void dot_stuff(struct dot_state *st, const char *in, size_t n,
 /* Append the end-of-data terminator: CRLF first when the data did not end
  * with one, then ".\r\n". */
 void dot_finish(struct dot_state *st, struct buf *out);
+
+/*
+ * The data a client sends after DATA's 354, read strictly (RFC 5321
+ * 2.3.8, 4.1.1.4): only CRLF "." CRLF ends it (the CRLF that ended the
+ * DATA command counts as the first), a leading dot of a line is removed,
+ * and a CR or LF that is not part of a CRLF is an error, never a line end
+ * (a server that took "\n.\n" as the end lets a client smuggle a second
+ * transaction inside the first one's data).
+ */
+enum data_status {
+	DATA_MORE,		/* every byte taken; the end is still to come */
+	DATA_END,		/* the end: *used counts through its CRLF */
+	DATA_BARE_LF,		/* an LF without CR before it */
+	DATA_BARE_CR,		/* a CR without LF after it */
+};
+
+struct data_state {
+	enum { DS_LINE, DS_DOT, DS_DOT_CR, DS_MID, DS_CR } at;
+};
+
+void data_init(struct data_state *st);
+/* Take bytes of in, appending the un-stuffed message to out, CRLF line
+ * ends only.  *used is how many were taken: n with DATA_MORE, through the
+ * end with DATA_END (what follows is the client's next command), through
+ * the offending byte with an error.  After an error or the end, feeding
+ * more is a caller's bug; data_init starts over. */
+enum data_status data_unstuff(struct data_state *st, const char *in,
+    size_t n, struct buf *out, size_t *used);
 
 #endif

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
+
 #include "encoder.h"
 #include "headers.h"
 #include "message.h"
@@ -37,6 +39,13 @@ uint64_t
 message_size(const struct message *m)
 {
 	return m->head.len + m->body_len;
+}
+
+/* The message input cannot be read, or not as it was checked. */
+static int
+input_failed(struct failure *f, const char *why)
+{
+	return fail(f, FAIL_NOINPUT, 0, "reading the message", "%s", why);
 }
 
 static int
@@ -249,22 +258,38 @@ crlf_only(const char *p, size_t len, char *prev)
 	return true;
 }
 
+/* A block of the file as transmission form requires it: no NUL, CRLF
+   line ends only (prev as for crlf_only). */
+static bool
+block_ok(const char *p, size_t n, char *prev)
+{
+	return memchr(p, '\0', n) == NULL && crlf_only(p, n, prev);
+}
+
+static bool
+same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
 /*
  * The fast path for a large regular file already in transmission form:
  * the normalised message would equal the file, so the body is not copied
  * into the spool but read from the file at send time.  The file is
- * checked by blocks, so memory stays flat.  Returns 1 when it applied, 0
- * when the ordinary path must read the file (its offset is left where it
- * was), -1 with *f.
+ * checked by blocks, so memory stays flat; its size, time and the digest
+ * of the body are kept for message_each_chunk, which sends only what was
+ * checked.  Returns 1 when it applied, 0 when the ordinary path must read
+ * the file (its offset is left where it was), -1 with *f.
  */
 static int
 read_as_is(struct message *m, int fd, const struct read_rules *rules,
     struct failure *f)
 {
-	struct stat st;
+	struct stat st, after;
 	off_t start;
 	struct buf first;
 	char *block = NULL, prev = '\0';
+	gnutls_hash_hd_t hash = NULL;
 	int rc = 0;
 
 	if (rules->lone_dot_ends || fstat(fd, &st) < 0 ||
@@ -288,23 +313,37 @@ read_as_is(struct message *m, int fd, const struct read_rules *rules,
 	    0 || (!complete && hl < want))
 		goto out;
 
+	/* The header block is sent from memory: these very bytes are
+	   checked.  The body is checked as read now from the file. */
 	struct reader r = { m, rules, false, false, false, false, true, 0,
 	    { 0 } };
+	if (!block_ok(first.data, hl, &prev) ||
+	    gnutls_hash_init(&hash, GNUTLS_DIG_SHA256) < 0)
+		goto out;
+	scan_bytes(&r, first.data, hl);
 	block = xmalloc(READ_BLOCK);
-	for (size_t off = 0; off < len;) {
+	for (size_t off = hl; off < len;) {
 		size_t n = len - off < READ_BLOCK ? len - off : READ_BLOCK;
 		if (pread(fd, block, n, start + (off_t)off) != (ssize_t)n ||
-		    memchr(block, '\0', n) != NULL ||
-		    !crlf_only(block, n, &prev))
+		    !block_ok(block, n, &prev))
 			goto out;
 		scan_bytes(&r, block, n);
+		(void)gnutls_hash(hash, block, n);
 		off += n;
 	}
 	if (prev != '\n')
 		goto out;	/* no final CRLF: the ordinary path adds it */
+	/* Written to while it was checked: the ordinary path copies it. */
+	if (fstat(fd, &after) < 0 || after.st_size != st.st_size ||
+	    !same_time(&after.st_mtim, &st.st_mtim))
+		goto out;
+	gnutls_hash_output(hash, m->digest);
 	buf_add(&m->head, first.data, hl);
 	m->body_len = len - hl;
 	m->spool_off = start + (off_t)hl;
+	m->as_is = true;
+	m->file_size = st.st_size;
+	m->file_mtime = st.st_mtim;
 	m->spool_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	rc = m->spool_fd < 0 ? fail(f, FAIL_OSERR, 0, "message", "dup: %s",
 	    strerror(errno)) : 1;
@@ -313,6 +352,8 @@ out:
 		/* Whatever the checks saw, the ordinary path starts over. */
 		m->eightbit = m->long_lines = false;
 	}
+	if (hash != NULL)
+		gnutls_hash_deinit(hash, NULL);
 	free(block);
 	buf_free(&first);
 	return rc;
@@ -339,8 +380,7 @@ message_read(struct message *m, int fd, const struct read_rules *rules,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fail(f, FAIL_NOINPUT, 0, "reading the message", "%s",
-			    strerror(errno));
+			input_failed(f, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -371,13 +411,95 @@ out:
 	return rc;
 }
 
+static int
+file_changed(struct failure *f)
+{
+	return input_failed(f, "the file changed after it was checked");
+}
+
+/* The input file still has the size and time it had when checked. */
+static bool
+file_same(const struct message *m)
+{
+	struct stat st;
+
+	return fstat(m->spool_fd, &st) == 0 && st.st_size == m->file_size &&
+	    same_time(&st.st_mtim, &m->file_mtime);
+}
+
+/*
+ * The body of a message read as it is, from the input file, which
+ * another writer may change at any time.  Only the checked length is
+ * read; every block is checked again as in read_as_is before fn sees it,
+ * so no byte goes out that breaks the transmission form; and the last
+ * block is held back until the digest of everything read equals the
+ * digest taken by the check, so the bytes sent are the bytes checked.  A
+ * change found on the way is FAIL_NOINPUT before the message can end: the
+ * BDAT chunk misses its last octets, DATA its final dot.
+ */
+static int
+each_as_is(const struct message *m,
+    int (*fn)(void *ctx, const char *p, size_t n), void *ctx,
+    struct failure *f)
+{
+	char *block, prev = m->head.len > 0 ? m->head.data[m->head.len - 1] :
+	    '\0';
+	gnutls_hash_hd_t hash;
+	unsigned char digest[sizeof m->digest];
+	uint64_t off = 0;
+	int rc = -1;
+
+	if (gnutls_hash_init(&hash, GNUTLS_DIG_SHA256) < 0)
+		return fail(f, FAIL_INTERNAL, 0, "message", "no SHA-256");
+	block = xmalloc(READ_BLOCK);
+	while (off < m->body_len) {
+		uint64_t left = m->body_len - off;
+		size_t want = left < READ_BLOCK ? (size_t)left : READ_BLOCK;
+		ssize_t n = pread(m->spool_fd, block, want,
+		    m->spool_off + (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			input_failed(f, strerror(errno));
+			goto out;
+		}
+		if (n == 0 || !file_same(m) || !block_ok(block, (size_t)n,
+		    &prev)) {
+			file_changed(f);
+			goto out;
+		}
+		(void)gnutls_hash(hash, block, (size_t)n);
+		off += (uint64_t)n;
+		if (off == m->body_len) {
+			gnutls_hash_output(hash, digest);
+			if (memcmp(digest, m->digest, sizeof digest) != 0 ||
+			    !file_same(m)) {
+				file_changed(f);
+				goto out;
+			}
+		}
+		if (fn(ctx, block, (size_t)n) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	gnutls_hash_deinit(hash, NULL);
+	free(block);
+	return rc;
+}
+
 int
 message_each_chunk(const struct message *m,
     int (*fn)(void *ctx, const char *p, size_t n), void *ctx,
     struct failure *f)
 {
+	/* A file changed already: nothing of the message goes out. */
+	if (m->as_is && !file_same(m))
+		return file_changed(f);
 	if (m->head.len > 0 && fn(ctx, m->head.data, m->head.len) < 0)
 		return -1;
+	if (m->as_is)
+		return each_as_is(m, fn, ctx, f);
 	if (m->spool_fd < 0)
 		return m->body.len > 0 ? fn(ctx, m->body.data, m->body.len) : 0;
 
@@ -385,8 +507,9 @@ message_each_chunk(const struct message *m,
 	uint64_t off = 0;
 	int rc = 0;
 	while (off < m->body_len) {
-		ssize_t n = pread(m->spool_fd, block, READ_BLOCK,
-		    m->spool_off + (off_t)off);
+		uint64_t left = m->body_len - off;
+		ssize_t n = pread(m->spool_fd, block, left < READ_BLOCK ?
+		    (size_t)left : READ_BLOCK, m->spool_off + (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {

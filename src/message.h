@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "report.h"
 #include "util.h"
@@ -25,6 +26,12 @@ struct message {
 				   read as it is, in the input file */
 	off_t spool_off;	/* where the body starts in spool_fd */
 	uint64_t body_len;
+	/* Read as it is: what the check saw of the input file, compared
+	   again when the body is sent (someone else may write to it). */
+	bool as_is;
+	off_t file_size;
+	struct timespec file_mtime;
+	unsigned char digest[32];	/* SHA-256 of the body */
 	bool eightbit;		/* a byte >= 0x80 somewhere */
 	bool long_lines;	/* a line over 998 octets */
 };
@@ -37,7 +44,8 @@ struct read_rules {
  * Read the whole message from fd.  Removes a leading mbox "From " line.
  * A large regular file that is already in transmission form (CRLF line
  * ends only, no NUL, no "From " line, a final CRLF) is not copied: its
- * body is read from the file itself when the message is sent.
+ * body is read from the file itself when the message is sent, and only
+ * the bytes that were checked: see message_each_chunk.
  * Errors: FAIL_DATAERR (a NUL byte; a header block larger than
  * MESSAGE_HEADER_MAX), FAIL_NOINPUT (a read error), FAIL_OSERR (the
  * temporary file cannot be created or written).
@@ -51,7 +59,10 @@ uint64_t message_size(const struct message *m);
 /*
  * Call fn with the message bytes in order, in chunks of at most a few
  * hundred KiB.  fn returns 0 to go on, or -1 to stop (then this returns
- * -1).  Also -1 with *f set when the spool cannot be read (FAIL_OSERR).
+ * -1).  Also -1 with *f set when the spool cannot be read (FAIL_OSERR),
+ * or when a file read as it is changed since message_read checked it
+ * (FAIL_NOINPUT): that is found before the last chunk, which is then
+ * never passed to fn, so the message cannot be completed.
  */
 int message_each_chunk(const struct message *m,
     int (*fn)(void *ctx, const char *p, size_t n), void *ctx,

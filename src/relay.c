@@ -15,6 +15,7 @@
 
 #include "address.h"
 #include "deliver.h"
+#include "encoder.h"
 #include "envelope.h"
 #include "message.h"
 
@@ -26,26 +27,32 @@ struct input {
 	bool eof;
 };
 
+/* More input into an emptied block; false at its end. */
+static bool
+fill(struct input *in)
+{
+	while (in->pos == in->len && !in->eof) {
+		ssize_t n = read(STDIN_FILENO, in->block, sizeof in->block);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			in->eof = true;
+			break;
+		}
+		in->len = (size_t)n;
+		in->pos = 0;
+	}
+	return in->pos < in->len;
+}
+
 /* One line from stdin without its CRLF or LF; -1 at end of input. */
 static int
 read_line(struct input *in, struct buf *line)
 {
 	buf_reset(line);
 	for (;;) {
-		if (in->pos == in->len) {
-			if (in->eof)
-				return line->len ? 0 : -1;
-			ssize_t n = read(STDIN_FILENO, in->block,
-			    sizeof in->block);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				in->eof = true;
-				continue;
-			}
-			in->len = (size_t)n;
-			in->pos = 0;
-		}
+		if (!fill(in))
+			return line->len ? 0 : -1;
 		char c = in->block[in->pos++];
 		if (c == '\n') {
 			if (line->len && line->data[line->len - 1] == '\r')
@@ -96,70 +103,55 @@ path_arg(const char *s, const char *keyword)
 	return addr;
 }
 
-/* One byte of input; -1 at its end. */
-static int
-next_byte(struct input *in)
-{
-	while (in->pos == in->len) {
-		if (in->eof)
-			return -1;
-		ssize_t n = read(STDIN_FILENO, in->block, sizeof in->block);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			in->eof = true;
-			return -1;
-		}
-		in->len = (size_t)n;
-		in->pos = 0;
-	}
-	return (unsigned char)in->block[in->pos++];
-}
-
 /*
- * The message data up to the lone ".", un-stuffed, into an anonymous file
- * for message_read.  Byte by byte with a line-start state, so that lines
- * of any length pass whole and memory stays flat.
+ * The message data up to CRLF "." CRLF, un-stuffed, into an anonymous
+ * file for message_read (memory stays flat whatever the lines' length).
+ * Returns 0 with *fd at the end of the data, else -1 with *f: the input
+ * ended first, or a bare CR or LF, which is refused as Postfix does with
+ * smtpd_forbid_bare_newline: a 550 reply, and the session ends (what
+ * follows could be a second transaction smuggled inside this one).
  */
 static int
-read_data(struct input *in, int *fd)
+read_data(struct input *in, int *fd, struct failure *f)
 {
+	struct data_state st;
 	struct buf out;
-	bool line_start = true, dot = false;
-	int c, rc = -1;
+	enum data_status ds = DATA_MORE;
 
-	*fd = memfd_create("carrier-bs", MFD_CLOEXEC);
-	if (*fd < 0)
-		return -1;
+	if ((*fd = memfd_create("carrier-bs", MFD_CLOEXEC)) < 0)
+		return fail(f, FAIL_OSERR, 0, "DATA", "memfd_create: %s",
+		    strerror(errno));
+	data_init(&st);
 	buf_init(&out);
-	while ((c = next_byte(in)) >= 0) {
-		if (line_start && c == '.' && !dot) {
-			dot = true;	/* a stuffed dot, or the end */
-			line_start = false;
-			continue;
+	while (ds == DATA_MORE && fill(in)) {
+		size_t used;
+		ds = data_unstuff(&st, in->block + in->pos, in->len - in->pos,
+		    &out, &used);
+		in->pos += used;
+		if (write_all(*fd, out.data, out.len) < 0) {
+			buf_free(&out);
+			return fail(f, FAIL_OSERR, 0, "DATA", "write: %s",
+			    strerror(errno));
 		}
-		if (dot && line_start == false && out.len == 0 &&
-		    (c == '\r' || c == '\n')) {
-			/* "." then the line end: the data is over. */
-			if (c == '\r' && next_byte(in) != '\n')
-				break;
-			rc = 0;
-			break;
-		}
-		dot = false;
-		buf_addc(&out, (char)c);
-		line_start = c == '\n';
-		if (line_start || out.len >= 65536) {
-			if (write_all(*fd, out.data, out.len) < 0)
-				break;
-			buf_reset(&out);
-		}
+		buf_reset(&out);
 	}
-	if (rc == 0 && (write_all(*fd, out.data ? out.data : "", out.len) <
-	    0 || lseek(*fd, 0, SEEK_SET) < 0))
-		rc = -1;
 	buf_free(&out);
-	return rc;	/* -1: the input ended inside the data */
+	switch (ds) {
+	case DATA_END:
+		if (lseek(*fd, 0, SEEK_SET) < 0)
+			return fail(f, FAIL_OSERR, 0, "DATA", "lseek: %s",
+			    strerror(errno));
+		return 0;
+	case DATA_MORE:
+		return fail(f, FAIL_DATAERR, 0, "DATA", "the input ended "
+		    "before <CR><LF>.<CR><LF>; nothing relayed");
+	default:
+		say("550 5.5.2 bare <%s> in message data; use CRLF",
+		    ds == DATA_BARE_LF ? "LF" : "CR");
+		return fail(f, FAIL_DATAERR, 0, "DATA", "bare %s in the "
+		    "message data; transaction refused, session ended",
+		    ds == DATA_BARE_LF ? "LF" : "CR");
+	}
 }
 
 /* Relay one transaction; the reply to the end of data. */
@@ -235,8 +227,8 @@ relay_stdin_session(struct run *r, struct failure *f)
 	struct session s;
 	char *sender = NULL;
 	bool open = false;
+	int rc = 0;
 
-	(void)f;
 	buf_init(&line);
 	r->sc.quit_early = false;
 	say("220 %s carrier ESMTP (sendmail -bs)", r->fqdn);
@@ -279,10 +271,11 @@ relay_stdin_session(struct run *r, struct failure *f)
 				continue;
 			}
 			say("354 End data with <CR><LF>.<CR><LF>");
-			if (read_data(&in, &fd) < 0) {
+			if (read_data(&in, &fd, f) < 0) {
 				if (fd >= 0)
 					(void)close(fd);
-				break;	/* end of input inside DATA: nothing sent */
+				rc = -1;	/* nothing of it relayed */
+				break;
 			}
 			relay(r, &s, &open, sender, &rcpts, fd);
 			(void)close(fd);
@@ -307,5 +300,5 @@ relay_stdin_session(struct run *r, struct failure *f)
 	free(sender);
 	strlist_free(&rcpts);
 	buf_free(&line);
-	return 0;
+	return rc;
 }

@@ -72,8 +72,9 @@ struct tls {
 	unsigned char pin[PIN_LEN];
 	int system_trust;	/* certificates in the system store, or -1 */
 	bool checked;		/* the verify callback ran and accepted */
-	struct buf certinfo;	/* -v lines about the certificate, kept until
-				   the session lines can be shown first */
+	struct buf certinfo;	/* -v lines about the certificate, each
+				   ending in NUL, kept until the session
+				   lines can be shown first */
 	bool verify_failed;
 	char verify_detail[sizeof ((struct failure *)0)->detail];
 };
@@ -356,6 +357,24 @@ crt_dn(gnutls_x509_crt_t crt, bool issuer)
 	return s;
 }
 
+/* "TLS certificate LABEL: VALUE" and a NUL, onto b. */
+static void
+certinfo_add(struct buf *b, const char *label, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+certinfo_add(struct buf *b, const char *label, const char *fmt, ...)
+{
+	char value[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(value, sizeof value, fmt, ap);
+	va_end(ap);
+	buf_addf(b, "TLS certificate %s: %s", label, value);
+	buf_addc(b, '\0');
+}
+
 /*
  * The certificate's lines, made in the verify callback (the only time
  * the decision and the certificate meet) and shown by info_flush: after
@@ -377,12 +396,13 @@ info_certificate(struct tls *t, gnutls_x509_crt_t leaf,
 	fmt_time(gnutls_x509_crt_get_expiration_time(leaf), until,
 	    sizeof until);
 	fmt_fingerprint(fp, fps, sizeof fps);
+	/* One NUL-terminated line each: the names are the peer's bytes (an
+	   LF in a CN is no line end), escaped once, when shown. */
 	buf_reset(&t->certinfo);
-	buf_addf(&t->certinfo, "TLS certificate subject: %s\n", subject);
-	buf_addf(&t->certinfo, "TLS certificate issuer: %s\n", issuer);
-	buf_addf(&t->certinfo, "TLS certificate validity: %s to %s\n", from,
-	    until);
-	buf_addf(&t->certinfo, "TLS certificate fingerprint: %s\n", fps);
+	certinfo_add(&t->certinfo, "subject", "%s", subject);
+	certinfo_add(&t->certinfo, "issuer", "%s", issuer);
+	certinfo_add(&t->certinfo, "validity", "%s to %s", from, until);
+	certinfo_add(&t->certinfo, "fingerprint", "%s", fps);
 	free(subject);
 	free(issuer);
 }
@@ -391,7 +411,7 @@ info_certificate(struct tls *t, gnutls_x509_crt_t leaf,
 static void
 info_flush(struct tls *t, bool complete)
 {
-	const char *p, *nl;
+	const char *p;
 
 	if (t->cfg == NULL || t->cfg->info == NULL)
 		return;
@@ -410,12 +430,9 @@ info_flush(struct tls *t, bool complete)
 			gnutls_free(desc);
 		}
 	}
-	for (p = t->certinfo.data; p != NULL && *p != '\0'; p = nl + 1) {
-		nl = strchr(p, '\n');
-		if (nl == NULL)
-			break;
-		info_line(t, "%.*s", (int)(nl - p), p);
-	}
+	for (p = t->certinfo.data; p != NULL && p < t->certinfo.data +
+	    t->certinfo.len; p += strlen(p) + 1)
+		info_line(t, "%s", p);
 	buf_reset(&t->certinfo);
 }
 

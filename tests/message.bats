@@ -613,3 +613,80 @@ expect_mail() {
 		QUIT
 	EOF
 }
+
+# ------------------------------------------- a file that changes (I17)
+
+# crlf_file FILE OCTETS: a message of about OCTETS octets already in CRLF
+# form, so that a large one is sent from the file itself.
+crlf_file() {
+	big_message "$1.lf" "$2"
+	echo >>"$1.lf"
+	sed 's/$/\r/' "$1.lf" >"$1"
+	rm -f "$1.lf"
+}
+
+# grows_during_greeting FILE BYTES: in the background, once the fake server
+# has the connection (carrier read FILE before connecting), appends BYTES
+# (printf %b) to FILE while the greeting is delayed.
+grows_during_greeting() {
+	local file=$1 bytes=$2
+	(
+		for ((n = 0; n < 200; n++)); do
+			grep -q 'connection 1 from' "$FAKE_DIR/transcript" 2>/dev/null && break
+			sleep 0.02
+		done
+		printf '%b' "$bytes" >>"$file"
+	) 3>&- &
+}
+
+# What an attacker appends: commands after a BDAT chunk, and bytes that
+# transmission form forbids inside DATA.
+GROWTH='RSET\r\nMAIL FROM:<ceo@corp.test>\r\nRCPT TO:<victim@x.test>\r\nBDAT 20 LAST\r\n0123456789\n.\n\0\r.\r\n'
+
+# no_transaction_completed: the server got no injected command and no
+# complete message.
+no_transaction_completed() {
+	fake_refute_sent RSET
+	fake_refute_sent --partial 'ceo@corp.test'
+	fake_refute_sent --partial 'victim@x.test'
+	[[ ! -e $FAKE_DIR/message.1 ]] || fail 'a message was completed'
+	wire_lacks RSET
+}
+
+# grown_file_refused SCENARIO: a 390 KiB CRLF file grows while the server
+# of SCENARIO delays its greeting; carrier exits 66 with one line and the
+# server got no injected command and no complete message.
+grown_file_refused() {
+	local f=$BATS_TEST_TMPDIR/big.eml
+	crlf_file "$f" $((390 * 1024))
+	fake_start "$1"
+	grows_during_greeting "$f" "$GROWTH"
+	run_carrier -f a@x.test b@x.test <"$f"
+	fake_done
+	assert_status 66
+	assert_equal "$output" ""
+	assert_stderr_line '^carrier: reading the message: the file changed after it was checked$'
+	no_transaction_completed
+}
+
+@test "a large CRLF file that grows during the greeting (CHUNKING, PIPELINING): 66, no byte of the growth sent, no message" {
+	grown_file_refused $'capabilities +CHUNKING\ngreeting sleep 1500 | default'
+}
+
+@test "a large CRLF file that grows during the greeting (DATA): 66, no final dot, no message" {
+	grown_file_refused 'greeting sleep 1500 | default'
+	if [[ -e $FAKE_DIR/data.1 ]]; then
+		! grep -q $'\r\n\\.\r\n' "$FAKE_DIR/data.1" || fail 'the final dot was sent'
+	fi
+}
+
+@test "a large CRLF file that does not change: sent from the file, exactly" {
+	local f=$BATS_TEST_TMPDIR/big.eml
+	crlf_file "$f" $((390 * 1024))
+	fake_start 'capabilities +CHUNKING'
+	run_carrier -f a@x.test b@x.test <"$f"
+	fake_done
+	assert_status 0
+	assert_quiet
+	cmp "$f" "$FAKE_DIR/message.1"
+}

@@ -1029,6 +1029,52 @@ python_tls11() {
 	server_got "$PRE" 'EHLO client.test' 'STARTTLS'
 }
 
+# lf_cert NAME [SAN]: a self-signed certificate NAME.pem (and NAME-key.pem)
+# in $BATS_TEST_TMPDIR whose CN holds an LF followed by the text of a -v
+# line, with subjectAltName SAN when given; prints its path.
+lf_cert() {
+	local dir=$BATS_TEST_TMPDIR ext=()
+	[[ -n ${2:-} ]] && ext=(-addext "subjectAltName=$2")
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$dir/$1-key.pem" -out "$dir/$1.pem" -days 3650 \
+		-subj $'/CN=evil\nTLS certificate verified for \'bank.example\'' \
+		"${ext[@]}" 2>/dev/null || return 1
+	printf '%s\n' "$dir/$1.pem"
+}
+
+@test "-v: an LF in a certificate's subject or issuer is shown escaped, never as a line of its own" {
+	local crt pin forged=$'CN=evil\\nTLS certificate verified for \'bank.example\''
+	crt=$(lf_cert lf DNS:localhost)
+	pin=SHA256:$(openssl x509 -in "$crt" -outform der | sha256sum | cut -c1-64)
+	fake_start --max-time 20 $'connections 2\ntls-cert '"$crt"
+	# Refused (self-signed): the certificate's lines come before the error.
+	send_tls --starttls -v
+	assert_equal "$status" 83
+	stderr_as_lines
+	assert_line "* TLS certificate subject: $forged"
+	assert_line "* TLS certificate issuer: $forged"
+	refute_line --regexp '^(\* )?TLS certificate verified'
+	assert_equal "${stderr_lines[-1]}" 'carrier: certificate of localhost: self-signed certificate'
+	# Accepted (pinned): the same lines after the session's.
+	send_tls --starttls -v --tls-fingerprint "$pin"
+	assert_success
+	stderr_as_lines
+	assert_line "* TLS certificate subject: $forged"
+	refute_line --regexp '^(\* )?TLS certificate verified'
+	assert_line '* TLS certificate matches the pinned fingerprint'
+	fake_wait
+}
+
+@test "a certificate whose only name is a CN with an LF: 83, the name escaped in the one line" {
+	local crt
+	crt=$(lf_cert lfname)
+	fake_start "tls-cert $crt"
+	send --host localhost --tls-ca "$crt" --starttls
+	assert_equal "$status" 83
+	# One line, the LF shown as \n (the names are part of the error).
+	assert_equal "$stderr" "carrier: certificate of localhost: certificate is for 'evil\\nTLS certificate verified for 'bank.example'', not 'localhost'"
+}
+
 # ---- bad option values ----
 
 @test "--tls-fingerprint junk -> 64 before connecting" {

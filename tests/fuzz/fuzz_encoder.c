@@ -26,17 +26,9 @@
 
 #include "encoder.h"
 #include "util.h"
+#include "chunks.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint32_t
-next(uint32_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 17;
-	*x ^= *x << 5;
-	return *x;
-}
 
 static void
 ref_normalize(const char *in, size_t n, struct buf *out)
@@ -63,7 +55,7 @@ stuff_chunks(struct dot_state *ds, const char *in, size_t n, uint32_t *seed,
 	size_t p = 0;
 
 	while (p < n) {
-		size_t m = 1 + next(seed) % max;
+		size_t m = 1 + chunk_next(seed) % max;
 		if (m > n - p)
 			m = n - p;
 		dot_stuff(ds, in + p, m, wire);
@@ -101,7 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	crlf_init(&cs);
 	dot_init(&ds);
 	while (pos < n) {
-		size_t k = next(&seed) % (max_in + 1);	/* 0 allowed */
+		size_t k = chunk_next(&seed) % (max_in + 1);	/* 0 allowed */
 		if (k > n - pos)
 			k = n - pos;
 		crlf_normalize(&cs, in + pos, k, &tmp);

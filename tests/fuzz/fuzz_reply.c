@@ -26,6 +26,7 @@
 
 #include "reply.h"
 #include "util.h"
+#include "chunks.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -190,15 +191,6 @@ record(struct run *run, struct reply_reader *rr, size_t end)
 		abort();
 }
 
-static uint32_t
-next(uint32_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 17;
-	*x ^= *x << 5;
-	return *x;
-}
-
 /* max == 0: one piece. */
 static void
 read_all(const uint8_t *d, size_t len, uint32_t seed, size_t max,
@@ -211,7 +203,8 @@ read_all(const uint8_t *d, size_t len, uint32_t seed, size_t max,
 	run->err[0] = '\0';
 	reply_reader_init(&rr);
 	while (pos < len && run->n < MAX_REPLIES) {
-		size_t chunk = max == 0 ? len - pos : 1 + next(&seed) % max;
+		size_t chunk = max == 0 ? len - pos :
+		    1 + chunk_next(&seed) % max;
 		if (chunk > len - pos)
 			chunk = len - pos;
 		size_t off = 0;
@@ -253,13 +246,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct run a, b;
 	uint32_t seed;
 
-	if (size < 4)
+	if (!chunk_seed(&data, &size, &seed))
 		return 0;
-	memcpy(&seed, data, 4);
-	data += 4;
-	size -= 4;
-	if (seed == 0)
-		seed = 1;
 
 	read_all(data, size, 0, 0, &a);
 	read_all(data, size, seed, 1 + (seed >> 24) % 64, &b);

@@ -7,7 +7,11 @@
  * inputs: normalise + stuff in random chunkings, un-stuff, compare with the
  * normalised input; the output never holds a bare CR or LF, and "\r\n.\r\n"
  * (counting the CRLF that ends the DATA command) only at its very end.
- * THREATS I07, I08, B11, R04.
+ * The strict reader of a client's data (data_unstuff, sendmail -bs) is
+ * checked against a line-by-line statement of its rule for every string
+ * over {a, ., CR, LF} up to 7 bytes in every chunking, and reads back
+ * what the sender side writes.
+ * THREATS I07, I08, I18, B11, R04.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -653,6 +657,206 @@ test_long_line(void)
 	free(block);
 }
 
+/* --- the strict reader of a client's data (sendmail -bs) --- */
+
+/* The rule stated line by line: a line ends at CRLF; a CR or LF that is
+   not part of a CRLF is an error; "." alone ends the data; one leading
+   dot is removed.  *used as data_unstuff gives it. */
+static enum data_status
+ref_unstuff(const char *in, size_t n, struct buf *out, size_t *used)
+{
+	size_t i = 0;
+
+	buf_init(out);
+	for (;;) {
+		size_t j = i;
+		while (j < n && in[j] != '\r' && in[j] != '\n')
+			j++;
+		if (j == n) {
+			/* An incomplete line: what data_unstuff has placed. */
+			if (j > i && !(j == i + 1 && in[i] == '.'))
+				buf_add(out, in + i + (in[i] == '.'),
+				    j - i - (in[i] == '.'));
+			*used = n;
+			return DATA_MORE;
+		}
+		if (in[j] == '\n' || (j + 1 < n && in[j + 1] != '\n')) {
+			*used = in[j] == '\n' ? j + 1 : j + 2;
+			if (j > i && !(j == i + 1 && in[i] == '.'))
+				buf_add(out, in + i + (in[i] == '.'),
+				    j - i - (in[i] == '.'));
+			return in[j] == '\n' ? DATA_BARE_LF : DATA_BARE_CR;
+		}
+		if (j + 1 == n) {
+			if (j > i && !(j == i + 1 && in[i] == '.'))
+				buf_add(out, in + i + (in[i] == '.'),
+				    j - i - (in[i] == '.'));
+			*used = n;
+			return DATA_MORE;
+		}
+		if (j == i + 1 && in[i] == '.') {
+			*used = j + 2;
+			return DATA_END;
+		}
+		buf_add(out, in + i + (j > i && in[i] == '.'),
+		    j - i - (j > i && in[i] == '.'));
+		buf_add(out, "\r\n", 2);
+		i = j + 2;
+	}
+}
+
+/* data_unstuff over in cut after every byte i whose bit i % 32 is set in
+   mask; stops at the first status other than DATA_MORE. */
+static enum data_status
+unstuff_mask(const char *in, size_t n, unsigned mask, struct buf *out,
+    size_t *used)
+{
+	struct data_state st;
+	enum data_status ds = DATA_MORE;
+	size_t start = 0;
+
+	buf_init(out);
+	data_init(&st);
+	*used = 0;
+	for (size_t i = 0; i < n && ds == DATA_MORE; i++)
+		if (i + 1 == n || (mask >> i % 32 & 1)) {
+			size_t u;
+			ds = data_unstuff(&st, in + start, i + 1 - start, out,
+			    &u);
+			*used = start + u;
+			start = i + 1;
+		}
+	return ds;
+}
+
+static void
+test_unstuff_cases(void)
+{
+	static const struct {
+		const char *in, *out;
+		enum data_status ds;
+		size_t used;
+	} c[] = {
+		{ ".\r\n", "", DATA_END, 3 },
+		{ "a\r\n.\r\nMAIL", "a\r\n", DATA_END, 6 },
+		{ "..a\r\n.\r\n", ".a\r\n", DATA_END, 8 },
+		{ "...\r\n.\r\n", "..\r\n", DATA_END, 8 },
+		{ ".a\r\n.\r\n", "a\r\n", DATA_END, 7 },
+		{ "\r\n.\r\n", "\r\n", DATA_END, 5 },
+		/* The smuggling forms: never an end. */
+		{ "body\n.\nMAIL", "body", DATA_BARE_LF, 5 },
+		{ "body\r\n.\nMAIL", "body\r\n", DATA_BARE_LF, 8 },
+		{ "body\n.\r\nMAIL", "body", DATA_BARE_LF, 5 },
+		{ "\n", "", DATA_BARE_LF, 1 },
+		{ ".\n", "", DATA_BARE_LF, 2 },
+		{ ".\rX\r\n", "", DATA_BARE_CR, 3 },
+		{ "a\rb", "a", DATA_BARE_CR, 3 },
+		{ "a\r\r\n", "a", DATA_BARE_CR, 3 },
+		{ "\r.\r\n", "", DATA_BARE_CR, 2 },
+		/* Not over yet. */
+		{ "body\r\n.", "body\r\n", DATA_MORE, 7 },
+		{ "body\r\n.\r", "body\r\n", DATA_MORE, 8 },
+		{ "body\r", "body", DATA_MORE, 5 },
+		{ "..", ".", DATA_MORE, 2 },
+		{ "", "", DATA_MORE, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+		struct buf out;
+		size_t used = 0;
+		size_t n = strlen(c[i].in);
+		enum data_status ds = unstuff_mask(c[i].in, n, 0, &out, &used);
+		CHECK(ds == c[i].ds && used == c[i].used &&
+		    buf_eq(&out, c[i].out, strlen(c[i].out)),
+		    "data_unstuff [%s]: status %d (want %d), used %zu (want "
+		    "%zu), [%s]", esc(c[i].in, n), (int)ds, (int)c[i].ds, used,
+		    c[i].used, esc(out.data, out.len));
+		buf_free(&out);
+	}
+}
+
+/* Every string over {a, ., CR, LF} up to 7 bytes, in every chunking:
+   the same as the line rule, and only after CRLF "." CRLF an end. */
+static void
+test_unstuff_exhaustive(void)
+{
+	static const char alpha[] = { 'a', '.', '\r', '\n' };
+	char in[7];
+	size_t tried = 0, bad = 0;
+
+	for (size_t n = 0; n <= sizeof in; n++) {
+		size_t total = 1;
+		for (size_t k = 0; k < n; k++)
+			total *= 4;
+		for (size_t v = 0; v < total; v++) {
+			size_t x = v;
+			for (size_t k = 0; k < n; k++, x /= 4)
+				in[k] = alpha[x % 4];
+			struct buf want;
+			size_t wused;
+			enum data_status wds = ref_unstuff(in, n, &want,
+			    &wused);
+			unsigned masks = n > 1 ? 1u << (n - 1) : 1;
+			for (unsigned m = 0; m < masks; m++) {
+				struct buf got;
+				size_t used;
+				enum data_status ds = unstuff_mask(in, n, m,
+				    &got, &used);
+				tried++;
+				bool ok = ds == wds && used == wused &&
+				    buf_eq(&got, want.data, want.len);
+				/* The end only right after CRLF "." CRLF. */
+				if (ds == DATA_END && !(used == 3 ||
+				    (used >= 5 && memcmp(in + used - 5,
+				    "\r\n.\r\n", 5) == 0)))
+					ok = false;
+				if (!ok && bad++ < 3)
+					printf("#   [%s] mask %x: %d used %zu "
+					    "[%s]; want %d used %zu [%s]\n",
+					    esc(in, n), m, (int)ds, used,
+					    esc(got.data, got.len), (int)wds,
+					    wused, esc(want.data, want.len));
+				buf_free(&got);
+			}
+			buf_free(&want);
+		}
+	}
+	CHECK(bad == 0, "data_unstuff: %zu inputs and chunkings agree with "
+	    "the line rule (%zu differ)", tried, bad);
+}
+
+/* What carrier's own sender puts on the wire, read back: the message
+   exactly, ending just after the terminator. */
+static void
+test_unstuff_roundtrip(void)
+{
+	static const char alpha[] = "ab.\r\n";
+	size_t bad = 0;
+
+	for (int t = 0; t < 2000; t++) {
+		char in[64];
+		size_t n = rng() % sizeof in;
+		for (size_t k = 0; k < n; k++)
+			in[k] = alpha[rng() % 5];
+		struct buf norm, wire, got;
+		size_t used;
+		ref_normalize(in, n, &norm);
+		ref_stuff(norm.data, norm.len, &wire);
+		buf_add(&wire, "MAIL", 4);
+		enum data_status ds = unstuff_mask(wire.data, wire.len,
+		    (unsigned)rng(), &got, &used);
+		if ((ds != DATA_END || used != wire.len - 4 ||
+		    !buf_eq(&got, norm.data, norm.len)) && bad++ == 0)
+			printf("#   [%s]: %d used %zu [%s]\n", esc(in, n),
+			    (int)ds, used, esc(got.data, got.len));
+		buf_free(&norm);
+		buf_free(&wire);
+		buf_free(&got);
+	}
+	CHECK(bad == 0, "data_unstuff reads back what dot_stuff wrote, up "
+	    "to the terminator (%zu differ)", bad);
+}
+
 int
 main(void)
 {
@@ -663,5 +867,8 @@ main(void)
 	test_smuggling();
 	test_property();
 	test_long_line();
+	test_unstuff_cases();
+	test_unstuff_exhaustive();
+	test_unstuff_roundtrip();
 	return check_done();
 }

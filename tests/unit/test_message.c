@@ -20,6 +20,7 @@
 #include <time.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -670,6 +671,82 @@ test_as_is(void)
 	buf_free(&b);
 }
 
+/* What message_each_chunk passed on before it stopped. */
+struct seen {
+	size_t calls, bytes;
+};
+
+static int
+count_chunk(void *ctx, const char *p, size_t n)
+{
+	struct seen *s = ctx;
+
+	(void)p;
+	s->calls++;
+	s->bytes += n;
+	return 0;
+}
+
+/*
+ * A large CRLF file read as it is, then changed by another writer before
+ * it is sent: at off, the bytes rep (a negative off counts from the end;
+ * append when off is the size), with the time of the file put back, as
+ * a writer that hides its tracks would.  message_each_chunk must fail
+ * with FAIL_NOINPUT and pass on at most `upto` bytes, never the whole
+ * message (so the transaction cannot end).
+ */
+static void
+changed_after_check(const char *name, long off, const char *rep,
+    size_t upto)
+{
+	struct read_rules rules = { false };
+	struct message m;
+	struct failure f;
+	struct buf b;
+	struct stat st;
+	struct seen seen = { 0, 0 };
+	size_t head;
+	int fd;
+
+	body_of(&b, MESSAGE_MEMORY_MAX * 3, &head);
+	fd = file_with(b.data, b.len);
+	message_init(&m);
+	memset(&f, 0, sizeof f);
+	CHECK(fd >= 0 && message_read(&m, fd, &rules, &f) == 0 &&
+	    m.as_is, "%s: read as it is", name);
+	size_t at = off < 0 ? b.len - (size_t)-off : (size_t)off;
+	(void)fstat(fd, &st);
+	CHECK(pwrite(fd, rep, strlen(rep), (off_t)at) == (ssize_t)strlen(rep),
+	    "%s: file changed", name);
+	struct timespec times[2] = { st.st_atim, st.st_mtim };
+	(void)futimens(fd, times);
+	int rc = message_each_chunk(&m, count_chunk, &seen, &f);
+	CHECK(rc == -1 && f.class == FAIL_NOINPUT && seen.bytes <= upto &&
+	    seen.bytes < b.len, "%s: FAIL_NOINPUT after %zu of %zu bytes "
+	    "(%d: %s)", name, seen.bytes, b.len, (int)f.class, f.detail);
+	message_free(&m);
+	(void)close(fd);
+	buf_free(&b);
+}
+
+static void
+test_as_is_changed(void)
+{
+	size_t big = MESSAGE_MEMORY_MAX * 3;
+
+	/* Appended: found before anything goes out, the header included. */
+	changed_after_check("appended commands", (long)big + 14,
+	    "RSET\r\nMAIL FROM:<ceo@corp.test>\r\n", 0);
+	/* Same size, bare LF in the first block of the body: that block
+	   never goes out. */
+	changed_after_check("bare LF written in place", 100, "x\n.\n", 14);
+	changed_after_check("lone CR written in place", 100, "x\rx", 14);
+	/* Same size, same form, in the last block: only the digest tells;
+	   the last block is held back. */
+	changed_after_check("text rewritten in place near the end", -20,
+	    "Evil", big + 14 - 1);
+}
+
 static void
 test_spool(void)
 {
@@ -1052,6 +1129,7 @@ main(void)
 	test_errors();
 	test_spool();
 	test_as_is();
+	test_as_is_changed();
 	test_read_boundaries();
 	test_flat_memory();
 	return check_done();
