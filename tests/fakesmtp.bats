@@ -557,6 +557,23 @@ for i in range(2):
 	assert_equal "$(fake_message 1)" $'m1\r'
 }
 
+@test "--port: listens on the port asked for (one that refused before)" {
+	local port
+	port=$(closed_port)
+	run py "socket.create_connection(('127.0.0.1', $port), 2)"
+	assert_failure
+	assert_output --partial ConnectionRefusedError
+	fake_start --port "$port" ''
+	assert_equal "$FAKE_PORT" "$port"
+	run py '
+s = smtplib.SMTP("127.0.0.1", PORT, local_hostname="client.test")
+s.sendmail("a@x.test", ["b@x.test"], "m\r\n")
+s.quit()'
+	assert_success
+	fake_wait
+	fake_assert_sent 'rcpt TO:<b@x.test>'
+}
+
 @test "recordings: bare LF, NUL and 8-bit bytes are kept; transcript escapes" {
 	fake_start ''
 	run tcp 'NOOP \x00\xff\nX\r\x07\r\nQUIT\r\n'

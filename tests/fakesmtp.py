@@ -2,14 +2,14 @@
 r"""fakesmtp: a scriptable fake SMTP/LMTP server for carrier's protocol tests.
 
 Usage:
-  fakesmtp.py --dir DIR --scenario FILE [--listen 127.0.0.1|::1] [--unix PATH]
-              [--certs DIR] [--max-time SECONDS]
+  fakesmtp.py --dir DIR --scenario FILE [--listen 127.0.0.1|::1] [--port N]
+              [--unix PATH] [--certs DIR] [--max-time SECONDS]
 
-It listens on an ephemeral loopback port (or a Unix socket), writes the port
-(or the socket path) to DIR/port and its pid to DIR/pid, serves the scenario's
-number of connections one after the other, then exits.  It always exits after
---max-time seconds (default 30), whatever the client does.  Python 3 standard
-library only.
+It listens on a loopback port (an ephemeral one; with --port N, port N) or a
+Unix socket, writes the port (or the socket path) to DIR/port and its pid to
+DIR/pid, serves the scenario's number of connections one after the other,
+then exits.  It always exits after --max-time seconds (default 30), whatever
+the client does.  Python 3 standard library only.
 
 Exit status (also written to DIR/status): 0 done, 1 internal error
 (traceback on stderr), 2 usage or scenario error, 3 --max-time reached.
@@ -1249,6 +1249,7 @@ def main():
     # Loopback, or 10.203.x.2: a test host in a network namespace the
     # tests made themselves (tests/lib/common.bash testhost_up).
     ap.add_argument('--listen', default='127.0.0.1')
+    ap.add_argument('--port', type=int, default=0)
     ap.add_argument('--unix')
     ap.add_argument('--certs', help='directory for relative certificate names')
     ap.add_argument('--max-time', type=float, default=30)
@@ -1287,7 +1288,7 @@ def main():
     else:
         family = socket.AF_INET6 if ':' in args.listen else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
-        listener.bind((args.listen, 0))
+        listener.bind((args.listen, args.port))
         where = str(listener.getsockname()[1])
     listener.listen(8)
     for name, value in (('pid', str(os.getpid())), ('port', where)):

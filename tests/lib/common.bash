@@ -21,11 +21,13 @@ export REPO CARRIER
 # Fake servers started by this test (pids), for fake_teardown.
 FAKE_PIDS=()
 
-# fake_start [--unix] [--netns NS] [--listen ADDR] [--max-time S] [SCENARIO]
+# fake_start [--unix] [--netns NS] [--listen ADDR] [--port N] [--max-time S]
+#            [SCENARIO]
 # Starts tests/fakesmtp.py in the background with SCENARIO (a string), or
 # with the scenario read from standard input (a heredoc) when no SCENARIO
-# is given; nothing on standard input means the defaults.  Waits up to 5 s
-# until it listens.  Sets and exports:
+# is given; nothing on standard input means the defaults.  It listens on
+# port N with --port N, else on an ephemeral port.  Waits up to 5 s until it
+# listens.  Sets and exports:
 #   FAKE_DIR   its fresh directory under $BATS_TEST_TMPDIR (recordings)
 #   FAKE_PORT  its TCP port (with --unix: empty)
 #   FAKE_SOCKET  with --unix: the socket path ($FAKE_DIR/fake.sock)
@@ -42,7 +44,7 @@ fake_start() {
 			netns=(ip netns exec "$2")
 			shift
 			;;
-		--listen | --max-time)
+		--listen | --port | --max-time)
 			opts+=("$1" "$2")
 			shift
 			;;
@@ -92,6 +94,13 @@ fake_start() {
 	FAKE_PORT=
 	[[ -n $unix ]] || FAKE_PORT=$(<"$FAKE_DIR/port")
 	export FAKE_DIR FAKE_PORT FAKE_SOCKET FAKE_PID
+}
+
+# closed_port: a loopback TCP port nothing listens on (the kernel's pick;
+# fake_start --port can listen on it later).
+closed_port() {
+	"$PYTHON" -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
 # fake_wait [SECONDS]: waits until the current fake server exits (it does

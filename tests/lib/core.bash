@@ -146,12 +146,6 @@ assert_elapsed_below() {
 	fi
 }
 
-# closed_port: a loopback TCP port nothing listens on.
-closed_port() {
-	"$PYTHON" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 # big_message FILE OCTETS: a plain message of about OCTETS octets, 78-octet
 # lines.
 big_message() {

@@ -463,6 +463,52 @@ realmta_start() {
 	} >"$dir/realmta.env"
 }
 
+# realmta_pipe_transport DOMAIN ARGV...
+#   Once per instance, after realmta_start: the running Postfix accepts mail
+#   for any address in DOMAIN (a relay domain; none of it is delivered
+#   locally) and hands each recipient to the pipe(8) transport "testpipe",
+#   which runs ARGV as REALMTA_MAIL_USER (nobody) with the message as queued
+#   on standard input (no flags: no From_ line, no Return-Path:, LF line
+#   ends).  ARGV's words may use pipe(8)'s macros (${sender}, ${recipient})
+#   and hold no blanks; the program must be one that user can reach (under
+#   REAL_DIR, say).  pipe(8) defers the recipient when the program exits 75
+#   (EX_TEMPFAIL) and bounces it on most other statuses.  This transport is
+#   the one way out of this Postfix that is not error:, so ARGV must talk to
+#   loopback only.  Reloads Postfix and waits until the transport is there.
+realmta_pipe_transport() {
+	local domain=${1:?realmta_pipe_transport DOMAIN ARGV...} w=$REAL_DIR a
+	shift
+	(($#)) || { _realmta_log "realmta_pipe_transport: no ARGV"; return 1; }
+	for a in "$@"; do
+		[[ -n $a && $a != *[[:space:]]* ]] ||
+		    { _realmta_log "realmta_pipe_transport: blank in '$a'"; return 1; }
+	done
+	if [[ -e $w/etc/transport ]]; then
+		_realmta_log "realmta_pipe_transport: already called"
+		return 1
+	fi
+	printf '%s testpipe:\n' "$domain" >"$w/etc/transport"
+	# One recipient per delivery: ${recipient} is one address.
+	postconf -c "$w/etc" -e "relay_domains = $domain" \
+	    "transport_maps = texthash:$w/etc/transport" \
+	    'testpipe_destination_recipient_limit = 1' || return 1
+	printf 'testpipe  unix  -       n       n       -       -       pipe\n  user=%s argv=%s\n' \
+	    "$REALMTA_MAIL_USER" "$*" >>"$w/etc/master.cf"
+	touch -d '-1 minute' "$w/etc/main.cf" "$w/etc/master.cf" "$w/etc/transport"
+	if ! postfix -c "$w/etc" reload >"$w/postfix.reload" 2>&1 ||
+	    grep -E -q -i 'warning|fatal|error' "$w/postfix.reload"; then
+		_realmta_log "postfix reload failed (or warned):"
+		cat "$w/postfix.reload" >&2
+		return 1
+	fi
+	# The master makes the transport's socket when it has re-read master.cf.
+	_realmta_wait_socket "$w/spool/private/testpipe" || {
+		_realmta_log "no pipe transport after postfix reload"
+		tail -n 15 "$w/postfix.log" >&2
+		return 1
+	}
+}
+
 # Print both logs, then stop whatever runs and remove the work directory.
 _realmta_fail() {
 	local dir=$1 w
