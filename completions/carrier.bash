@@ -234,6 +234,11 @@ _carrier() {
 
 	case $cur in
 	--*)
+		# Under the name sendmail only sendmail's flags are options
+		# (carrier(1), SENDMAIL COMPATIBILITY).
+		case ${COMP_WORDS[0]##*/} in
+		sendmail | mailq | newaliases) return 0 ;;
+		esac
 		local opts='--host --port --lmtp --helo --timeout --source -4 -6
 --tls --starttls --starttls= --tls-ca --tls-cert --tls-key --tls-fingerprint
 --tls-priority --tls-no-verify

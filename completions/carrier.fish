@@ -1,7 +1,8 @@
 # fish completion for carrier(1).
 # Installed by `make install` as
 #   $(PREFIX)/share/fish/vendor_completions.d/carrier.fish
-# For carrier installed as sendmail too: complete -c sendmail -w carrier
+# It completes carrier's own command line: under the name sendmail only
+# sendmail's flags are options (carrier(1), SENDMAIL COMPATIBILITY).
 
 # The configuration file carrier would read: --config/-C on the command
 # line, else the user's, else the system's.

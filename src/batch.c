@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "deliver.h"
 #include "envelope.h"
 #include "message.h"

@@ -1,6 +1,7 @@
 /*
- * deliver.h: sending one message (the default action), and the queue's
- * actions that reuse it: flush, list, remove.
+ * deliver.h: sending one message (the default action), and the two steps
+ * the other delivery modes share with it: the refusal lines and the
+ * report.
  */
 #ifndef CARRIER_DELIVER_H
 #define CARRIER_DELIVER_H
@@ -28,25 +29,5 @@ void deliver_refusals(const char *prefix, const struct send_result *res);
 void deliver_record(const struct run *r, const char *sender,
     const struct strlist *recipients, const struct send_result *res,
     uint64_t size, int rc, const struct failure *f);
-
-/* --batch: every --file, --maildir and --mbox message over one session;
- * one line per message on stdout; the worst outcome is returned. */
-int deliver_batch(struct run *r, struct failure *f);
-
-/* --features, --verify, --expn, --noop, --server-help, --command: the
- * replies on stdout; the class of the worst reply (carrier(1) EXIT
- * STATUS) is returned. */
-int query(struct run *r, struct failure *f);
-
-/* sendmail -bs: an SMTP session on stdin/stdout, relayed. */
-int relay_stdin_session(struct run *r, struct failure *f);
-
-/*
- * The queue's actions.  argc/argv are the command line, parsed again for
- * each account a flush sends for, so its options apply to every session.
- */
-int queue_flush(struct run *r, int argc, char **argv, struct failure *f);
-int queue_print(struct run *r, struct failure *f);
-int queue_drop(struct run *r, struct failure *f);
 
 #endif

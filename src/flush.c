@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "flush.h"
 #include "message.h"
 #include "queue.h"
 
@@ -150,8 +151,7 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 		if (v[i].invalid != NULL) {
 			warnx_safe("%s: invalid queue entry, not sent: %s",
 			    v[i].id, v[i].invalid);
-			if (worst == FAIL_NONE || worst == FAIL_TEMP)
-				worst = FAIL_DATAERR;
+			worst = fail_worse(worst, FAIL_DATAERR);
 			v[i].id[0] = '\0';
 		}
 	for (size_t i = 0; i < n; i++) {
@@ -199,7 +199,7 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 				    &ef);
 				deliver_refusals(v[j].id, &res);
 			} else if (ef.class == FAIL_NONE)
-				fail(&ef, FAIL_CONNECT, 0, "session",
+				fail(&ef, FAIL_IOERR, 0, "session",
 				    "connection lost");
 			else if (!open)
 				/* No session at all (TLS, AUTH, configuration):
@@ -219,8 +219,7 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 			    "delivered, some recipients refused" : "failed");
 			if (cl != FAIL_NONE) {
 				report_failure(&ef);
-				if (worst == FAIL_NONE || worst == FAIL_TEMP)
-					worst = cl;
+				worst = fail_worse(worst, cl);
 			}
 			send_result_free(&res);
 			v[j].id[0] = '\0';	/* done with it */
@@ -229,7 +228,7 @@ queue_flush(struct run *r, int argc, char **argv, struct failure *f)
 			session_close(&s);
 		setup_free(&acct);
 	}
-	rc = worst == FAIL_NONE ? 0 : fail(f, worst, 0, "", NULL);
+	rc = worst == FAIL_NONE ? 0 : fail_reported(f, worst);
 out:
 	if (lock >= 0)
 		(void)close(lock);

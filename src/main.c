@@ -12,8 +12,12 @@
 #include <unistd.h>
 #include <gnutls/gnutls.h>
 
+#include "batch.h"
 #include "cli.h"
 #include "deliver.h"
+#include "flush.h"
+#include "query.h"
+#include "relay.h"
 #include "report.h"
 #include "secret.h"
 #include "setup.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deliver.h"
+#include "query.h"
 
 static void
 print_reply(const struct reply *rep)

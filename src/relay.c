@@ -18,6 +18,7 @@
 #include "encoder.h"
 #include "envelope.h"
 #include "message.h"
+#include "relay.h"
 
 #define LINE_MAX_OCTETS	4096
 

@@ -156,6 +156,16 @@ complete_words() {
 	assert_output "$(printf '%s\n' -bi -bm -bp -bs)"
 }
 
+@test "bash: under the name sendmail no long option is offered (only sendmail's flags are options there)" {
+	run complete_words sendmail --
+	assert_success
+	assert_output ''
+	run complete_words /usr/sbin/sendmail --ho
+	assert_output ''
+	run complete_words carrier --ho
+	assert_output '--host'
+}
+
 @test "bash: --queue-remove lists the ids in the queue directory" {
 	export XDG_STATE_HOME=$BATS_TEST_TMPDIR/state
 	mkdir -p "$XDG_STATE_HOME/carrier/queue/failed"
