@@ -18,7 +18,7 @@ WARN    = -std=c17 -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
           -Wmissing-prototypes -Wvla -Wformat=2
 # CI adds -Werror through WERROR=-Werror.
 WERROR  =
-PKGS    = gnutls libbsd-overlay
+PKGS    = gnutls libbsd-overlay libidn2
 PKG_CFLAGS = `pkg-config --cflags $(PKGS)`
 PKG_LIBS   = `pkg-config --libs $(PKGS)`
 DEFS    = -D_GNU_SOURCE -DCARRIER_VERSION='"$(VERSION)"' \

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <idn2.h>
+
 #include "address.h"
 #include "util.h"
 
@@ -837,6 +839,58 @@ address_is_ascii(const char *addr)
 		if (*s >= 0x80)
 			return false;
 	return true;
+}
+
+bool
+address_local_is_ascii(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	size_t n = at ? (size_t)(at - addr) : strlen(addr);
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)addr[i] >= 0x80)
+			return false;
+	return true;
+}
+
+char *
+address_idna_name(const char *name, char *err, size_t errlen)
+{
+	char *ace = NULL;
+	int rc;
+
+	if (address_is_ascii(name))
+		return xstrdup(name);
+	/* What is still not a valid name after the mapping is refused,
+	   never guessed. */
+	rc = idn2_lookup_u8((const uint8_t *)name, (uint8_t **)&ace,
+	    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	if (rc != IDN2_OK) {
+		(void)snprintf(err, errlen, "not a valid internationalized "
+		    "name (%s)", idn2_strerror(rc));
+		return NULL;
+	}
+	char *out = xstrdup(ace);
+	idn2_free(ace);
+	return out;
+}
+
+char *
+address_domain_to_ascii(const char *addr, char *err, size_t errlen)
+{
+	const char *at = strrchr(addr, '@');
+	char why[128];
+
+	if (at == NULL || at[1] == '[' || address_is_ascii(at + 1))
+		return xstrdup(addr);
+	char *ace = address_idna_name(at + 1, why, sizeof why);
+	if (ace == NULL) {
+		(void)snprintf(err, errlen, "the domain is %s", why);
+		return NULL;
+	}
+	char *out = xasprintf("%.*s@%s", (int)(at - addr), addr, ace);
+	free(ace);
+	return out;
 }
 
 /* [s, *end) without leading and trailing blanks. */

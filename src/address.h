@@ -42,6 +42,28 @@ const char *address_check(const char *addr, bool null_ok);
 /* True when every byte is 7-bit ASCII. */
 bool address_is_ascii(const char *addr);
 
+/* True when the local part (before the last '@') is 7-bit ASCII: only
+   then can the address travel without SMTPUTF8 (RFC 6531). */
+bool address_local_is_ascii(const char *addr);
+
+/*
+ * A domain name in A-labels (IDNA2008 lookup, RFC 5891, with the UTS #46
+ * non-transitional mapping: capitals folded, NFC); an ASCII name is copied
+ * as it is.  Returns a new string, or NULL with a one-line reason in err
+ * when the name is no valid IDNA2008 name.
+ */
+char *address_idna_name(const char *name, char *err, size_t errlen);
+
+/*
+ * The address with its domain in A-labels (IDNA2008, RFC 5891: "jörg@
+ * bücher.example" gives "jörg@xn--bcher-kva.example"), for a server that
+ * does not offer SMTPUTF8.  An ASCII domain or an address literal is
+ * copied as it is.  Returns a new string, or NULL with a one-line reason
+ * in err when the domain is no valid IDNA2008 name (a disallowed code
+ * point, a label that breaks the bidi rule, ...).
+ */
+char *address_domain_to_ascii(const char *addr, char *err, size_t errlen);
+
 /*
  * An address given on the command line or in the configuration may be
  * written "<a@b>"; return a new string without one pair of surrounding

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "net.h"
 
 struct conn {
@@ -212,109 +213,250 @@ open_unix(const struct net_target *t, int64_t deadline, struct failure *f)
 	return conn_new(fd, true);
 }
 
-/* Finish a non-blocking connect; 0, or an errno value. */
-static int
-connect_wait(int fd, const struct sockaddr *sa, socklen_t len,
-    int64_t deadline)
-{
-	int err = 0;
-	socklen_t elen = sizeof err;
+/*
+ * Happy Eyeballs (RFC 8305): the addresses of a name are tried in an order
+ * that alternates the families, a new attempt starts every
+ * ATTEMPT_DELAY_MS while the earlier ones are still pending (at once when
+ * one fails), and the first connection to complete wins.  An address that
+ * swallows the SYN therefore costs the others 250 ms, not the timeout.
+ */
+#define ATTEMPT_DELAY_MS 250	/* RFC 8305 5: the recommended value */
+#define MAX_ADDRESSES 16
 
-	if (connect(fd, sa, len) == 0)
-		return 0;
-	if (errno != EINPROGRESS)
-		return errno;
-	int w = wait_fd(fd, POLLOUT, deadline);
-	if (w == 0)
-		return ETIMEDOUT;
-	if (w < 0)
-		return errno;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-		return errno;
-	return err;
+struct race {
+	const struct net_target *t;
+	const struct addrinfo *order[MAX_ADDRESSES];
+	size_t n, next;		/* addresses; the next one to start */
+	struct pollfd pfd[MAX_ADDRESSES];
+	const struct addrinfo *pending[MAX_ADDRESSES];
+	size_t npending;
+	int64_t next_start;	/* when the next attempt is due */
+	int last_err;		/* errno of the last attempt that failed */
+	bool started;		/* some connect() was started */
+	struct failure bind_failure;
+};
+
+/* RFC 8305 4: the first address's family first, then the other family's
+   first address, and so on; the resolver's order kept within a family. */
+static size_t
+interleave(const struct addrinfo *res, const struct addrinfo **out)
+{
+	const struct addrinfo *lists[2][MAX_ADDRESSES];
+	size_t len[2] = { 0, 0 }, n = 0;
+	int first = res != NULL ? res->ai_family : AF_UNSPEC;
+
+	for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+		int k = ai->ai_family == first ? 0 : 1;
+		if (len[k] < MAX_ADDRESSES)
+			lists[k][len[k]++] = ai;
+	}
+	for (size_t i = 0; n < MAX_ADDRESSES && (i < len[0] || i < len[1]);
+	    i++)
+		for (int k = 0; k < 2 && n < MAX_ADDRESSES; k++)
+			if (i < len[k])
+				out[n++] = lists[k][i];
+	return n;
 }
 
-struct conn *
-conn_open(const struct net_target *t, int64_t deadline, struct failure *f)
+/* Start the next address's attempt.  Returns the socket when the connect
+   completed at once, else -1 (pending, or failed: last_err). */
+static int
+race_start(struct race *r)
 {
-	struct addrinfo hints = { 0 }, *res = NULL, *ai;
-	char portstr[16], where[INET6_ADDRSTRLEN + 16];
-	int rc, last_err = 0;
+	const struct addrinfo *ai = r->order[r->next++];
+	char where[INET6_ADDRSTRLEN + 16];
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
 
-	if (t->host[0] == '/')
-		return open_unix(t, deadline, f);
+	if (fd < 0) {
+		r->last_err = errno;
+		return -1;
+	}
+	if (r->t->source != NULL &&
+	    bind_source(fd, r->t, ai->ai_family, &r->bind_failure) < 0) {
+		/* A source of the other family: this address cannot be
+		   reached from it; fail only when none can be bound. */
+		close(fd);
+		return -1;
+	}
+	describe_addr(ai->ai_addr, where, sizeof where);
+	if (r->t->info) {
+		char note[sizeof where + 16];
+		(void)snprintf(note, sizeof note, "connecting to %s", where);
+		r->t->info(r->t->info_ctx, note);
+	}
+	r->started = true;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		r->last_err = errno;
+		close(fd);
+		return -1;
+	}
+	r->pfd[r->npending] = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	r->pending[r->npending++] = ai;
+	r->next_start = monotonic_ms() + ATTEMPT_DELAY_MS;
+	return -1;
+}
 
+/* Collect the pending attempts poll() says are done: the socket of the
+   first that connected (*won its address), else -1; the failed ones are
+   closed (last_err). */
+static int
+race_collect(struct race *r, const struct addrinfo **won)
+{
+	size_t k = 0;
+	int winner = -1;
+
+	for (size_t i = 0; i < r->npending; i++) {
+		if (winner < 0 && r->pfd[i].revents != 0) {
+			int err = 0;
+			socklen_t elen = sizeof err;
+			if (getsockopt(r->pfd[i].fd, SOL_SOCKET, SO_ERROR, &err,
+			    &elen) < 0)
+				err = errno;
+			if (err == 0) {
+				winner = r->pfd[i].fd;
+				*won = r->pending[i];
+			} else {
+				r->last_err = err;
+				close(r->pfd[i].fd);
+			}
+			continue;
+		}
+		/* Still pending (or a loser once there is a winner). */
+		r->pfd[k] = r->pfd[i];
+		r->pfd[k].revents = 0;
+		r->pending[k++] = r->pending[i];
+	}
+	r->npending = k;
+	return winner;
+}
+
+static void
+race_abandon(struct race *r)
+{
+	for (size_t i = 0; i < r->npending; i++)
+		close(r->pfd[i].fd);
+	r->npending = 0;
+}
+
+/* Run the race until a connection completes (its socket; *won its
+   address) or every address failed or the deadline passed (-1). */
+static int
+race_run(struct race *r, int64_t deadline, const struct addrinfo **won)
+{
+	int fd = -1;
+
+	while (fd < 0 && (r->npending > 0 || r->next < r->n)) {
+		int64_t now = monotonic_ms();
+		if (now >= deadline) {
+			r->last_err = ETIMEDOUT;
+			break;
+		}
+		if (r->next < r->n && (r->npending == 0 ||
+		    now >= r->next_start)) {
+			fd = race_start(r);
+			if (fd >= 0)
+				*won = r->order[r->next - 1];
+			continue;
+		}
+		int64_t until = r->next < r->n && r->next_start < deadline ?
+		    r->next_start : deadline;
+		int64_t left = until - now;
+		int n = poll(r->pfd, r->npending, left > 60000 ? 60000 :
+		    (int)left);
+		if (n < 0 && errno != EINTR) {
+			r->last_err = errno;
+			break;
+		}
+		if (n > 0)
+			fd = race_collect(r, won);
+	}
+	race_abandon(r);
+	return fd;
+}
+
+/* The name's addresses, with AI_ADDRCONFIG where it finds any. */
+static int
+resolve(const struct net_target *t, struct addrinfo **res,
+    struct failure *f)
+{
+	struct addrinfo hints = { 0 };
+	char portstr[16];
+	int rc;
+
+	/* A name that is not ASCII is looked up by its A-labels. */
+	char why[128];
+	char *name = address_idna_name(t->host, why, sizeof why);
+	if (name == NULL)
+		return fail(f, FAIL_NOHOST, 0, "host name lookup", "%s: %s",
+		    t->host, why);
 	hints.ai_family = t->family;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
 	(void)snprintf(portstr, sizeof portstr, "%d", t->port);
-	rc = getaddrinfo(t->host, portstr, &hints, &res);
+	rc = getaddrinfo(name, portstr, &hints, res);
 	if (rc == EAI_ADDRFAMILY || (rc == EAI_NONAME && hints.ai_flags)) {
 		/* AI_ADDRCONFIG hides ::1 and 127.0.0.1 on hosts with only
 		   loopback configured; ask again without it. */
 		hints.ai_flags = AI_NUMERICSERV;
-		rc = getaddrinfo(t->host, portstr, &hints, &res);
+		rc = getaddrinfo(name, portstr, &hints, res);
 	}
-	if (rc != 0) {
-		enum fail_class cl = rc == EAI_AGAIN ? FAIL_TEMP :
-		    rc == EAI_SYSTEM || rc == EAI_MEMORY ? FAIL_OSERR :
-		    FAIL_NOHOST;
-		fail(f, cl, 0, "host name lookup", "%s: %s", t->host,
-		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		return NULL;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		describe_addr(ai->ai_addr, where, sizeof where);
-		if (fd < 0) {
-			last_err = errno;
-			continue;
-		}
-		if (t->source != NULL &&
-		    bind_source(fd, t, ai->ai_family, f) < 0) {
-			/* A source of the other family: try the next
-			   address; fail only when none can be bound. */
-			close(fd);
-			last_err = -1;
-			continue;
-		}
-		if (t->info) {
-			char note[sizeof where + 16];
-			(void)snprintf(note, sizeof note, "connecting to %s",
-			    where);
-			t->info(t->info_ctx, note);
-		}
-		last_err = connect_wait(fd, ai->ai_addr, ai->ai_addrlen,
-		    deadline);
-		if (last_err == 0) {
-			int one = 1;
-			/* carrier coalesces its own writes: one flight, one
-			   write, so Nagle would only add delay. */
-			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-			    sizeof one);
-			struct conn *c = conn_new(fd, is_loopback(ai->ai_addr));
-			freeaddrinfo(res);
-			return c;
-		}
-		close(fd);
-		/* The kernel's own SYN timeout is ETIMEDOUT too: only our
-		   deadline stops the search for an address that answers. */
-		if (monotonic_ms() >= deadline)
-			break;
-	}
-	freeaddrinfo(res);
-	if (last_err == -1)
-		return NULL;	/* bind_source said why */
-	if (last_err == ECONNRESET || last_err == EPIPE)
+	free(name);
+	if (rc == 0)
+		return 0;
+	enum fail_class cl = rc == EAI_AGAIN ? FAIL_TEMP :
+	    rc == EAI_SYSTEM || rc == EAI_MEMORY ? FAIL_OSERR : FAIL_NOHOST;
+	return fail(f, cl, 0, "host name lookup", "%s: %s", t->host,
+	    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+}
+
+/* Why no address answered. */
+static void
+race_failure(const struct race *r, struct failure *f)
+{
+	const struct net_target *t = r->t;
+
+	if (!r->started && r->bind_failure.class != FAIL_NONE)
+		*f = r->bind_failure;	/* no address could be bound */
+	else if (r->last_err == ECONNRESET || r->last_err == EPIPE)
 		/* Accepted, then reset before we saw it: the server closed
 		   the connection, as if before its greeting. */
 		fail(f, FAIL_IOERR, 0, "greeting", "%s port %d: connection "
 		    "reset before the greeting", t->host, t->port);
 	else
-		connect_fail(f, last_err ? last_err : ENOTCONN, "%s port %d",
-		    t->host, t->port);
-	return NULL;
+		connect_fail(f, r->last_err ? r->last_err : ENOTCONN,
+		    "%s port %d", t->host, t->port);
+}
+
+struct conn *
+conn_open(const struct net_target *t, int64_t deadline, struct failure *f)
+{
+	struct addrinfo *res = NULL;
+	const struct addrinfo *won = NULL;
+	struct race r;
+
+	if (t->host[0] == '/')
+		return open_unix(t, deadline, f);
+	if (resolve(t, &res, f) < 0)
+		return NULL;
+	memset(&r, 0, sizeof r);
+	r.t = t;
+	r.n = interleave(res, r.order);
+	int fd = race_run(&r, deadline, &won);
+	if (fd < 0) {
+		race_failure(&r, f);
+		freeaddrinfo(res);
+		return NULL;
+	}
+	int one = 1;
+	/* carrier coalesces its own writes: one flight, one write, so
+	   Nagle would only add delay. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	struct conn *c = conn_new(fd, is_loopback(won->ai_addr));
+	freeaddrinfo(res);
+	return c;
 }
 
 bool

@@ -27,11 +27,14 @@ struct net_target {
 struct conn;
 
 /*
- * Connect, trying every resolved address in order until one answers.
+ * Connect to the first of the resolved addresses to answer, racing them
+ * as RFC 8305 says (Happy Eyeballs: families alternated, a new attempt
+ * every 250 ms, at once after a failure).
  * Errors: FAIL_NOHOST (name does not exist), FAIL_TEMP (temporary
- * resolver failure, timeout), FAIL_CONNECT (refused, unreachable, no
- * such socket), FAIL_OSERR (socket(), bind of the source), FAIL_USAGE
- * (Unix socket path too long).
+ * resolver failure; refused, unreachable, no such socket, timed out),
+ * FAIL_IOERR (reset as it was accepted), FAIL_CONNECT (any other connect
+ * error, such as permission denied), FAIL_OSERR (socket(), bind of the
+ * source), FAIL_USAGE (Unix socket path too long).
  */
 struct conn *conn_open(const struct net_target *t, int64_t deadline,
     struct failure *f);

@@ -543,15 +543,56 @@ fail:
 
 /* --- the mail transaction (RFC 5321 3.3, RFC 2920, RFC 2033) --- */
 
+/* Does the transaction need SMTPUTF8 (RFC 6531)?  Any non-ASCII local
+   part does; a non-ASCII domain does only where it is not sent in
+   A-labels (`idn_ok`: when the server does not offer SMTPUTF8). */
 static bool
-needs_utf8(const struct envelope *env)
+needs_utf8(const struct envelope *env, bool idn_ok)
 {
-	if (!address_is_ascii(env->sender))
+	bool (*ascii)(const char *) = idn_ok ? address_local_is_ascii :
+	    address_is_ascii;
+
+	if (!ascii(env->sender))
 		return true;
 	for (size_t i = 0; i < env->recipients->n; i++)
-		if (!address_is_ascii(env->recipients->v[i]))
+		if (!ascii(env->recipients->v[i]))
 			return true;
 	return false;
+}
+
+/*
+ * The envelope as it goes on the wire: to a server without SMTPUTF8 a
+ * non-ASCII domain travels in A-labels (RFC 5891), so that the message
+ * is sent; a non-ASCII local part still needs SMTPUTF8 (transaction_checks).
+ * *wire points at env itself when nothing needs converting, else at the
+ * strings kept in *sender and *store, which the caller frees.
+ */
+static int
+wire_envelope(const struct session *s, const struct envelope *env,
+    struct envelope *wire, char **sender, struct strlist *store,
+    struct failure *f)
+{
+	char err[160];
+
+	*wire = *env;
+	if (caps_has(&s->caps, "SMTPUTF8") || s->cfg->smtputf8 ||
+	    needs_utf8(env, false) == false)
+		return 0;
+	if ((*sender = address_domain_to_ascii(env->sender, err,
+	    sizeof err)) == NULL)
+		return fail(f, FAIL_DATAERR, 0, "sender", "<%s>: %s",
+		    env->sender, err);
+	for (size_t i = 0; i < env->recipients->n; i++) {
+		const char *r = env->recipients->v[i];
+		char *a = address_domain_to_ascii(r, err, sizeof err);
+		if (a == NULL)
+			return fail(f, FAIL_DATAERR, 0, "recipient", "<%s>: %s",
+			    r, err);
+		strlist_addn(store, a);
+	}
+	wire->sender = *sender;
+	wire->recipients = store;
+	return 0;
 }
 
 static char *
@@ -1091,7 +1132,8 @@ transaction(struct transaction *x, struct failure *f)
 
 	x->pipelining = s->caps.esmtp && caps_has(&s->caps, "PIPELINING");
 	x->bdat = s->caps.esmtp && caps_has(&s->caps, "CHUNKING");
-	x->utf8 = s->cfg->smtputf8 || needs_utf8(x->env);
+	x->utf8 = s->cfg->smtputf8 || needs_utf8(x->env,
+	    !caps_has(&s->caps, "SMTPUTF8"));
 	if (transaction_checks(s, x->msg, x->utf8, f) < 0 ||
 	    send_envelope(x, f) < 0)
 		return -1;
@@ -1121,8 +1163,29 @@ rcpt_retryable(const struct rcpt_result *r)
 	return !r->accepted && r->code < 500;
 }
 
-int
-session_send(struct session *s, const struct envelope *env,
+/* A round that failed after earlier rounds delivered: its recipients did
+   not get the message, which makes the whole a partial success.  Their
+   code is the failure's: 0 for a lost connection, which leaves them
+   retryable. */
+static void
+round_failed(struct send_result *res, const size_t *idx, size_t n,
+    const struct failure *f)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct rcpt_result *rr = &res->r[idx[i]];
+		rr->accepted = false;
+		rr->stage = "RCPT";
+		rr->code = f->code;
+		free(rr->text);
+		rr->text = f->detail[0] ? xasprintf("%s: %s", f->what,
+		    f->detail) : xstrdup(f->what);
+	}
+}
+
+/* One transaction per round: the first for every recipient, each further
+   one for those a server answered 452 after accepting others. */
+static int
+send_rounds(struct session *s, const struct envelope *env,
     const struct message *msg, struct send_result *res, struct failure *f)
 {
 	size_t n = env->recipients->n, nidx = n;
@@ -1130,14 +1193,8 @@ session_send(struct session *s, const struct envelope *env,
 	bool *deferred = xcalloc(n, sizeof *deferred);
 	int rc = 0;
 
-	memset(res, 0, sizeof *res);
-	reply_init(&res->final);
-	res->n = n;
-	res->r = xcalloc(n, sizeof *res->r);
-	for (size_t i = 0; i < n; i++) {
-		res->r[i].address = xstrdup(env->recipients->v[i]);
+	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
-	}
 	for (int round = 0; nidx > 0 && round < MAX_ROUNDS; round++) {
 		struct tally t = { 0, false, 0 };
 		memset(deferred, 0, n * sizeof *deferred);
@@ -1150,19 +1207,7 @@ session_send(struct session *s, const struct envelope *env,
 		reply_free(&x.mail);
 		reply_free(&x.data);
 		if (rc < 0 && round > 0) {
-			/* Earlier rounds delivered: this one's recipients
-			   failed, which makes the whole a partial success.
-			   Their code is the failure's: 0 for a lost
-			   connection, which leaves them retryable. */
-			for (size_t i = 0; i < nidx; i++) {
-				struct rcpt_result *rr = &res->r[idx[i]];
-				rr->accepted = false;
-				rr->stage = "RCPT";
-				rr->code = f->code;
-				free(rr->text);
-				rr->text = f->detail[0] ? xasprintf("%s: %s",
-				    f->what, f->detail) : xstrdup(f->what);
-			}
+			round_failed(res, idx, nidx, f);
 			rc = 0;
 			break;
 		}
@@ -1177,12 +1222,16 @@ session_send(struct session *s, const struct envelope *env,
 	}
 	free(idx);
 	free(deferred);
-	if (rc < 0)
-		return -1;
+	return rc;
+}
 
-	/* Outcome over all rounds: every recipient counts once. */
+/* The outcome over all rounds: every recipient counts once. */
+static int
+send_outcome(struct send_result *res, struct failure *f)
+{
 	size_t accepted = 0, temp = 0, refused = 0;
-	for (size_t i = 0; i < n; i++) {
+
+	for (size_t i = 0; i < res->n; i++) {
 		if (res->r[i].accepted)
 			accepted++;
 		else {
@@ -1199,6 +1248,29 @@ session_send(struct session *s, const struct envelope *env,
 		return fail_reported(f, FAIL_PARTIAL);
 	/* The per-recipient lines say it all: no summary line. */
 	return fail_reported(f, temp ? FAIL_TEMP : FAIL_REFUSED);
+}
+
+int
+session_send(struct session *s, const struct envelope *env,
+    const struct message *msg, struct send_result *res, struct failure *f)
+{
+	struct envelope wire;
+	struct strlist store = { 0 };
+	char *sender = NULL;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	reply_init(&res->final);
+	res->n = env->recipients->n;
+	res->r = xcalloc(res->n, sizeof *res->r);
+	for (size_t i = 0; i < res->n; i++)
+		res->r[i].address = xstrdup(env->recipients->v[i]);
+	rc = wire_envelope(s, env, &wire, &sender, &store, f);
+	if (rc == 0)
+		rc = send_rounds(s, &wire, msg, res, f);
+	free(sender);
+	strlist_free(&store);
+	return rc < 0 ? -1 : send_outcome(res, f);
 }
 
 int

@@ -31,6 +31,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "address.h"
 #include "tls.h"
 #include "util.h"
 
@@ -316,6 +317,16 @@ set_host(struct tls *t, const char *name)
 		t->host_is_ip = true;
 	} else if (len > 1 && t->host[len - 1] == '.') {
 		t->host[len - 1] = '\0';	/* SNI takes no final dot */
+	}
+	if (!t->host_is_ip && !address_is_ascii(t->host)) {
+		/* SNI and the certificate carry the A-labels (RFC 6066 3,
+		   RFC 6125 6.4.2); a name with none is left to fail the
+		   check. */
+		char why[128], *ace = address_idna_name(t->host, why,
+		    sizeof why);
+		if (ace != NULL && strlen(ace) < sizeof t->host)
+			memcpy(t->host, ace, strlen(ace) + 1);
+		free(ace);
 	}
 }
 

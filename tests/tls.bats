@@ -1075,6 +1075,35 @@ lf_cert() {
 	assert_equal "$stderr" "carrier: certificate of localhost: certificate is for 'evil\\nTLS certificate verified for 'bank.example'', not 'localhost'"
 }
 
+@test "--host with a non-ASCII name: looked up, sent as SNI and verified by its A-labels" {
+	local dir=$BATS_TEST_TMPDIR hosts
+	unshare -m true 2>/dev/null || skip 'cannot make a mount namespace here'
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$dir/idn-key.pem" -out "$dir/idn.pem" -days 3650 \
+		-subj /CN=xn--bcher-kva.test \
+		-addext subjectAltName=DNS:xn--bcher-kva.test 2>/dev/null
+	hosts=$dir/hosts
+	printf '127.0.0.1 xn--bcher-kva.test\n' >"$hosts"
+	fake_start "tls-cert $dir/idn.pem"
+	run --separate-stderr unshare -m sh -c \
+		'mount --bind "$0" /etc/hosts && exec "$@"' "$hosts" \
+		"$CARRIER" --helo client.test --host bücher.test --port "$FAKE_PORT" \
+		--starttls --tls-ca "$dir/idn.pem" -v -f a@x.test b@x.test <"$(test_message)"
+	assert_success
+	stderr_as_lines
+	assert_line "* TLS certificate verified for 'xn--bcher-kva.test'"
+	fake_wait
+	run fake_events
+	assert_line --partial 'sni: xn--bcher-kva.test'
+}
+
+@test "--host with a name that is no valid internationalized name: 68 before connecting" {
+	run --separate-stderr "$CARRIER" --helo client.test --host '☃.test' \
+		-f a@x.test b@x.test <"$(test_message)"
+	assert_equal "$status" 68
+	assert_stderr 'carrier: host name lookup: \342\230\203.test: not a valid internationalized name (string contains a disallowed character)'
+}
+
 # ---- bad option values ----
 
 @test "--tls-fingerprint junk -> 64 before connecting" {

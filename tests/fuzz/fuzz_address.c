@@ -63,6 +63,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	(void)address_is_ascii(addr);
+	/* An accepted address in A-labels: its domain is ASCII, its local
+	   part the same bytes; a refusal gives a reason. */
+	if (address_check(addr, false) == NULL) {
+		char why[160] = "";
+		char *ace = address_domain_to_ascii(addr, why, sizeof why);
+		const char *at = strrchr(addr, '@');
+		if (ace == NULL && why[0] == '\0')
+			abort();
+		if (ace != NULL && at != NULL && at[1] != '[' &&
+		    (!address_is_ascii(strrchr(ace, '@')) ||
+		    strncmp(ace, addr, (size_t)(at - addr) + 1) != 0))
+			abort();
+		free(ace);
+	}
 	char *stripped = address_strip_brackets(addr);
 	if (strlen(stripped) > strlen(addr))
 		abort();

@@ -585,9 +585,53 @@ test_fuzz_found(void)
 		    "fuzz[%zu] (%s)", i, last_err);
 }
 
+/* IDNA2008 A-labels for a server without SMTPUTF8 (RFC 5891). */
+static const struct {
+	const char *in, *want;	/* want NULL: refused */
+} idn_cases[] = {
+	{ "a@example.org", "a@example.org" },
+	{ "a@b\xc3\xbc" "cher.example", "a@xn--bcher-kva.example" },
+	{ "a@B\xc3\x9c" "CHER.example", "a@xn--bcher-kva.example" },
+	{ "info@\xe4\xbe\x8b\xe3\x81\x88.\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88",
+	    "info@xn--r8jz45g.xn--zckzah" },
+	/* the local part is never touched */
+	{ "j\xc3\xb6rg@b\xc3\xbc" "cher.example", "j\xc3\xb6rg@xn--bcher-kva.example" },
+	{ "\"a@b\"@b\xc3\xbc" "cher.example", "\"a@b\"@xn--bcher-kva.example" },
+	/* address literals and null addresses stay as they are */
+	{ "a@[192.0.2.1]", "a@[192.0.2.1]" },
+	{ "postmaster", "postmaster" },
+	{ "", "" },
+	/* refused: a symbol (U+2603 SNOWMAN), a label mixing right-to-left
+	   and left-to-right letters (the bidi rule of RFC 5893), a label
+	   starting with a combining mark */
+	{ "a@\xe2\x98\x83.example", NULL },
+	{ "a@\xd7\x90" "b.example", NULL },
+	{ "a@\xcc\x81x\xc3\xa9.example", NULL },
+};
+
+static void
+test_idn(void)
+{
+	for (size_t i = 0; i < sizeof idn_cases / sizeof idn_cases[0]; i++) {
+		char err[160] = "";
+		char *got = address_domain_to_ascii(idn_cases[i].in, err,
+		    sizeof err);
+		CHECK_STR(got, idn_cases[i].want, "idn[%zu]: %s", i,
+		    idn_cases[i].want ? "A-labels" : "refused");
+		if (got == NULL)
+			CHECK(strstr(err, "not a valid internationalized "
+			    "name") != NULL, "idn[%zu]: a reason (%s)", i, err);
+		free(got);
+	}
+	CHECK(address_local_is_ascii("a@b\xc3\xbc.example") &&
+	    !address_local_is_ascii("j\xc3\xb6rg@x.example") &&
+	    address_local_is_ascii(""), "address_local_is_ascii");
+}
+
 int
 main(void)
 {
+	test_idn();
 	test_parse_tables();
 	test_parse_bytes();
 	test_parse_contract();
