@@ -30,12 +30,12 @@ LIB_SRC = src/address.c src/auth.c src/batch.c src/cli.c src/config.c src/delive
           src/encoder.c src/envelope.c src/flush.c src/headers.c \
           src/outcome.c src/params.c src/progress.c src/query.c src/queue.c \
           src/relay.c \
-          src/setup.c \
+          src/setup.c src/socks.c \
           src/message.c src/net.c src/reply.c src/report.c src/secret.c \
           src/session.c src/tls.c src/trace.c src/util.c
 HDR     = src/*.h
 UNIT    = address auth config encoder headers message queue reply report \
-          secret tls
+          secret socks tls
 
 all: carrier
 

@@ -22,6 +22,7 @@
 
 #include "address.h"
 #include "net.h"
+#include "socks.h"
 
 struct conn {
 	int fd;
@@ -430,15 +431,179 @@ race_failure(const struct race *r, struct failure *f)
 		    "%s port %d", t->host, t->port);
 }
 
-struct conn *
-conn_open(const struct net_target *t, int64_t deadline, struct failure *f)
+static int fill(struct conn *c, int64_t deadline, const char *stage,
+    struct failure *f);
+
+/* Send what socks.c built (wiped when it held a password). */
+static int
+socks_send(struct conn *c, struct buf *b, bool secret, int64_t deadline,
+    struct failure *f)
+{
+	if (secret)
+		conn_queue_secret(c, b->data, b->len);
+	else
+		conn_queue(c, b->data, b->len);
+	if (secret)
+		buf_free_secret(b);
+	else
+		buf_reset(b);
+	return conn_flush(c, deadline, f);
+}
+
+/* Read until `parse` has a whole reply at the start of c->in. */
+static enum socks_parse
+socks_read(struct conn *c, enum socks_parse (*parse)(struct conn *, void *,
+    char *, size_t), void *ctx, int64_t deadline, struct failure *f)
+{
+	char err[128];
+
+	for (;;) {
+		enum socks_parse p = parse(c, ctx, err, sizeof err);
+		if (p == SOCKS_BAD) {
+			fail(f, FAIL_PROTOCOL, 0, "SOCKS proxy", "%s", err);
+			return SOCKS_BAD;
+		}
+		if (p == SOCKS_DONE)
+			return p;
+		if (fill(c, deadline, "SOCKS proxy", f) < 0)
+			return SOCKS_BAD;
+	}
+}
+
+static enum socks_parse
+parse_method(struct conn *c, void *ctx, char *err, size_t errlen)
+{
+	enum socks_parse p = socks_parse_method((const uint8_t *)c->in.data,
+	    c->in.len, ctx, err, errlen);
+	if (p == SOCKS_DONE)
+		buf_consume(&c->in, 2);
+	return p;
+}
+
+static enum socks_parse
+parse_userpass(struct conn *c, void *ctx, char *err, size_t errlen)
+{
+	enum socks_parse p = socks_parse_userpass((const uint8_t *)c->in.data,
+	    c->in.len, ctx, err, errlen);
+	if (p == SOCKS_DONE)
+		buf_consume(&c->in, 2);
+	return p;
+}
+
+static enum socks_parse
+parse_connect(struct conn *c, void *ctx, char *err, size_t errlen)
+{
+	size_t used = 0;
+	enum socks_parse p = socks_parse_reply((const uint8_t *)c->in.data,
+	    c->in.len, &used, ctx, err, errlen);
+	/* What follows the reply is the server's (its greeting). */
+	if (p == SOCKS_DONE)
+		buf_consume(&c->in, used);
+	return p;
+}
+
+/* RFC 1928 3 and RFC 1929: the method, and the login when it is ours. */
+static int
+socks_login(struct conn *c, const struct socks_proxy *px, int64_t deadline,
+    struct failure *f)
+{
+	struct buf b;
+	char err[128];
+	int method = SOCKS_NONE_ACCEPTABLE;
+	bool ok = false;
+
+	buf_init(&b);
+	socks_greeting(px->user != NULL, &b);
+	if (socks_send(c, &b, false, deadline, f) < 0 ||
+	    socks_read(c, parse_method, &method, deadline, f) == SOCKS_BAD)
+		return -1;
+	if (method == SOCKS_NO_AUTH)
+		return 0;
+	if (method != SOCKS_USERPASS || px->user == NULL)
+		return fail(f, FAIL_AUTH, 0, "SOCKS proxy", "it accepts none "
+		    "of the methods offered (%s)", px->user ? "none, user "
+		    "name and password" : "none: give a user name in the "
+		    "proxy URL");
+	if (socks_userpass(px->user, px->password ? px->password : "", &b,
+	    err, sizeof err) < 0) {
+		buf_free_secret(&b);
+		return fail(f, FAIL_CONFIG, 0, "SOCKS proxy", "%s", err);
+	}
+	if (socks_send(c, &b, true, deadline, f) < 0 ||
+	    socks_read(c, parse_userpass, &ok, deadline, f) == SOCKS_BAD)
+		return -1;
+	if (!ok)
+		return fail(f, FAIL_AUTH, 0, "SOCKS proxy", "the user name "
+		    "and password were refused");
+	return 0;
+}
+
+/* The address the proxy is asked for: the name itself (socks5h, in
+   A-labels), or an address of it resolved here. */
+static char *
+socks_destination(const struct net_target *t, struct failure *f)
+{
+	char why[128], host[INET6_ADDRSTRLEN];
+	struct addrinfo *res = NULL;
+
+	if (t->proxy->remote_dns) {
+		char *name = address_idna_name(t->host, why, sizeof why);
+		if (name == NULL)
+			fail(f, FAIL_NOHOST, 0, "host name", "%s: %s", t->host,
+			    why);
+		return name;
+	}
+	if (resolve(t, &res, f) < 0)
+		return NULL;
+	const void *a = res->ai_family == AF_INET ?
+	    (const void *)&((const struct sockaddr_in *)(const void *)
+	    res->ai_addr)->sin_addr :
+	    (const void *)&((const struct sockaddr_in6 *)(const void *)
+	    res->ai_addr)->sin6_addr;
+	inet_ntop(res->ai_family, a, host, sizeof host);
+	freeaddrinfo(res);
+	return xstrdup(host);
+}
+
+/* Over a connection to the proxy: log in, then CONNECT to the server. */
+static int
+socks_tunnel(struct conn *c, const struct net_target *t, int64_t deadline,
+    struct failure *f)
+{
+	struct buf b;
+	char err[128];
+	int rep = -1;
+	char *dest = socks_destination(t, f);
+
+	if (dest == NULL)
+		return -1;
+	buf_init(&b);
+	int rc = socks_login(c, t->proxy, deadline, f);
+	if (rc == 0 && socks_connect_request(dest, t->port, &b, err,
+	    sizeof err) < 0)
+		rc = fail(f, FAIL_NOHOST, 0, "SOCKS proxy", "%s", err);
+	if (rc == 0 && (socks_send(c, &b, false, deadline, f) < 0 ||
+	    socks_read(c, parse_connect, &rep, deadline, f) == SOCKS_BAD))
+		rc = -1;
+	if (rc == 0 && rep != 0) {
+		enum fail_class cl;
+		const char *why = socks_rep_text(rep, &cl);
+		rc = fail(f, cl, 0, "SOCKS proxy", "connect to %s port %d: "
+		    "%s", t->host, t->port, why);
+	}
+	buf_free(&b);
+	free(dest);
+	return rc;
+}
+
+/* A TCP connection to the first of the name's addresses to answer. */
+static struct conn *
+open_tcp(const struct net_target *t, int64_t deadline, struct failure *f)
 {
 	struct addrinfo *res = NULL;
 	const struct addrinfo *won = NULL;
 	struct race r;
 
-	if (t->host[0] == '/')
-		return open_unix(t, deadline, f);
 	if (resolve(t, &res, f) < 0)
 		return NULL;
 	memset(&r, 0, sizeof r);
@@ -456,6 +621,35 @@ conn_open(const struct net_target *t, int64_t deadline, struct failure *f)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	struct conn *c = conn_new(fd, is_loopback(won->ai_addr));
 	freeaddrinfo(res);
+	return c;
+}
+
+struct conn *
+conn_open(const struct net_target *t, int64_t deadline, struct failure *f)
+{
+	if (t->host[0] == '/')
+		return open_unix(t, deadline, f);
+	if (t->proxy == NULL)
+		return open_tcp(t, deadline, f);
+
+	struct net_target to_proxy = *t;
+	to_proxy.host = t->proxy->host;
+	to_proxy.port = t->proxy->port;
+	to_proxy.proxy = NULL;
+	struct conn *c = open_tcp(&to_proxy, deadline, f);
+	if (c == NULL) {
+		char what[sizeof f->what + 16];
+		(void)snprintf(what, sizeof what, "SOCKS proxy %s", f->what);
+		(void)snprintf(f->what, sizeof f->what, "%.*s",
+		    (int)sizeof f->what - 1, what);
+		return NULL;
+	}
+	/* The server is wherever the proxy is told: never local. */
+	c->local = false;
+	if (socks_tunnel(c, t, deadline, f) < 0) {
+		conn_close(c, false);
+		return NULL;
+	}
 	return c;
 }
 

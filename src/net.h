@@ -14,11 +14,21 @@
 #include "report.h"
 #include "tls.h"
 
+/* A SOCKS5 proxy (RFC 1928) the connection goes through. */
+struct socks_proxy {
+	const char *host;
+	int port;
+	bool remote_dns;	/* socks5h: the proxy resolves the name */
+	const char *user;	/* NULL: no username/password (RFC 1929) */
+	const char *password;	/* with user; the caller wipes it */
+};
+
 struct net_target {
 	const char *host;	/* name, IPv4/IPv6 literal, or "/path" */
 	int port;
 	int family;		/* AF_UNSPEC, AF_INET, AF_INET6 */
 	const char *source;	/* NULL or "HOST[:PORT]" to bind to */
+	const struct socks_proxy *proxy;	/* NULL: a direct connection */
 	/* Called once per address tried, for -v ("connecting to ..."). */
 	void (*info)(void *ctx, const char *line);
 	void *info_ctx;
@@ -30,8 +40,15 @@ struct conn;
  * Connect to the first of the resolved addresses to answer, racing them
  * as RFC 8305 says (Happy Eyeballs: families alternated, a new attempt
  * every 250 ms, at once after a failure).
+ * Through t->proxy, the proxy is reached that way and asked to connect
+ * to the server (RFC 1928); the server's name is resolved here, or by
+ * the proxy when remote_dns.  The connection then counts as non-local.
  * Errors: FAIL_NOHOST (name does not exist), FAIL_TEMP (temporary
- * resolver failure; refused, unreachable, no such socket, timed out),
+ * resolver failure; refused, unreachable, no such socket, timed out; the
+ * proxy's general failure, unreachable, refused, TTL expired),
+ * FAIL_CONNECT (the proxy's ruleset forbids it), FAIL_AUTH (the proxy
+ * refused the user name and password, or wants a method not offered),
+ * FAIL_PROTOCOL (the proxy does not speak SOCKS5, or a malformed reply),
  * FAIL_IOERR (reset as it was accepted), FAIL_CONNECT (any other connect
  * error, such as permission denied), FAIL_OSERR (socket(), bind of the
  * source), FAIL_USAGE (Unix socket path too long).
