@@ -389,3 +389,36 @@ envelope_build(struct mail_envelope *e, const struct options *o,
 	envelope_edit_headers(o, m, e->sender, fqdn);
 	return 0;
 }
+
+int
+envelope_given_sender(const struct options *o, const char *addr,
+    const char *fqdn, char **out, struct failure *f)
+{
+	struct options view = *o;
+	struct mail_envelope e;
+
+	memset(&e, 0, sizeof e);
+	view.from = (char *)addr;	/* as -f: the headers are not read */
+	if (envelope_sender(&e, &view, NULL, false, fqdn, f) < 0) {
+		envelope_free(&e);
+		return -1;
+	}
+	*out = e.sender;
+	return 0;
+}
+
+int
+envelope_given_recipient(const struct options *o, const char *addr,
+    struct strlist *out, struct failure *f)
+{
+	memset(out, 0, sizeof *out);
+	if (resolve_local(o, addr, out, f) < 0)
+		goto bad;
+	for (size_t i = 0; i < out->n; i++)
+		if (envelope_check(out->v[i], false, f) < 0)
+			goto bad;
+	return 0;
+bad:
+	strlist_free(out);
+	return -1;
+}

@@ -30,6 +30,20 @@ int envelope_build(struct mail_envelope *e, const struct options *o,
 /* Check and add envelope addresses given without a message (no -t). */
 int envelope_check(const char *addr, bool null_ok, struct failure *f);
 
+/*
+ * The rules of envelope_build for one address given alone, as sendmail
+ * -bs gets them in MAIL and RCPT, before there is a message: a sender as
+ * -f's (maildomain qualifies a bare name) into *out (malloc'd), a
+ * recipient as one of the command line's (aliases, then maildomain) into
+ * the list *out (initialised here).  Errors: FAIL_DATAERR (an address
+ * that cannot go into a command), FAIL_CONFIG (an aliases file that cannot
+ * be read).
+ */
+int envelope_given_sender(const struct options *o, const char *addr,
+    const char *fqdn, char **out, struct failure *f);
+int envelope_given_recipient(const struct options *o, const char *addr,
+    struct strlist *out, struct failure *f);
+
 void envelope_free(struct mail_envelope *e);
 
 #endif

@@ -560,6 +560,23 @@ needs_utf8(const struct envelope *env, bool idn_ok)
 	return false;
 }
 
+/* One address as it goes on the wire (see wire_envelope); NULL with *f
+   when its domain has no A-label form. */
+static char *
+wire_address(const struct session *s, const char *addr, const char *what,
+    struct failure *f)
+{
+	char err[160];
+	char *out;
+
+	if (caps_has(&s->caps, "SMTPUTF8") || s->cfg->smtputf8 ||
+	    !address_local_is_ascii(addr))
+		return xstrdup(addr);
+	if ((out = address_domain_to_ascii(addr, err, sizeof err)) == NULL)
+		fail(f, FAIL_DATAERR, 0, what, "<%s>: %s", addr, err);
+	return out;
+}
+
 /*
  * The envelope as it goes on the wire: to a server without SMTPUTF8 a
  * non-ASCII domain travels in A-labels (RFC 5891), so that the message
@@ -572,22 +589,17 @@ wire_envelope(const struct session *s, const struct envelope *env,
     struct envelope *wire, char **sender, struct strlist *store,
     struct failure *f)
 {
-	char err[160];
-
 	*wire = *env;
 	if (caps_has(&s->caps, "SMTPUTF8") || s->cfg->smtputf8 ||
-	    needs_utf8(env, false) == false)
+	    !needs_utf8(env, false))
 		return 0;
-	if ((*sender = address_domain_to_ascii(env->sender, err,
-	    sizeof err)) == NULL)
-		return fail(f, FAIL_DATAERR, 0, "sender", "<%s>: %s",
-		    env->sender, err);
+	if ((*sender = wire_address(s, env->sender, "sender", f)) == NULL)
+		return -1;
 	for (size_t i = 0; i < env->recipients->n; i++) {
-		const char *r = env->recipients->v[i];
-		char *a = address_domain_to_ascii(r, err, sizeof err);
+		char *a = wire_address(s, env->recipients->v[i], "recipient",
+		    f);
 		if (a == NULL)
-			return fail(f, FAIL_DATAERR, 0, "recipient", "<%s>: %s",
-			    r, err);
+			return -1;
 		strlist_addn(store, a);
 	}
 	wire->sender = *sender;
@@ -595,23 +607,23 @@ wire_envelope(const struct session *s, const struct envelope *env,
 	return 0;
 }
 
+/* MAIL FROM with the parameters the server offers: SIZE when size is not
+   NULL, BODY when body is not NULL, SMTPUTF8, DSN and the configured
+   ones. */
 static char *
-mail_command(const struct session *s, const struct envelope *env,
-    const struct message *msg, bool utf8)
+mail_line(const struct session *s, const char *sender, const uint64_t *size,
+    const char *body, bool utf8)
 {
 	struct buf b;
 
 	buf_init(&b);
-	buf_addf(&b, "MAIL FROM:<%s>", env->sender);
+	buf_addf(&b, "MAIL FROM:<%s>", sender);
 	if (!s->caps.esmtp)
 		return b.data;
-	if (s->caps.size_offered)
-		buf_addf(&b, " SIZE=%llu",
-		    (unsigned long long)message_size(msg));
-	if (s->cfg->body_type != NULL && caps_has(&s->caps, "8BITMIME"))
-		buf_addf(&b, " BODY=%s", s->cfg->body_type);
-	else if ((utf8 || msg->eightbit) && caps_has(&s->caps, "8BITMIME"))
-		buf_adds(&b, " BODY=8BITMIME");
+	if (size != NULL && s->caps.size_offered)
+		buf_addf(&b, " SIZE=%llu", (unsigned long long)*size);
+	if (body != NULL && caps_has(&s->caps, "8BITMIME"))
+		buf_addf(&b, " BODY=%s", body);
 	if (utf8)
 		buf_adds(&b, " SMTPUTF8");
 	if (caps_has(&s->caps, "DSN")) {
@@ -624,6 +636,18 @@ mail_command(const struct session *s, const struct envelope *env,
 	    i < s->cfg->mail_options->n; i++)
 		buf_addf(&b, " %s", s->cfg->mail_options->v[i]);
 	return b.data;
+}
+
+static char *
+mail_command(const struct session *s, const struct envelope *env,
+    const struct message *msg, bool utf8)
+{
+	uint64_t size = message_size(msg);
+	const char *body = s->cfg->body_type;
+
+	if (body == NULL && (utf8 || msg->eightbit))
+		body = "8BITMIME";
+	return mail_line(s, env->sender, &size, body, utf8);
 }
 
 static char *
@@ -1248,6 +1272,95 @@ send_outcome(struct send_result *res, struct failure *f)
 		return fail_reported(f, FAIL_PARTIAL);
 	/* The per-recipient lines say it all: no summary line. */
 	return fail_reported(f, temp ? FAIL_TEMP : FAIL_REFUSED);
+}
+
+/* --- the stepwise transaction (sendmail -bs) --- */
+
+/* One command of a stepwise transaction and its reply; a 1xx or 3xx is no
+   answer to MAIL, RCPT or RSET (RFC 5321 4.3.2). */
+static int
+step(struct session *s, char *line, const char *stage, struct reply *r,
+    struct failure *f)
+{
+	int rc = command(s, line, NULL, r, stage, f);
+
+	free(line);
+	if (rc == 0 && r->code < 400 && !reply_positive(r)) {
+		s->usable = false;
+		return fail_reply(f, FAIL_PROTOCOL, stage, r);
+	}
+	return rc;
+}
+
+int
+session_mail(struct session *s, const char *sender,
+    const struct mail_params *p, struct reply *r, struct failure *f)
+{
+	char *wire = wire_address(s, sender, "sender", f);
+	if (wire == NULL)
+		return -1;
+	bool utf8 = p->smtputf8 || s->cfg->smtputf8 ||
+	    !address_is_ascii(wire);
+	int rc;
+
+	if (utf8 && !caps_has(&s->caps, "SMTPUTF8"))
+		rc = fail(f, FAIL_UNSUPPORTED, 0, "SMTPUTF8", "the server "
+		    "does not offer SMTPUTF8");
+	else
+		rc = step(s, mail_line(s, wire, p->size_given ? &p->size :
+		    NULL, p->body ? p->body : s->cfg->body_type, utf8),
+		    "MAIL FROM", r, f);
+	free(wire);
+	return rc;
+}
+
+int
+session_rcpt(struct session *s, const char *rcpt, struct reply *r,
+    struct failure *f)
+{
+	char *wire = wire_address(s, rcpt, "recipient", f);
+	if (wire == NULL)
+		return -1;
+	int rc = step(s, rcpt_command(s, wire), "RCPT TO", r, f);
+	free(wire);
+	return rc;
+}
+
+int
+session_rset(struct session *s, struct reply *r, struct failure *f)
+{
+	return step(s, xstrdup("RSET"), "RSET", r, f);
+}
+
+int
+session_data(struct session *s, const struct message *msg,
+    struct send_result *res, struct failure *f)
+{
+	size_t *idx = xcalloc(res->n + 1, sizeof *idx);
+	struct tally t = { 0, false, 0 };
+	struct transaction x = { .s = s, .msg = msg, .res = res, .idx = idx,
+	    .n = res->n, .tally = &t, .last = true,
+	    .bdat = s->caps.esmtp && caps_has(&s->caps, "CHUNKING") };
+	int rc;
+
+	for (size_t i = 0; i < res->n; i++) {
+		idx[i] = i;
+		t.accepted += res->r[i].accepted;
+	}
+	reply_init(&x.mail);
+	reply_init(&x.data);
+	reply_free(&res->final);
+	reply_init(&res->final);
+	rc = send_body(&x, f);
+	if (res->final.code == 0 && x.data.code >= 400) {
+		/* DATA itself refused: that is the reply to pass on. */
+		res->final = x.data;
+		reply_init(&x.data);
+	}
+	reply_free(&x.mail);
+	reply_free(&x.data);
+	free(idx);
+	return rc;
 }
 
 int

@@ -107,6 +107,53 @@ int session_send(struct session *s, const struct envelope *env,
     const struct message *msg, struct send_result *res, struct failure *f);
 
 /*
+ * A stepwise transaction, for a relay that passes each of the server's
+ * replies on to its own client (sendmail -bs): lock-step, one command and
+ * its reply at a time, never pipelined, on an open session.  Each returns
+ * 0 with the server's reply in *r whatever its code (the caller decides
+ * what a refusal means), or -1 with *f when there is no reply to pass on:
+ * FAIL_IOERR (connection lost), FAIL_TEMP (timeout, or an unsolicited
+ * 421), FAIL_PROTOCOL (a malformed reply, more than one, or a 1xx/3xx),
+ * FAIL_OSERR.  After a 421 or a -1 the session is no longer usable
+ * (s->usable false): close it and open a new one.
+ */
+struct mail_params {
+	bool size_given;
+	uint64_t size;		/* SIZE=, sent when the server offers SIZE */
+	const char *body;	/* "7BIT", "8BITMIME" or NULL (then -B's) */
+	bool smtputf8;		/* SMTPUTF8 was asked for */
+};
+
+/* MAIL FROM:<sender> with p's parameters (each only when the server
+   offers it), the DSN and configured MAIL parameters, and SMTPUTF8 when
+   asked for or the sender is not ASCII; that without SMTPUTF8 offered is
+   FAIL_UNSUPPORTED, nothing sent. */
+int session_mail(struct session *s, const char *sender,
+    const struct mail_params *p, struct reply *r, struct failure *f);
+
+/* RCPT TO:<rcpt> with the configured DSN and RCPT parameters. */
+int session_rcpt(struct session *s, const char *rcpt, struct reply *r,
+    struct failure *f);
+
+/* RSET. */
+int session_rset(struct session *s, struct reply *r, struct failure *f);
+
+/*
+ * The message, as DATA (BDAT with CHUNKING) for the recipients of res
+ * whose RCPT was accepted (res->r[i].accepted, set by the caller), after a
+ * successful session_mail and session_rcpt.  res->final is the server's
+ * reply to DATA when it refused it, else to the end of data (LMTP: the
+ * last one, each recipient's in res->r).  Returns 0 when the data was
+ * accepted (LMTP: the replies were read); else -1 with *f: FAIL_DATA or
+ * FAIL_TEMP with the refusal in res->final, or with res->final.code 0 no
+ * reply to pass on: FAIL_IOERR, FAIL_TEMP (timeout), FAIL_PROTOCOL,
+ * FAIL_OSERR, FAIL_NOINPUT (the message could not be read), the delivery
+ * status being unknown once the data went out.
+ */
+int session_data(struct session *s, const struct message *msg,
+    struct send_result *res, struct failure *f);
+
+/*
  * Send one command (VRFY x, EXPN x, NOOP, HELP x, or anything for
  * --command) and read its reply into *r.  Returns the class of the reply
  * as carrier(1) EXIT STATUS says for query modes (FAIL_NONE for 2xx/3xx),

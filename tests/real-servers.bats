@@ -437,6 +437,27 @@ closed_port() {
 	assert_equal "$(grep '^Message-I' "$M/alice.got")" "$(grep '^Message-I' "$M/bob.got")"
 }
 
+@test "real sendmail -bs: relayed live to Postfix, an unknown user is refused at its RCPT with Postfix's own 550 5.1.1" {
+	printf 'account default\ntimeout 20\nhost %s\nport %s\n' "$REAL_HOST" \
+	    "$REAL_SMTP_PORT" >"$M/sendmail.conf"
+	chmod 600 "$M/sendmail.conf"
+	run --separate-stderr "$SENDMAIL" -C "$M/sendmail.conf" -bs < <(printf '%s\r\n' \
+	    'EHLO client.test' 'MAIL FROM:<sender@example.test>' "RCPT TO:<$REAL_ADDR>" \
+	    'RCPT TO:<nobody@example.test>' DATA 'Subject: -bs live' '' 'hello' . QUIT)
+	assert_success
+	assert_equal "$stderr" ''
+	mapfile -t lines < <(printf '%s\n' "${lines[@]}" | tr -d '\r' | grep -v '^250-')
+	assert_regex "${lines[2]}" '^250 2\.1\.0 '
+	assert_regex "${lines[3]}" '^250 2\.1\.5 '
+	assert_regex "${lines[4]}" '^550 5\.1\.1 <nobody@example\.test>: .*User unknown'
+	assert_regex "${lines[5]}" '^354 '
+	assert_regex "${lines[6]}" '^250 2\.0\.0 Ok: .*queued as '
+	assert_equal "${lines[7]}" '221 2.0.0 Bye'
+	realmta_wait_delivery alice
+	run grep -c '^Subject: -bs live$' "$(realmta_last_message alice)"
+	assert_output 1
+}
+
 @test "real --sendmail without -i: a lone '.' ends the message" {
 	printf '%s\n' 'From: sender@example.test' "To: $REAL_ADDR" 'Subject: lone dot' \
 	    'Date: Thu, 01 Jan 2015 00:00:00 +0000' 'Message-ID: <lonedot@example.test>' \
