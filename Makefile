@@ -26,15 +26,17 @@ DEFS    = -D_GNU_SOURCE -DCARRIER_VERSION='"$(VERSION)"' \
           -DLIBBSD_BUILD_VERSION="\"`pkg-config --modversion libbsd`\""
 ALL_CFLAGS = $(WARN) $(WERROR) $(DEFS) $(PKG_CFLAGS) $(CFLAGS)
 
-LIB_SRC = src/address.c src/auth.c src/batch.c src/cli.c src/config.c src/deliver.c \
+LIB_SRC = src/address.c src/auth.c src/batch.c src/cli.c src/config.c \
+          src/config_parse.c src/deliver.c \
           src/encoder.c src/envelope.c src/flush.c src/headers.c \
           src/outcome.c src/params.c src/progress.c src/query.c src/queue.c \
-          src/relay.c \
+          src/relay.c src/settings.c \
           src/setup.c src/socks.c \
           src/message.c src/net.c src/reply.c src/report.c src/secret.c \
           src/session.c src/tls.c src/trace.c src/util.c
 HDR     = src/*.h
 UNIT    = address auth config encoder headers message queue reply report \
+          settings \
           secret socks tls
 
 all: carrier

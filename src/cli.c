@@ -15,52 +15,33 @@
 #include "auth.h"
 #include "cli.h"
 #include "params.h"
-#include "tls.h"
+#include "settings.h"
 
+/* carrier's own options that are not settings of the table (settings.c):
+   actions, message sources, output and queue control. */
 enum {
-	OPT_HOST = 256, OPT_PORT, OPT_LMTP, OPT_HELO, OPT_TIMEOUT, OPT_SOURCE,
-	OPT_TLS, OPT_STARTTLS, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY,
-	OPT_TLS_FINGERPRINT, OPT_TLS_PRIORITY, OPT_TLS_NO_VERIFY, OPT_USER,
-	OPT_AUTH, OPT_NO_IR, OPT_ALLOW_PLAIN, OPT_FILE, OPT_MAIL_OPTION,
-	OPT_RCPT_OPTION, OPT_SMTPUTF8, OPT_KEEP_BCC, OPT_DEBUG, OPT_PROGRESS,
-	OPT_LOG, OPT_SYSLOG, OPT_REPORT, OPT_ACCOUNT, OPT_HELP, OPT_VERSION,
-	OPT_FEATURES, OPT_VERIFY, OPT_EXPN, OPT_NOOP, OPT_SERVER_HELP,
-	OPT_COMMAND, OPT_SENDMAIL, OPT_QUEUE, OPT_QUEUE_ONLY, OPT_FLUSH,
-	OPT_LIST_QUEUE, OPT_QUEUE_REMOVE, OPT_QUEUE_MAX_AGE, OPT_BATCH,
-	OPT_MAILDIR, OPT_MBOX,
+	OPT_TLS = 256, OPT_STARTTLS, OPT_FILE, OPT_MAIL_OPTION,
+	OPT_RCPT_OPTION, OPT_SMTPUTF8, OPT_DEBUG, OPT_PROGRESS, OPT_REPORT,
+	OPT_ACCOUNT, OPT_HELP, OPT_VERSION, OPT_FEATURES, OPT_VERIFY,
+	OPT_EXPN, OPT_NOOP, OPT_SERVER_HELP, OPT_COMMAND, OPT_SENDMAIL,
+	OPT_QUEUE, OPT_QUEUE_ONLY, OPT_FLUSH, OPT_LIST_QUEUE,
+	OPT_QUEUE_REMOVE, OPT_QUEUE_MAX_AGE, OPT_BATCH, OPT_MAILDIR,
+	OPT_MBOX,
+	OPT_SETTING = 1024,	/* + the row of the settings table */
 };
 
-static const struct option longopts[] = {
-	{ "host", required_argument, NULL, OPT_HOST },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "lmtp", no_argument, NULL, OPT_LMTP },
-	{ "helo", required_argument, NULL, OPT_HELO },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "source", required_argument, NULL, OPT_SOURCE },
+static const struct option own_longopts[] = {
 	{ "tls", no_argument, NULL, OPT_TLS },
 	{ "starttls", optional_argument, NULL, OPT_STARTTLS },
-	{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
-	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
-	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
-	{ "tls-fingerprint", required_argument, NULL, OPT_TLS_FINGERPRINT },
-	{ "tls-priority", required_argument, NULL, OPT_TLS_PRIORITY },
-	{ "tls-no-verify", no_argument, NULL, OPT_TLS_NO_VERIFY },
-	{ "user", required_argument, NULL, OPT_USER },
-	{ "auth", required_argument, NULL, OPT_AUTH },
-	{ "no-initial-response", no_argument, NULL, OPT_NO_IR },
-	{ "allow-plaintext-auth", no_argument, NULL, OPT_ALLOW_PLAIN },
 	{ "from", required_argument, NULL, 'f' },
 	{ "read-recipients", no_argument, NULL, 't' },
 	{ "file", required_argument, NULL, OPT_FILE },
 	{ "mail-option", required_argument, NULL, OPT_MAIL_OPTION },
 	{ "rcpt-option", required_argument, NULL, OPT_RCPT_OPTION },
 	{ "smtputf8", no_argument, NULL, OPT_SMTPUTF8 },
-	{ "keep-bcc", no_argument, NULL, OPT_KEEP_BCC },
 	{ "debug", optional_argument, NULL, OPT_DEBUG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
-	{ "log", required_argument, NULL, OPT_LOG },
-	{ "syslog", optional_argument, NULL, OPT_SYSLOG },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "account", required_argument, NULL, OPT_ACCOUNT },
 	{ "config", required_argument, NULL, 'C' },
@@ -82,7 +63,13 @@ static const struct option longopts[] = {
 	{ "flush", no_argument, NULL, OPT_FLUSH },
 	{ "list-queue", no_argument, NULL, OPT_LIST_QUEUE },
 	{ "queue-remove", required_argument, NULL, OPT_QUEUE_REMOVE },
-	{ NULL, 0, NULL, 0 },
+};
+#define OWN_COUNT	(sizeof own_longopts / sizeof own_longopts[0])
+
+/* What one parse carries besides the options. */
+struct cli {
+	struct options *o;
+	int host_port;		/* the PORT of --host HOST:PORT, 0: none */
 };
 
 /* sendmail's flags; -o and -b take their letters as an argument. */
@@ -107,12 +94,13 @@ options_init(struct options *o)
 void
 options_free(struct options *o)
 {
-	char **strs[] = { &o->log_time_format, &o->queue_dir, &o->host, &o->helo, &o->source, &o->tls_ca,
-	    &o->tls_cert, &o->tls_key, &o->tls_fingerprint, &o->tls_priority,
-	    &o->user, &o->auth, &o->passwordeval, &o->from, &o->file,
-	    &o->fullname, &o->dsn_notify, &o->dsn_return, &o->dsn_envid,
-	    &o->body_type, &o->logfile, &o->syslog_facility, &o->config_file,
-	    &o->account, &o->maildomain, &o->aliases };
+	char **strs[] = { &o->log_time_format, &o->queue_dir, &o->host,
+	    &o->helo, &o->source, &o->tls_ca, &o->tls_cert, &o->tls_key,
+	    &o->tls_fingerprint, &o->tls_priority, &o->tls_host, &o->user,
+	    &o->passwordeval, &o->from, &o->file, &o->fullname,
+	    &o->dsn_notify, &o->dsn_return, &o->dsn_envid, &o->body_type,
+	    &o->logfile, &o->syslog_facility, &o->config_file,
+	    &o->config_used, &o->account, &o->maildomain, &o->aliases };
 
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
 		free(*strs[i]);
@@ -120,6 +108,7 @@ options_free(struct options *o)
 	}
 	free_secret(o->password);
 	o->password = NULL;
+	memset(&o->auth, 0, sizeof o->auth);
 	strlist_free(&o->commands);
 	strlist_free(&o->batch_files);
 	strlist_free(&o->maildirs);
@@ -140,36 +129,13 @@ static int
 positive(const char *name, const char *v, long long max, int *out,
     struct failure *f)
 {
-	const char *errstr = NULL;
-	long long n = strtonum(v, 1, max, &errstr);
+	long n;
 
-	if (errstr != NULL)
-		return fail(f, FAIL_USAGE, 0, name, "'%s' is %s (expected 1 "
-		    "to %lld)", v, errstr, max);
+	if (!parse_posint(v, max, &n))
+		return fail(f, FAIL_USAGE, 0, name, "invalid value '%s' "
+		    "(expected 1 to %lld)", v, max);
 	*out = (int)n;
 	return 0;
-}
-
-/* "HOST:PORT" and "[V6]:PORT": the port must be 1 to 65535.  A bare IPv6
-   address has several colons and no port. */
-static int
-port_suffix_check(const char *name, const char *v, struct failure *f)
-{
-	const char *colon = NULL;
-	int port;
-
-	if (v[0] == '[') {
-		const char *close = strchr(v, ']');
-		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
-			return fail(f, FAIL_USAGE, 0, name, "'%s': expected "
-			    "[ADDRESS]:PORT", v);
-		if (close[1] == ':')
-			colon = close + 1;
-	} else if ((colon = strchr(v, ':')) != NULL && strchr(colon + 1, ':'))
-		colon = NULL;
-	if (colon == NULL)
-		return 0;
-	return positive(name, colon + 1, 65535, &port, f);
 }
 
 /* A value that goes into an SMTP command must hold no control byte. */
@@ -184,36 +150,135 @@ no_controls(const char *name, const char *v, bool no_space, struct failure *f)
 	return 0;
 }
 
-static int
-dsn_notify(const char *v, struct options *o, struct failure *f)
-{
-	const char *why = dsn_notify_check(v);
+static int store_setting(struct cli *st, enum config_key id,
+    const char *name, struct setting_value *v, struct failure *f);
 
-	if (why != NULL)
-		return fail(f, FAIL_USAGE, 0, "-N", "'%s' %s", v, why);
-	set_str(&o->dsn_notify, v);
-	for (char *p = o->dsn_notify; *p; p++)
-		*p = (char)toupper((unsigned char)*p);
-	return 0;
+/* A setting parsed by its type, then stored in its field: the command
+   line's value replaces any earlier one.  name is the option for
+   messages ("--host", "-N"). */
+static int
+setting_option(struct cli *st, const struct setting *row, const char *name,
+    const char *arg, struct failure *f)
+{
+	struct setting_value v;
+	const char *hint;
+	enum setting_error e;
+	int rc;
+
+	if (arg == NULL)
+		arg = row->fixed;
+	if ((e = setting_parse(row, arg, &v, &hint)) != SE_OK) {
+		char msg[512];
+
+		setting_error_text(e, NULL, arg, hint, msg, sizeof msg);
+		return fail(f, FAIL_USAGE, 0, name, "%s", msg);
+	}
+	rc = store_setting(st, row->id, name, &v, f);
+	setting_value_free(&v, row->id);
+	return rc;
 }
 
-/* "on", "off" or a comma list of mechanisms carrier knows. */
-static int
-auth_list_check(const char *v, struct failure *f)
+/* Take the string of v (NULL when it unsets). */
+static void
+take_str(char **field, struct setting_value *v)
 {
-	if (ascii_ieq(v, "on") || ascii_ieq(v, "off"))
-		return 0;
-	char *copy = xstrdup(v), *save = NULL;
-	int rc = 0, n = 0;
-	for (char *t = strtok_r(copy, ", ", &save); t && rc == 0;
-	    t = strtok_r(NULL, ", ", &save), n++)
-		if (sasl_mech_from_name(t) == SASL_NONE)
-			rc = fail(f, FAIL_USAGE, 0, "--auth", "unknown "
-			    "mechanism '%s'", t);
-	free(copy);
-	if (rc == 0 && n == 0)
-		rc = fail(f, FAIL_USAGE, 0, "--auth", "no mechanism given");
-	return rc;
+	free(*field);
+	*field = v->str != NULL && *v->str != '\0' ? v->str : NULL;
+	if (*field == NULL)
+		free(v->str);
+	v->str = NULL;
+}
+
+/* The parsed value into its field of struct options. */
+static int
+store_setting(struct cli *st, enum config_key id, const char *name,
+    struct setting_value *v, struct failure *f)
+{
+	struct options *o = st->o;
+
+	switch (id) {
+	case CK_HOST:
+		take_str(&o->host, v);
+		st->host_port = (int)v->num;
+		break;
+	case CK_PORT:
+		o->port = (int)v->num;
+		break;
+	case CK_SOURCE_IP:
+		take_str(&o->source, v);
+		break;
+	case CK_TIMEOUT:
+		/* 0 means "not given" in struct options, so that the
+		   configuration cannot tell `off` from nothing. */
+		if (v->num == 0)
+			return fail(f, FAIL_USAGE, 0, name, "invalid value "
+			    "'off' (a number of seconds, 1 to %d)",
+			    SETTING_TIMEOUT_MAX);
+		o->timeout = (int)v->num;
+		break;
+	case CK_PROTOCOL:
+		o->lmtp = v->num ? YES : NO;
+		break;
+	case CK_DOMAIN:
+		set_str(&o->helo, v->str);
+		break;
+	case CK_AUTH:
+		if (v->auth.unsupported != NULL)
+			return fail(f, FAIL_USAGE, 0, name, "%s is not "
+			    "supported by carrier", v->auth.unsupported);
+		o->auth = v->auth;
+		break;
+	case CK_USER:
+		set_str(&o->user, v->str);
+		break;
+	case CK_ALLOW_PLAINTEXT_AUTH:
+		o->allow_plaintext_auth = v->num != 0;
+		break;
+	case CK_INITIAL_RESPONSE:
+		o->no_initial_response = v->num == 0;
+		break;
+	case CK_TLS_TRUST_FILE:
+		set_str(&o->tls_ca, v->str);
+		break;
+	case CK_TLS_CERT_FILE:
+		set_str(&o->tls_cert, v->str);
+		break;
+	case CK_TLS_KEY_FILE:
+		set_str(&o->tls_key, v->str);
+		break;
+	case CK_TLS_PRIORITIES:
+		set_str(&o->tls_priority, v->str);
+		break;
+	case CK_TLS_FINGERPRINT:
+		if (v->num != 0 && v->num != 32)
+			return fail(f, FAIL_USAGE, 0, name, "SHA-1 and MD5 "
+			    "fingerprints are not supported by carrier: use "
+			    "the SHA256 fingerprint");
+		take_str(&o->tls_fingerprint, v);
+		break;
+	case CK_TLS_CERTCHECK:
+		o->tls_certcheck = v->num ? YES : NO;
+		break;
+	case CK_REMOVE_BCC_HEADERS:
+		o->keep_bcc = v->num == 0;
+		break;
+	case CK_DSN_NOTIFY:
+		take_str(&o->dsn_notify, v);
+		break;
+	case CK_DSN_RETURN:
+		take_str(&o->dsn_return, v);
+		break;
+	case CK_LOGFILE:
+		set_str(&o->logfile, v->str);
+		break;
+	case CK_SYSLOG:
+		take_str(&o->syslog_facility, v);
+		break;
+	default:
+		return fail(f, FAIL_INTERNAL, 0, name, "no field for the "
+		    "setting %s", config_key_name(id));
+	}
+	return 0;
 }
 
 /* sendmail's -o and -b families. */
@@ -251,144 +316,11 @@ sendmail_b(const char *arg, struct options *o, struct failure *f)
 	return fail(f, FAIL_USAGE, 0, "-b", "-b%s is not supported", arg);
 }
 
+/* The options that pick what carrier does: queries, queue work, help. */
 static int
-long_option(int c, const char *arg, struct options *o, struct failure *f)
+action_option(int c, const char *arg, struct options *o, struct failure *f)
 {
-	static const char *const starttls_words[] = { "required", "optional",
-	    NULL };
-	static const char *const facilities[] = { "mail", "user", "daemon",
-	    "local0", "local1", "local2", "local3", "local4", "local5",
-	    "local6", "local7", NULL };
-
 	switch (c) {
-	case OPT_HOST:
-		if (*arg == '\0')
-			return fail(f, FAIL_USAGE, 0, "--host", "empty");
-		if (*arg != '/' && port_suffix_check("--host", arg, f) < 0)
-			return -1;
-		set_str(&o->host, arg);
-		break;
-	case OPT_PORT:
-		return positive("--port", arg, 65535, &o->port, f);
-	case OPT_LMTP:
-		o->lmtp = YES;
-		break;
-	case OPT_HELO:
-		if (no_controls("--helo", arg, true, f) < 0)
-			return -1;
-		set_str(&o->helo, arg);
-		break;
-	case OPT_TIMEOUT:
-		return positive("--timeout", arg, 86400, &o->timeout, f);
-	case OPT_SOURCE:
-		if (port_suffix_check("--source", arg, f) < 0)
-			return -1;
-		set_str(&o->source, arg);
-		break;
-	case OPT_TLS:
-		o->tls = TLS_IMPLICIT;
-		break;
-	case OPT_STARTTLS:
-		if (arg != NULL && !word_in(arg, starttls_words))
-			return fail(f, FAIL_USAGE, 0, "--starttls", "'%s' is "
-			    "not required or optional", arg);
-		o->tls = arg && ascii_ieq(arg, "optional") ?
-		    TLS_STARTTLS_OPTIONAL : TLS_STARTTLS_REQUIRED;
-		break;
-	case OPT_TLS_CA:
-		set_str(&o->tls_ca, arg);
-		break;
-	case OPT_TLS_CERT:
-		set_str(&o->tls_cert, arg);
-		break;
-	case OPT_TLS_KEY:
-		set_str(&o->tls_key, arg);
-		break;
-	case OPT_TLS_FINGERPRINT: {
-		unsigned char fp[32];
-		if (tls_parse_fingerprint(arg, fp) < 0)
-			return fail(f, FAIL_USAGE, 0, "--tls-fingerprint",
-			    "expected SHA256: and 64 hex digits");
-		set_str(&o->tls_fingerprint, arg);
-		break;
-	}
-	case OPT_TLS_PRIORITY:
-		set_str(&o->tls_priority, arg);
-		break;
-	case OPT_TLS_NO_VERIFY:
-		o->tls_certcheck = NO;
-		break;
-	case OPT_USER:
-		set_str(&o->user, arg);
-		break;
-	case OPT_AUTH:
-		if (auth_list_check(arg, f) < 0)
-			return -1;
-		set_str(&o->auth, arg);
-		break;
-	case OPT_NO_IR:
-		o->no_initial_response = true;
-		break;
-	case OPT_ALLOW_PLAIN:
-		o->allow_plaintext_auth = true;
-		break;
-	case OPT_FILE:
-		set_str(&o->file, arg);
-		strlist_add(&o->batch_files, arg);
-		break;
-	case OPT_BATCH:
-		o->batch = true;
-		break;
-	case OPT_MAILDIR:
-		o->batch = true;
-		strlist_add(&o->maildirs, arg);
-		break;
-	case OPT_MBOX:
-		o->batch = true;
-		strlist_add(&o->mboxes, arg);
-		break;
-	case OPT_MAIL_OPTION:
-	case OPT_RCPT_OPTION:
-		if (no_controls(c == OPT_MAIL_OPTION ? "--mail-option" :
-		    "--rcpt-option", arg, false, f) < 0)
-			return -1;
-		strlist_add(c == OPT_MAIL_OPTION ? &o->mail_options :
-		    &o->rcpt_options, arg);
-		break;
-	case OPT_SMTPUTF8:
-		o->smtputf8 = true;
-		break;
-	case OPT_KEEP_BCC:
-		o->keep_bcc = true;
-		break;
-	case OPT_DEBUG:
-		if (arg == NULL)
-			o->debug = 1;
-		else if (positive("--debug", arg, 2, &o->debug, f) < 0)
-			return -1;
-		break;
-	case OPT_PROGRESS:
-		o->progress = YES;
-		break;
-	case OPT_LOG:
-		set_str(&o->logfile, arg);
-		break;
-	case OPT_SYSLOG:
-		if (arg != NULL && !word_in(!strncasecmp(arg, "LOG_",
-		    4) ? arg + 4 : arg, facilities))
-			return fail(f, FAIL_USAGE, 0, "--syslog", "'%s' is not "
-			    "a facility (mail, user, daemon, local0-7)", arg);
-		set_str(&o->syslog_facility, arg ? arg : "LOG_MAIL");
-		break;
-	case OPT_REPORT:
-		if (!ascii_ieq(arg, "json"))
-			return fail(f, FAIL_USAGE, 0, "--report", "'%s' is "
-			    "not json", arg);
-		o->report_json = true;
-		break;
-	case OPT_ACCOUNT:
-		set_str(&o->account, arg);
-		break;
 	case OPT_HELP:
 		o->action = ACT_SHOW_HELP;
 		break;
@@ -423,20 +355,6 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 		o->action = ACT_COMMAND;
 		strlist_add(&o->commands, arg);
 		break;
-	case OPT_SENDMAIL:
-		o->sendmail = true;
-		break;
-	case OPT_QUEUE:
-		o->queue_on = true;
-		if (arg != NULL)
-			set_str(&o->queue_dir, arg);
-		break;
-	case OPT_QUEUE_ONLY:
-		o->queue_only = o->queue_on = true;
-		break;
-	case OPT_QUEUE_MAX_AGE:
-		return positive("--queue-max-age", arg, 365, &o->queue_max_age,
-		    f);
 	case OPT_FLUSH:
 		o->action = ACT_FLUSH_QUEUE;
 		break;
@@ -456,9 +374,100 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 	return 0;
 }
 
-static int
-short_option(int c, const char *arg, struct options *o, struct failure *f)
+/* The message sources: --file, --batch, --maildir, --mbox. */
+static void
+source_option(int c, const char *arg, struct options *o)
 {
+	if (c == OPT_FILE) {
+		set_str(&o->file, arg);
+		strlist_add(&o->batch_files, arg);
+		return;
+	}
+	o->batch = true;
+	if (c == OPT_MAILDIR)
+		strlist_add(&o->maildirs, arg);
+	else if (c == OPT_MBOX)
+		strlist_add(&o->mboxes, arg);
+}
+
+/* carrier's own long options that are not settings of the table. */
+static int
+long_option(int c, const char *arg, struct options *o, struct failure *f)
+{
+	static const char *const starttls_words[] = { "required", "optional",
+	    NULL };
+
+	switch (c) {
+	case OPT_TLS:
+		o->tls = TLS_IMPLICIT;
+		break;
+	case OPT_STARTTLS:
+		if (arg != NULL && !word_in(arg, starttls_words))
+			return fail(f, FAIL_USAGE, 0, "--starttls", "'%s' is "
+			    "not required or optional", arg);
+		o->tls = arg && ascii_ieq(arg, "optional") ?
+		    TLS_STARTTLS_OPTIONAL : TLS_STARTTLS_REQUIRED;
+		break;
+	case OPT_FILE:
+	case OPT_BATCH:
+	case OPT_MAILDIR:
+	case OPT_MBOX:
+		source_option(c, arg, o);
+		break;
+	case OPT_MAIL_OPTION:
+	case OPT_RCPT_OPTION:
+		if (no_controls(c == OPT_MAIL_OPTION ? "--mail-option" :
+		    "--rcpt-option", arg, false, f) < 0)
+			return -1;
+		strlist_add(c == OPT_MAIL_OPTION ? &o->mail_options :
+		    &o->rcpt_options, arg);
+		break;
+	case OPT_SMTPUTF8:
+		o->smtputf8 = true;
+		break;
+	case OPT_DEBUG:
+		if (arg == NULL)
+			o->debug = 1;
+		else if (positive("--debug", arg, 2, &o->debug, f) < 0)
+			return -1;
+		break;
+	case OPT_PROGRESS:
+		o->progress = YES;
+		break;
+	case OPT_REPORT:
+		if (!ascii_ieq(arg, "json"))
+			return fail(f, FAIL_USAGE, 0, "--report", "'%s' is "
+			    "not json", arg);
+		o->report_json = true;
+		break;
+	case OPT_ACCOUNT:
+		set_str(&o->account, arg);
+		break;
+	case OPT_SENDMAIL:
+		o->sendmail = true;
+		break;
+	case OPT_QUEUE:
+		o->queue_on = true;
+		if (arg != NULL)
+			set_str(&o->queue_dir, arg);
+		break;
+	case OPT_QUEUE_ONLY:
+		o->queue_only = o->queue_on = true;
+		break;
+	case OPT_QUEUE_MAX_AGE:
+		return positive("--queue-max-age", arg, 365, &o->queue_max_age,
+		    f);
+	default:
+		return action_option(c, arg, o, f);
+	}
+	return 0;
+}
+
+static int
+short_option(int c, const char *arg, struct cli *st, struct failure *f)
+{
+	struct options *o = st->o;
+
 	switch (c) {
 	case '4':
 		o->family = AF_INET;
@@ -497,19 +506,16 @@ short_option(int c, const char *arg, struct options *o, struct failure *f)
 		o->ignore_dots = true;
 		break;
 	case 'N':
-		return dsn_notify(arg, o, f);
+		return setting_option(st, setting_by_key("dsn_notify"), "-N",
+		    arg, f);
 	case 'o':
 		return sendmail_o(arg, o, f);
 	case 'q':
 		o->action = ACT_FLUSH_QUEUE;
 		break;
 	case 'R':
-		if (!dsn_ret_valid(arg))
-			return fail(f, FAIL_USAGE, 0, "-R", "'%s' is not full "
-			    "or hdrs", arg);
-		set_str(&o->dsn_return, ascii_ieq(arg, "full") ? "FULL" :
-		    "HDRS");
-		break;
+		return setting_option(st, setting_by_key("dsn_return"), "-R",
+		    arg, f);
 	case 't':
 		o->read_recipients = true;
 		break;
@@ -563,6 +569,76 @@ bad_option(int c, char **argv, bool sendmail_name, struct failure *f)
 	    "needs a value" : "unknown option");
 }
 
+/* getopt's table: carrier's own options, then every setting that has a
+   long option, with OPT_SETTING + its row as the value. */
+static const struct option *
+longopts(void)
+{
+	static struct option all[OWN_COUNT + 64 + 1];
+	static size_t n;
+
+	if (n > 0)
+		return all;
+	memcpy(all, own_longopts, sizeof own_longopts);
+	n = OWN_COUNT;
+	for (size_t i = 0; i < settings_count; i++) {
+		const struct setting *row = &settings[i];
+
+		if (row->option == NULL)
+			continue;
+		if (n == sizeof all / sizeof all[0] - 1)
+			abort();	/* the table outgrew the array */
+		all[n].name = row->option;
+		all[n].has_arg = row->fixed == NULL ? required_argument :
+		    row->value_optional ? optional_argument : no_argument;
+		all[n].flag = NULL;
+		all[n].val = OPT_SETTING + (int)i;
+		n++;
+	}
+	memset(&all[n], 0, sizeof all[n]);
+	return all;
+}
+
+/* One option getopt returned. */
+static int
+one_option(int c, const char *arg, struct cli *st, struct failure *f)
+{
+	if (c >= OPT_SETTING) {
+		const struct setting *row = &settings[c - OPT_SETTING];
+		char name[64];
+
+		(void)snprintf(name, sizeof name, "--%s", row->option);
+		return setting_option(st, row, name, arg, f);
+	}
+	if (c >= 256)
+		return long_option(c, arg, st->o, f);
+	return short_option(c, arg, st, f);
+}
+
+/* The words after the options: recipients.  Under the name sendmail,
+   after the first operand a word like "-oi" or "--log=F" is neither a
+   flag nor, by mistake or by design, quietly an address: only after "--"
+   may an address begin with '-'. */
+static int
+operands(int argc, char **argv, bool sendmail_name, bool dashdash,
+    struct options *o, struct failure *f)
+{
+	for (; optind < argc; optind++) {
+		const char *w = argv[optind];
+
+		if (sendmail_name && !dashdash && strncmp(w, "--", 2) == 0 &&
+		    w[2] != '\0')
+			return refuse_long(w, f);
+		if (sendmail_name && !dashdash && w[0] == '-')
+			return fail(f, FAIL_USAGE, 0, w, "after the first "
+			    "recipient: sendmail's flags go before the "
+			    "recipients (an address beginning with '-' goes "
+			    "after --)");
+		strlist_add(&o->recipients, w);
+	}
+	return 0;
+}
+
 int
 cli_parse(int argc, char **argv, const char *invoked_as, struct options *o,
     struct failure *f)
@@ -577,6 +653,7 @@ cli_parse(int argc, char **argv, const char *invoked_as, struct options *o,
 	bool sendmail_name = strcmp(invoked_as, "sendmail") == 0 ||
 	    strcmp(invoked_as, "mailq") == 0 ||
 	    strcmp(invoked_as, "newaliases") == 0;
+	struct cli st = { o, 0 };
 	const char *last_arg = NULL;
 	int c, idx;
 
@@ -594,37 +671,22 @@ cli_parse(int argc, char **argv, const char *invoked_as, struct options *o,
 	   an option. */
 	while ((c = getopt_long(argc, argv, sendmail_name ?
 	    sendmail_shortopts : shortopts, sendmail_name ? no_longopts :
-	    longopts, &idx)) != -1) {
+	    longopts(), &idx)) != -1) {
 		if (c == '?' || c == ':')
 			return bad_option(c, argv, sendmail_name, f);
 		last_arg = optarg;
-		if ((c >= 256 ? long_option(c, optarg, o, f) :
-		    short_option(c, optarg, o, f)) < 0)
+		if (one_option(c, optarg, &st, f) < 0)
 			return -1;
 		if (c == 'C' && sendmail_name)
 			o->config_from_caller = true;
 	}
+	/* --port wins over the port of --host HOST:PORT, in any order. */
+	if (o->port == 0)
+		o->port = st.host_port;
 	/* Was "--" the end of the flags (and not the value of one)? */
 	bool dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
 	    argv[optind - 1] != last_arg;
-	for (; optind < argc; optind++) {
-		/* After the first operand, a word like "-oi" or "--log=F"
-		   is neither a flag nor, by mistake or by design, quietly
-		   an address: only after "--" may an address begin with
-		   '-'. */
-		const char *w = argv[optind];
-
-		if (sendmail_name && !dashdash && strncmp(w, "--", 2) == 0 &&
-		    w[2] != '\0')
-			return refuse_long(w, f);
-		if (sendmail_name && !dashdash && w[0] == '-')
-			return fail(f, FAIL_USAGE, 0, w, "after the first "
-			    "recipient: sendmail's flags go before the "
-			    "recipients (an address beginning with '-' goes "
-			    "after --)");
-		strlist_add(&o->recipients, w);
-	}
-	return 0;
+	return operands(argc, argv, sendmail_name, dashdash, o, f);
 }
 
 void

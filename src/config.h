@@ -1,6 +1,9 @@
 /*
  * config.h: configuration files in msmtp's msmtprc syntax, so that an
  * existing msmtprc works unchanged, plus a few carrier-only keys.
+ * config_parse.c parses (pure); config.c selects an account, applies it
+ * to struct options and does the file work.  The keys and their value
+ * types are the table of settings.h.
  *
  * Syntax (as msmtp 1.8 reads it; checked against msmtp 1.8.23):
  * - One command per line: a key, blanks (space or tab), an argument.
@@ -36,46 +39,19 @@
 
 #include "options.h"
 #include "report.h"
+#include "settings.h"
 #include "util.h"
 
-/* Canonical keys.  Old names are folded into these by the parser:
- * connect_timeout -> timeout, keepbcc -> remove_bcc_headers (inverted),
- * tls_nostarttls -> tls_starttls off, tls_nocertcheck -> tls_certcheck
- * off, add_missing_from_header -> set_from_header (on=auto),
- * add_missing_date_header -> set_date_header (on=auto). */
-enum config_key {
-	CK_HOST, CK_PORT, CK_SOCKET, CK_SOURCE_IP, CK_PROXY_HOST,
-	CK_PROXY_PORT, CK_TIMEOUT, CK_PROTOCOL, CK_DOMAIN,
-	CK_AUTH, CK_USER, CK_PASSWORD, CK_PASSWORDEVAL, CK_NTLMDOMAIN,
-	CK_TLS, CK_TLS_STARTTLS, CK_TLS_TRUST_FILE, CK_TLS_CRL_FILE,
-	CK_TLS_FINGERPRINT, CK_TLS_KEY_FILE, CK_TLS_CERT_FILE,
-	CK_TLS_CERTCHECK, CK_TLS_PRIORITIES, CK_TLS_HOST_OVERRIDE,
-	CK_TLS_MIN_DH_PRIME_BITS, CK_TLS_FORCE_SSLV3,
-	CK_FROM, CK_ALLOW_FROM_OVERRIDE, CK_AUTO_FROM, CK_MAILDOMAIN,
-	CK_DSN_NOTIFY, CK_DSN_RETURN,
-	CK_SET_FROM_HEADER, CK_SET_DATE_HEADER, CK_SET_MSGID_HEADER,
-	CK_REMOVE_BCC_HEADERS, CK_UNDISCLOSED_RECIPIENTS,
-	CK_LOGFILE, CK_LOGFILE_TIME_FORMAT, CK_SYSLOG, CK_ALIASES,
-	/* carrier only */
-	CK_QUEUE, CK_ALLOW_PLAINTEXT_AUTH, CK_INITIAL_RESPONSE,
-	CK_COUNT
-};
-
-/* Values of set_from_header / set_date_header / set_msgid_header. */
-enum config_header { CH_AUTO = 0, CH_ON = 1, CH_OFF = 2 };
-
 /*
- * One key's value in one account.  line == 0: never set.  str is the
- * normalised text ("" when the key was given an empty argument or "off"
- * where off means "unset", e.g. dsn_notify off, syslog off); num holds
- * numbers, booleans (0/1), protocol (0 smtp, 1 lmtp), enum config_header,
- * and for tls_fingerprint the digest length in bytes (32, 20 or 16).
+ * One key's value in one account, as setting_parse() left it (see
+ * struct setting_value: str, num, auth).  line == 0: never set.
  * own: set by the account's own lines or inherited from a parent, as
  * opposed to copied from the defaults (only own values pass to children).
  */
 struct config_value {
 	char *str;
 	long num;
+	struct auth_setting auth;
 	int line;
 	bool own;
 };
@@ -99,9 +75,6 @@ struct config {
  * config_free wipes every password before freeing it. */
 void config_init(struct config *c);
 void config_free(struct config *c);
-
-/* The key's canonical configuration-file name ("tls_trust_file"). */
-const char *config_key_name(enum config_key k);
 
 /*
  * The evaluator behind `eval CMD`: run cmd, put the first line of its
@@ -154,29 +127,12 @@ int config_select(const struct config *c, const struct options *o,
     const struct config_account **acc, struct failure *f);
 
 /*
- * Values that struct options has no field for yet; filled by
- * config_apply/config_load, owned by the caller (config_extra_free).
- * Initialise with config_extra_init.  Until the fields move into struct
- * options, the caller must act on them (see the notes per field).
- */
-struct config_extra {
-	char *file;		/* the file loaded; NULL: none */
-	char *account;		/* the account used; NULL: defaults or none */
-	char *queue_dir;	/* `queue` (carrier only), ~ expanded */
-	char *tls_host;		/* `tls_host_override`: name to verify */
-	enum tristate undisclosed_recipients;
-	bool replace_from_header;	/* `set_from_header on` (msmtp: always
-					 * write From, replacing one present);
-					 * o->set_from_header is YES too */
-	char *log_time_format;	/* `logfile_time_format` (strftime) */
-};
-void config_extra_init(struct config_extra *x);
-void config_extra_free(struct config_extra *x);
-
-/*
  * Fill every field of *o that is still unset (NULL, 0, UNSET, TLS_UNSET,
- * false for the bools keep_bcc, allow_plaintext_auth,
- * no_initial_response) from account a of c; extras go to *x.  Command
+ * AUTH_DEFAULT, false for the bools keep_bcc, allow_plaintext_auth,
+ * no_initial_response, undisclosed_recipients, replace_from_header) from
+ * account a of c; o->config_used names c's file, o->account the account
+ * (when NULL); `queue DIR` sets o->queue_dir and o->queue_on.  The port of
+ * `host HOST:PORT` is used when neither --port nor `port` is.  Command
  * line values are never overridden, except that `allow_from_override off`
  * makes the account's from replace -f, as in msmtp.  Expands `~` in file
  * names and %U %H %C %M in from (%H %C %M in domain), as msmtp does; this
@@ -192,7 +148,7 @@ void config_extra_free(struct config_extra *x);
  * for %M.  On failure *o may be partly filled.
  */
 int config_apply(const struct config *c, const struct config_account *a,
-    struct options *o, struct config_extra *x, struct failure *f);
+    struct options *o, struct failure *f);
 
 /*
  * Locate, check, parse and apply the configuration for *o.
@@ -212,8 +168,7 @@ int config_apply(const struct config *c, const struct config_account *a,
  * Then config_select + config_apply.  Sets o->account to the account used
  * when it was NULL.  Returns 0 or -1.
  */
-int config_load(struct options *o, struct config_extra *x,
-    struct failure *f);
+int config_load(struct options *o, struct failure *f);
 
 /*
  * The names of the accounts in path (NULL: the file config_load would

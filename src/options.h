@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "util.h"
 
 enum tristate { UNSET = -1, NO = 0, YES = 1 };
@@ -19,6 +20,22 @@ enum tristate { UNSET = -1, NO = 0, YES = 1 };
 
 enum tls_mode { TLS_UNSET = -1, TLS_OFF, TLS_IMPLICIT, TLS_STARTTLS_REQUIRED,
     TLS_STARTTLS_OPTIONAL };
+
+/* The `auth` setting (--auth, the account's auth), parsed once. */
+enum auth_mode {
+	AUTH_DEFAULT = 0,	/* not given: on when there is a user */
+	AUTH_ON,		/* the default mechanisms */
+	AUTH_OFF,		/* never authenticate */
+	AUTH_LIST,		/* exactly these, in this order */
+};
+#define AUTH_LIST_MAX	8
+struct auth_setting {
+	enum auth_mode mode;
+	size_t n;				/* AUTH_LIST: mechanisms */
+	enum sasl_mech mech[AUTH_LIST_MAX];	/* no repeats */
+	const char *unsupported;	/* msmtp knows it, carrier does not:
+					   "GSSAPI"; a static string */
+};
 
 enum action {
 	ACT_SEND,		/* the default: deliver a message */
@@ -38,8 +55,10 @@ struct options {
 	struct strlist commands;	/* --command, in order */
 
 	/* connection */
-	char *host;			/* NULL: "localhost" */
-	int port;			/* 0: by protocol and TLS */
+	char *host;			/* NULL: "localhost"; the host part
+					   of HOST:PORT, or a socket path */
+	int port;			/* 0: by protocol and TLS; --port,
+					   else the PORT of --host */
 	enum tristate lmtp;
 	char *helo;			/* NULL: the local FQDN */
 	int timeout;			/* seconds, 0: RFC 5321 defaults */
@@ -48,12 +67,15 @@ struct options {
 
 	/* TLS */
 	enum tls_mode tls;
-	char *tls_ca, *tls_cert, *tls_key, *tls_fingerprint, *tls_priority;
+	char *tls_ca, *tls_cert, *tls_key, *tls_priority;
+	char *tls_fingerprint;		/* "SHA256:" and hex, checked */
+	char *tls_host;			/* tls_host_override: the name to
+					   verify; NULL: host */
 	enum tristate tls_certcheck;	/* NO: --tls-no-verify */
 
 	/* authentication */
 	char *user;
-	char *auth;			/* NULL: "on" when user is set */
+	struct auth_setting auth;
 	char *password;			/* from the config only; wiped */
 	char *passwordeval;
 	bool no_initial_response;
@@ -76,8 +98,8 @@ struct options {
 	bool sendmail;			/* invoked as sendmail or --sendmail */
 	bool ignore_dots;		/* -i / -oi */
 	char *fullname;			/* -F */
-	char *dsn_notify;		/* -N */
-	char *dsn_return;		/* -R */
+	char *dsn_notify;		/* -N: NEVER or SUCCESS,... upper case */
+	char *dsn_return;		/* -R: FULL or HDRS */
 	char *dsn_envid;		/* -V */
 	char *body_type;		/* -B */
 
@@ -85,7 +107,7 @@ struct options {
 	int debug;			/* 0, 1, 2 */
 	enum tristate progress;
 	char *logfile;
-	char *syslog_facility;		/* NULL: no syslog */
+	char *syslog_facility;		/* "LOG_USER", ...; NULL: no syslog */
 	bool report_json;
 
 	/* queue */
@@ -95,11 +117,12 @@ struct options {
 	int queue_max_age;		/* days; 0: 5 */
 
 	/* configuration */
-	char *config_file;
+	char *config_file;		/* -C, --config */
+	char *config_used;		/* the file loaded; NULL: none */
 	bool config_from_caller;	/* -C under the name sendmail: the
 					   file must be ours or root's and
 					   writable by nobody else */
-	char *account;
+	char *account;			/* --account, else the one used */
 	char *maildomain;
 	char *aliases;
 	enum tristate set_from_header, set_date_header, set_msgid_header;

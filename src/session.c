@@ -422,31 +422,18 @@ out:
 
 /* The mechanisms to try, in order: the user's list or the default. */
 static size_t
-auth_candidates(const struct session *s, enum sasl_mech *out, size_t max,
-    struct failure *f)
+auth_candidates(const struct session *s, enum sasl_mech *out, size_t max)
 {
-	const char *want = s->cfg->auth;
+	const struct auth_setting *want = s->cfg->auth;
 	size_t n = 0;
 
-	if (want == NULL || ascii_ieq(want, "on")) {
-		for (size_t i = 0; sasl_default_order[i] != SASL_NONE &&
-		    n < max; i++)
-			out[n++] = sasl_default_order[i];
+	if (want != NULL && want->mode == AUTH_LIST) {
+		for (; n < want->n && n < max; n++)
+			out[n] = want->mech[n];
 		return n;
 	}
-	char *copy = xstrdup(want), *save = NULL;
-	for (char *t = strtok_r(copy, ", ", &save); t && n < max;
-	    t = strtok_r(NULL, ", ", &save)) {
-		enum sasl_mech m = sasl_mech_from_name(t);
-		if (m == SASL_NONE) {
-			fail(f, FAIL_USAGE, 0, "--auth",
-			    "unknown mechanism '%s'", t);
-			free(copy);
-			return 0;
-		}
-		out[n++] = m;
-	}
-	free(copy);
+	for (; sasl_default_order[n] != SASL_NONE && n < max; n++)
+		out[n] = sasl_default_order[n];
 	return n;
 }
 
@@ -461,10 +448,8 @@ authenticate(struct session *s, struct failure *f)
 
 	/* AUTH happens with a user, or with mechanisms named explicitly
 	   (EXTERNAL needs no user). */
-	bool named = s->cfg->auth != NULL && !ascii_ieq(s->cfg->auth, "on") &&
-	    !ascii_ieq(s->cfg->auth, "off");
-	if ((s->cfg->user == NULL && !named) || (s->cfg->auth != NULL &&
-	    ascii_ieq(s->cfg->auth, "off")))
+	enum auth_mode mode = s->cfg->auth ? s->cfg->auth->mode : AUTH_DEFAULT;
+	if ((s->cfg->user == NULL && mode != AUTH_LIST) || mode == AUTH_OFF)
 		return 0;
 	if (!caps_has(&s->caps, "AUTH"))
 		return fail(f, FAIL_UNSUPPORTED, 0, "AUTH",
@@ -475,10 +460,8 @@ authenticate(struct session *s, struct failure *f)
 		return fail(f, FAIL_CONFIG, 0, "AUTH", "refusing to send "
 		    "credentials over an unencrypted connection; use --tls or "
 		    "--starttls (or --allow-plaintext-auth)");
-	f->class = FAIL_NONE;
-	if ((ncand = auth_candidates(s, cand, 16, f)) == 0)
-		return f->class != FAIL_NONE ? -1 : fail(f, FAIL_USAGE, 0,
-		    "--auth", "no mechanism given");
+	if ((ncand = auth_candidates(s, cand, 16)) == 0)
+		return fail(f, FAIL_USAGE, 0, "--auth", "no mechanism given");
 
 	char *secret = NULL;
 	struct sasl_creds creds = { s->cfg->user, NULL, NULL,

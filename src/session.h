@@ -43,7 +43,7 @@ struct session_config {
 	struct tls_config tls_cfg;
 	int timeout;			/* seconds; 0: RFC 5321 defaults */
 	const char *user;		/* NULL: no AUTH */
-	const char *auth;		/* NULL/"on", "off", or "MECH,MECH" */
+	const struct auth_setting *auth;	/* NULL: the default */
 	bool no_initial_response;
 	bool allow_plaintext_auth;
 	const struct strlist *mail_options, *rcpt_options;

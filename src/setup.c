@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "net.h"
 #include "secret.h"
+#include "settings.h"
 #include "setup.h"
 
 static int
@@ -59,26 +60,19 @@ helo_check(const char *helo, struct failure *f)
 static int
 auth_user_check(const struct options *o, struct failure *f)
 {
-	if (o->user != NULL || o->auth == NULL || ascii_ieq(o->auth, "on") ||
-	    ascii_ieq(o->auth, "off"))
+	enum sasl_mech m = auth_first_needing_user(&o->auth);
+
+	if (o->user != NULL || m == SASL_NONE)
 		return 0;
-	char *copy = xstrdup(o->auth), *save = NULL;
-	int rc = 0;
-	for (char *t = strtok_r(copy, ", ", &save); t && rc == 0;
-	    t = strtok_r(NULL, ", ", &save))
-		if (!ascii_ieq(t, "EXTERNAL") && !ascii_ieq(t, "OAUTHBEARER"))
-			rc = fail(f, FAIL_USAGE, 0, "--auth", "%s needs a user "
-			    "name (--user or the account's user)", t);
-	free(copy);
-	return rc;
+	return fail(f, FAIL_USAGE, 0, "--auth", "%s needs a user name (--user "
+	    "or the account's user)", sasl_mech_name(m));
 }
 
 /* Will this run authenticate with a secret?  EXTERNAL alone needs none. */
 static bool
 needs_secret(const struct options *o)
 {
-	if (o->user == NULL || o->queue_only || (o->auth != NULL &&
-	    (ascii_ieq(o->auth, "off") || ascii_ieq(o->auth, "EXTERNAL"))))
+	if (o->user == NULL || o->queue_only || !auth_may_need_secret(&o->auth))
 		return false;
 	switch (o->action) {
 	case ACT_SEND: case ACT_FEATURES: case ACT_VERIFY: case ACT_EXPN:
@@ -90,33 +84,17 @@ needs_secret(const struct options *o)
 	}
 }
 
-/* "HOST:PORT" and "[V6]:PORT" split; --port and the protocol decide the
-   port otherwise. */
+/* The host and port to connect to: --host and --port as the command line
+   and the account left them (HOST:PORT split already), else localhost and
+   the port of the protocol. */
 static void
 resolve_target(struct run *r)
 {
-	const char *h = r->o.host ? r->o.host : "localhost";
-	const char *colon = strrchr(h, ':');
-	int port = 0;
-
-	if (h[0] == '[') {
-		const char *close = strchr(h, ']');
-		size_t n = close ? (size_t)(close - h - 1) : strlen(h) - 1;
-		r->host = xstrndup(h + 1, n);
-		if (close && close[1] == ':')
-			port = atoi(close + 2);
-	} else if (h[0] != '/' && colon && strchr(h, ':') == colon) {
-		r->host = xstrndup(h, (size_t)(colon - h));
-		port = atoi(colon + 1);
-	} else
-		r->host = xstrdup(h);
-	r->port_in_host = port != 0;
-	if (r->o.port)
-		port = r->o.port;
-	if (port == 0)
-		port = r->o.lmtp == YES ? 2003 : r->o.tls == TLS_IMPLICIT ?
+	r->host = xstrdup(r->o.host ? r->o.host : "localhost");
+	r->port = r->o.port;
+	if (r->port == 0)
+		r->port = r->o.lmtp == YES ? 2003 : r->o.tls == TLS_IMPLICIT ?
 		    465 : 25;
-	r->port = port;
 }
 
 static void
@@ -135,8 +113,7 @@ session_config_from(struct run *r)
 	sc->lmtp = o->lmtp == YES;
 	sc->helo = o->helo ? o->helo : r->fqdn;
 	sc->tls = o->tls == TLS_UNSET ? TLS_OFF : o->tls;
-	sc->tls_cfg.servername = r->extra.tls_host ? r->extra.tls_host :
-	    r->host;
+	sc->tls_cfg.servername = o->tls_host ? o->tls_host : r->host;
 	sc->tls_cfg.ca_file = o->tls_ca;
 	sc->tls_cfg.cert_file = o->tls_cert;
 	sc->tls_cfg.key_file = o->tls_key;
@@ -147,7 +124,7 @@ session_config_from(struct run *r)
 	sc->tls_cfg.info_ctx = &r->trace;
 	sc->timeout = o->timeout;
 	sc->user = o->user;
-	sc->auth = o->auth;
+	sc->auth = &o->auth;
 	sc->no_initial_response = o->no_initial_response;
 	sc->allow_plaintext_auth = o->allow_plaintext_auth;
 	sc->mail_options = &o->mail_options;
@@ -173,14 +150,12 @@ setup_init(struct run *r)
 {
 	memset(r, 0, sizeof *r);
 	options_init(&r->o);
-	config_extra_init(&r->extra);
 }
 
 void
 setup_free(struct run *r)
 {
 	options_free(&r->o);
-	config_extra_free(&r->extra);
 	free(r->fqdn);
 	free(r->host);
 	free_secret(r->secret);
@@ -198,26 +173,8 @@ setup_session(struct run *r, const char *account, struct failure *f)
 {
 	if (account != NULL && r->o.account == NULL)
 		r->o.account = xstrdup(account);
-	/* A port written in --host HOST:PORT is the command line's, so the
-	   account's port must not replace it. */
-	if (r->o.port == 0 && r->o.host != NULL) {
-		resolve_target(r);
-		if (r->port_in_host)
-			r->o.port = r->port;
-		free(r->host);
-		r->host = NULL;
-	}
-	if (config_load(&r->o, &r->extra, f) < 0)
+	if (config_load(&r->o, f) < 0)
 		return -1;
-	/* The carrier-only key `queue DIR` turns queueing on. */
-	if (r->o.queue_dir == NULL && r->extra.queue_dir != NULL) {
-		r->o.queue_dir = xstrdup(r->extra.queue_dir);
-		r->o.queue_on = true;
-	}
-	r->o.replace_from_header = r->extra.replace_from_header;
-	r->o.undisclosed_recipients = r->extra.undisclosed_recipients == YES;
-	if (r->extra.log_time_format != NULL)
-		r->o.log_time_format = xstrdup(r->extra.log_time_format);
 	r->trace.level = r->o.debug;
 	/* The resolver may hang while the network is down: no lookup when
 	   the EHLO name is given (--helo, `domain`) or nothing needs it. */

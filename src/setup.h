@@ -13,12 +13,10 @@
 
 struct run {
 	struct options o;
-	struct config_extra extra;
 	struct trace trace;
 	char *fqdn;
-	char *host;		/* the host part of --host, or a socket path */
-	int port;
-	bool port_in_host;	/* --host HOST:PORT gave the port */
+	char *host;		/* the host to connect to, or a socket path */
+	int port;		/* the port to connect to */
 	struct session_config sc;
 	char *secret;		/* fetched before connecting; wiped */
 };

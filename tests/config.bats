@@ -499,3 +499,97 @@ need_root() {
 	assert_status 0
 	fake_assert_sent "AUTH PLAIN $(printf '\0u\0pw' | base64 -w0)"
 }
+
+# ------------------------------------------- one parser for both sides
+
+@test "dsn_notify and dsn_return from the account go on the wire in upper case, as -N and -R do" {
+	fake_start 'capabilities +DSN'
+	write_config <<-EOF
+		account default
+		host 127.0.0.1
+		port $FAKE_PORT
+		domain client.test
+		dsn_notify success,Delay
+		dsn_return hdrs
+	EOF
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	fake_wait
+	assert_status 0
+	assert_quiet
+	fake_assert_sent 'MAIL FROM:<a@x.test> SIZE=135 RET=HDRS'
+	fake_assert_sent 'RCPT TO:<b@x.test> NOTIFY=SUCCESS,DELAY'
+}
+
+@test "host HOST:PORT in the account: the same syntax as --host" {
+	fake_start ''
+	printf 'account default\nhost 127.0.0.1:%s\ndomain client.test\n' "$FAKE_PORT" | write_config
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	fake_wait
+	assert_status 0
+	assert_quiet
+	sent_from a@x.test
+}
+
+@test "host with a bad port in the account: 78 naming the line, as --host is 64" {
+	fake_start ''
+	printf 'account default\nhost 127.0.0.1:99999\n' | write_config
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	assert_status 78
+	assert_stderr_line "^carrier: $CFG:2: invalid value '127.0.0.1:99999' for 'host' \\(.*1 to 65535\\)\$"
+	run_plain --host '127.0.0.1:99999' -f a@x.test b@x.test
+	assert_status 64
+	assert_stderr_line "^carrier: --host: invalid value '127.0.0.1:99999' \\(.*1 to 65535\\)\$"
+	fake_stop
+	refute_connected
+}
+
+@test "timeout above 86400: 78 in the account, 64 on the command line (one maximum)" {
+	fake_start ''
+	printf 'account default\nhost 127.0.0.1\nport %s\ntimeout 86401\n' "$FAKE_PORT" | write_config
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	assert_status 78
+	assert_stderr_line "^carrier: $CFG:4: invalid value '86401' for 'timeout' \\(a number of seconds, 1 to 86400\\)\$"
+	run_plain --config "$CFG" --timeout 86401 -f a@x.test b@x.test
+	assert_status 64
+	assert_stderr_line "^carrier: --timeout: invalid value '86401' \\(a number of seconds, 1 to 86400\\)\$"
+	fake_stop
+	refute_connected
+}
+
+@test "syslog daemon: accepted in the account as on the command line" {
+	fake_start ''
+	printf 'account default\nhost 127.0.0.1\nport %s\ndomain client.test\nsyslog LOG_DAEMON\n' "$FAKE_PORT" | write_config
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	fake_wait
+	assert_status 0
+	assert_quiet
+	sent_from a@x.test
+	fake_start ''
+	run_plain --host 127.0.0.1 --port "$FAKE_PORT" --helo client.test --syslog=daemon -f a@x.test b@x.test
+	fake_wait
+	assert_status 0
+	assert_quiet
+}
+
+@test "--auth with a mechanism msmtp knows and carrier lacks: 64 naming it, as the account's auth is 78" {
+	fake_start ''
+	run_plain --host 127.0.0.1 --port "$FAKE_PORT" --user u --auth plain,gssapi -f a@x.test b@x.test
+	assert_status 64
+	assert_stderr_line '^carrier: --auth: GSSAPI is not supported by carrier$'
+	printf 'account default\nhost 127.0.0.1\nport %s\nuser u\nauth plain,gssapi\n' "$FAKE_PORT" | write_config
+	run_plain --config "$CFG" -f a@x.test b@x.test
+	assert_status 78
+	assert_stderr_line "^carrier: $CFG:5: auth GSSAPI is not supported by carrier\$"
+	fake_stop
+	refute_connected
+}
+
+@test "--tls-fingerprint with a SHA-1 value: 64 naming it, as the account's is 78" {
+	fake_start ''
+	local sha1=00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33
+	run_plain --host 127.0.0.1 --port "$FAKE_PORT" --tls-fingerprint "$sha1" -f a@x.test b@x.test
+	assert_status 64
+	assert_stderr_line '^carrier: --tls-fingerprint: SHA-1 and MD5 fingerprints are not supported by carrier: use the SHA256 fingerprint$'
+	fake_stop
+	refute_connected
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The user-facing surface agrees with the program: the man pages are clean
 # mdoc, document every option --help prints and every configuration key
-# src/config.c accepts; the completions know every option; --help fits a
+# src/settings.c accepts; the completions know every option; --help fits a
 # terminal; --version names carrier's and GnuTLS's versions.
 
 load lib/common
@@ -20,12 +20,15 @@ has_option() {
 	grep -qE -- "$2([^a-z0-9-]|\$)" "$1"
 }
 
-# The keys src/config.c accepts: the names in its keydefs[] table.
+# The keys carrier accepts in a configuration file: the table of settings.
 config_c_keys() {
-	sed -n '/^static const struct keydef keydefs\[\] = {/,/^};/p' \
-		"$REPO/src/config.c" |
-		grep -oE '^[[:space:]]*\{ "[a-z0-9_]+", CK_' |
-		sed -E 's/^[[:space:]]*\{ "([a-z0-9_]+)".*/\1/' | LC_ALL=C sort -u
+	# The rows of the table of settings: ROW("key", ...) and
+	# { "key", ... }; FLAG rows are options only.
+	sed -n '/^const struct setting settings\[\] = {/,/^};/p' \
+		"$REPO/src/settings.c" |
+		grep -oE '^[[:space:]]*(ROW\(|\{ )"[a-z0-9_]+", ' |
+		sed -E 's/^[[:space:]]*(ROW\(|\{ )"([a-z0-9_]+)".*/\2/' |
+		LC_ALL=C sort -u
 }
 
 # The keys carrier.conf(5) documents: its ".It Cm KEY" entries.
@@ -79,7 +82,7 @@ man5_keys() {
 	assert_equal "${missing[*]}" ''
 }
 
-@test "src/config.c's key table can be read" {
+@test "src/settings.c's key table can be read" {
 	run config_c_keys
 	assert_success
 	[ "${#lines[@]}" -ge 40 ]
@@ -88,7 +91,7 @@ man5_keys() {
 	assert_line tls_starttls
 }
 
-@test "every key src/config.c accepts is documented in carrier.conf(5)" {
+@test "every key src/settings.c accepts is documented in carrier.conf(5)" {
 	local documented missing=() key
 	documented=$(man5_keys)
 	while read -r key; do
@@ -97,7 +100,7 @@ man5_keys() {
 	assert_equal "${missing[*]}" ''
 }
 
-@test "carrier.conf(5) documents no key that src/config.c does not accept" {
+@test "carrier.conf(5) documents no key that src/settings.c does not accept" {
 	local accepted extra=() key
 	accepted=$(config_c_keys)
 	while read -r key; do

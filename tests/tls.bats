@@ -1112,7 +1112,7 @@ lf_cert() {
 	for pin in junk SHA256:1234 "SHA1:${SERVER_PIN#SHA256:}" "${SERVER_PIN}00"; do
 		send_tls --starttls --tls-fingerprint "$pin"
 		assert_equal "$status" 64
-		assert_stderr 'carrier: --tls-fingerprint: expected SHA256: and 64 hex digits'
+		assert_stderr "carrier: --tls-fingerprint: invalid value '$pin' (the SHA256 fingerprint as 32 hex pairs, e.g. SHA256:01:23:...:EF)"
 	done
 	fake_stop
 	assert_equal "$(fake_commands)" ''

@@ -9,7 +9,8 @@
  *
  * clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *   -DSYSCONFDIR='"/etc"' $(pkg-config --cflags gnutls libbsd-overlay) \
- *   -Isrc tests/fuzz/fuzz_config.c src/config.c src/util.c src/report.c \
+ *   -Isrc tests/fuzz/fuzz_config.c src/config.c src/config_parse.c \
+ *   src/settings.c src/params.c src/secret.c src/auth.c src/util.c src/report.c \
  *   $(pkg-config --libs gnutls libbsd-overlay)
  */
 #include <stdint.h>
@@ -58,9 +59,10 @@ opts_free(struct options *o)
 {
 	char **s[] = { &o->host, &o->helo, &o->source, &o->tls_ca,
 	    &o->tls_cert, &o->tls_key, &o->tls_fingerprint, &o->tls_priority,
-	    &o->user, &o->auth, &o->password, &o->passwordeval, &o->from,
-	    &o->dsn_notify, &o->dsn_return, &o->logfile, &o->syslog_facility,
-	    &o->account, &o->maildomain, &o->aliases };
+	    &o->tls_host, &o->user, &o->password, &o->passwordeval,
+	    &o->from, &o->dsn_notify, &o->dsn_return, &o->logfile,
+	    &o->syslog_facility, &o->account, &o->maildomain, &o->aliases,
+	    &o->config_used, &o->queue_dir, &o->log_time_format };
 
 	for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
 		free(*s[i]);
@@ -71,7 +73,6 @@ exercise(const struct config *c, bool apply)
 {
 	const struct config_account *a;
 	struct options o;
-	struct config_extra x;
 	struct failure f;
 
 	(void)config_match_from(c, "bob@example.org");
@@ -84,11 +85,9 @@ exercise(const struct config *c, bool apply)
 	if (config_select(c, &o, &a, &f) != 0 || a == NULL)
 		abort();
 	if (apply) {
-		config_extra_init(&x);
-		if (config_apply(c, a, &o, &x, &f) != 0 &&
+		if (config_apply(c, a, &o, &f) != 0 &&
 		    f.class != FAIL_CONFIG)
 			abort();
-		config_extra_free(&x);
 	}
 	opts_free(&o);
 }

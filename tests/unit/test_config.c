@@ -29,10 +29,11 @@ opts_clear(struct options *o)
 {
 	char **s[] = { &o->host, &o->helo, &o->source, &o->tls_ca,
 	    &o->tls_cert, &o->tls_key, &o->tls_fingerprint, &o->tls_priority,
-	    &o->user, &o->auth, &o->password, &o->passwordeval, &o->from,
+	    &o->tls_host, &o->user, &o->password, &o->passwordeval, &o->from,
 	    &o->file, &o->fullname, &o->dsn_notify, &o->dsn_return,
 	    &o->dsn_envid, &o->body_type, &o->logfile, &o->syslog_facility,
-	    &o->config_file, &o->account, &o->maildomain, &o->aliases };
+	    &o->config_file, &o->config_used, &o->account, &o->maildomain,
+	    &o->aliases, &o->queue_dir, &o->log_time_format };
 
 	for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
 		free(*s[i]);
@@ -315,12 +316,12 @@ test_every_key(void)
 		{ "allow_from_override off", CK_ALLOW_FROM_OVERRIDE, "off", 0 },
 		{ "auto_from on", CK_AUTO_FROM, "on", 1 },
 		{ "maildomain example.org", CK_MAILDOMAIN, "example.org", 0 },
-		{ "dsn_notify success,Failure", CK_DSN_NOTIFY, "success,failure",
+		{ "dsn_notify success,Failure", CK_DSN_NOTIFY, "SUCCESS,FAILURE",
 		    0 },
-		{ "dsn_notify never", CK_DSN_NOTIFY, "never", 0 },
+		{ "dsn_notify never", CK_DSN_NOTIFY, "NEVER", 0 },
 		{ "dsn_notify off", CK_DSN_NOTIFY, "", 0 },
-		{ "dsn_return headers", CK_DSN_RETURN, "hdrs", 0 },
-		{ "dsn_return full", CK_DSN_RETURN, "full", 0 },
+		{ "dsn_return headers", CK_DSN_RETURN, "HDRS", 0 },
+		{ "dsn_return full", CK_DSN_RETURN, "FULL", 0 },
 		{ "set_from_header on", CK_SET_FROM_HEADER, "on", CH_ON },
 		{ "set_from_header", CK_SET_FROM_HEADER, "auto", CH_AUTO },
 		{ "add_missing_from_header off", CK_SET_FROM_HEADER, "off",
@@ -427,7 +428,7 @@ test_errors(void)
 	    "bad dsn_return");
 	expect_error("account a\nset_date_header on\n", 2, "'set_date_header'",
 	    "set_date_header has no on");
-	expect_error("account a\nsyslog LOG_DAEMON\n", 2, "'syslog'",
+	expect_error("account a\nsyslog LOG_KERN\n", 2, "'syslog'",
 	    "bad syslog facility");
 	expect_error("account a\ntls_fingerprint 00:11\n", 2,
 	    "'tls_fingerprint'", "short fingerprint");
@@ -507,8 +508,7 @@ test_selection(void)
 }
 
 static int
-apply_text(const char *text, const char *account, struct options *o,
-    struct config_extra *x)
+apply_text(const char *text, const char *account, struct options *o)
 {
 	struct config c;
 	const struct config_account *a;
@@ -522,7 +522,7 @@ apply_text(const char *text, const char *account, struct options *o,
 		o->account = strdup(account);
 	rc = config_select(&c, o, &a, &F);
 	if (rc == 0)
-		rc = config_apply(&c, a, o, x, &F);
+		rc = config_apply(&c, a, o, &F);
 	config_free(&c);
 	return rc;
 }
@@ -531,40 +531,37 @@ static void
 test_apply(void)
 {
 	struct options o;
-	struct config_extra x;
 
 	setenv("HOME", "/home/tester", 1);
 	setenv("USER", "tester", 1);
 	setenv("HOSTNAME", "box.example", 1);
 
 	opts_reset(&o);
-	config_extra_init(&x);
-	CHECK(apply_text(msmtprc, NULL, &o, &x) == 0, "apply default account");
+	CHECK(apply_text(msmtprc, NULL, &o) == 0, "apply default account");
 	CHECK(strcmp(o.host, "smtp.freemail.example") == 0 && o.port == 587 &&
 	    o.tls == TLS_STARTTLS_REQUIRED && strcmp(o.user, "joe.smith") == 0
-	    && strcmp(o.auth, "on") == 0 && o.password == NULL &&
+	    && o.auth.mode == AUTH_ON && o.password == NULL &&
 	    strcmp(o.passwordeval, "gpg2 --no-tty -q -d "
 	    "~/.msmtp-password.gpg") == 0 &&
 	    strcmp(o.from, "joe_smith@freemail.example") == 0,
 	    "default account merged into options");
 	CHECK_STR(o.logfile, "/home/tester/.msmtp.log", "~ expanded in logfile");
 	CHECK_STR(o.account, "default", "o->account names the account used");
-	CHECK_STR(x.account, "default", "extra->account too");
+	CHECK_STR(o.config_used, "t.rc", "o->config_used names the file");
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	opts_reset(&o);
-	CHECK(apply_text(msmtprc, "company", &o, &x) == 0 &&
+	CHECK(apply_text(msmtprc, "company", &o) == 0 &&
 	    o.tls == TLS_IMPLICIT && o.port == 465 &&
 	    strcmp(o.password, "s3cr#t pass ") == 0 &&
-	    strcmp(o.auth, "PLAIN") == 0,
+	    o.auth.mode == AUTH_LIST && o.auth.n == 1 &&
+	    o.auth.mech[0] == SASL_PLAIN,
 	    "tls on + tls_starttls off: implicit TLS; password; auth PLAIN");
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	/* Command-line values are never overridden. */
 	opts_reset(&o);
-	o.host = strdup("smtp.freemail.example:2525");
+	o.host = strdup("smtp.freemail.example");
 	o.port = 2525;
 	o.tls = TLS_STARTTLS_OPTIONAL;
 	o.from = strdup("me@cli.example");
@@ -576,9 +573,9 @@ test_apply(void)
 	CHECK(apply_text("account default\nhost smtp.freemail.example\n"
 	    "port 587\ntls off\nfrom acct@example\ndomain acct-helo\n"
 	    "timeout 60\nlogfile /tmp/acct.log\nset_date_header auto\n"
-	    "user u\npassword p\n", NULL, &o, &x) == 0,
+	    "user u\npassword p\n", NULL, &o) == 0,
 	    "apply under command-line values");
-	CHECK(strcmp(o.host, "smtp.freemail.example:2525") == 0 &&
+	CHECK(strcmp(o.host, "smtp.freemail.example") == 0 &&
 	    o.port == 2525 && o.tls == TLS_STARTTLS_OPTIONAL &&
 	    strcmp(o.from, "me@cli.example") == 0 &&
 	    strcmp(o.helo, "cli-helo") == 0 && o.timeout == 9 &&
@@ -588,43 +585,39 @@ test_apply(void)
 	    strcmp(o.password, "p") == 0,
 	    "same host with :port still gets the account's password");
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	opts_reset(&o);
 	o.host = strdup("evil.example");
 	CHECK(apply_text("account default\nhost smtp.example\nuser u\n"
-	    "password p\npasswordeval cat pw\n", NULL, &o, &x) == 0 &&
+	    "password p\npasswordeval cat pw\n", NULL, &o) == 0 &&
 	    o.password == NULL && o.passwordeval == NULL &&
 	    strcmp(o.user, "u") == 0,
 	    "--host elsewhere never receives the account's secret");
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	opts_reset(&o);
 	o.user = strdup("bob");
 	CHECK(apply_text("account default\nhost smtp.example\nuser alice\n"
-	    "password p\n", NULL, &o, &x) == 0 && o.password == NULL &&
+	    "password p\n", NULL, &o) == 0 && o.password == NULL &&
 	    strcmp(o.user, "bob") == 0,
 	    "--user other never receives the account's secret");
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	opts_reset(&o);
-	CHECK(apply_text("account default\nhost h\ntls on\n", NULL, &o, &x) ==
+	CHECK(apply_text("account default\nhost h\ntls on\n", NULL, &o) ==
 	    0 && o.tls == TLS_STARTTLS_REQUIRED, "tls on alone: STARTTLS");
 	opts_clear(&o);
 	opts_reset(&o);
 	CHECK(apply_text("account default\nhost h\ntls off\n"
-	    "tls_starttls off\n", NULL, &o, &x) == 0 && o.tls == TLS_OFF,
+	    "tls_starttls off\n", NULL, &o) == 0 && o.tls == TLS_OFF,
 	    "tls off: TLS_OFF");
 	opts_clear(&o);
 	opts_reset(&o);
-	CHECK(apply_text("account default\nhost h\n", NULL, &o, &x) == 0 &&
+	CHECK(apply_text("account default\nhost h\n", NULL, &o) == 0 &&
 	    o.tls == TLS_UNSET && o.lmtp == UNSET && o.port == 0 &&
 	    o.tls_certcheck == UNSET && o.set_from_header == UNSET,
 	    "keys not given leave the options unset");
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	opts_reset(&o);
 	CHECK(apply_text("account default\nhost h\nprotocol lmtp\n"
@@ -635,10 +628,10 @@ test_apply(void)
 	    "tls_priorities SECURE256\nsource_ip 192.0.2.7\n"
 	    "dsn_notify failure,delay\ndsn_return headers\n"
 	    "syslog LOG_MAIL\nmaildomain example.net\naliases ~/aliases\n"
-	    "allow_plaintext_auth\ninitial_response off\n", NULL, &o, &x) == 0,
+	    "allow_plaintext_auth\ninitial_response off\n", NULL, &o) == 0,
 	    "apply many keys");
 	CHECK(o.lmtp == YES && o.tls_certcheck == NO &&
-	    strcmp(o.auth, "off") == 0 && o.timeout == 0 && o.tls_ca == NULL,
+	    o.auth.mode == AUTH_OFF && o.timeout == 0 && o.tls_ca == NULL,
 	    "lmtp, certcheck off, auth off, timeout off, trust system");
 	CHECK(strcmp(o.tls_cert, "/home/tester/c.pem") == 0 &&
 	    strcmp(o.tls_key, "/home/tester/k.pem") == 0 &&
@@ -646,37 +639,34 @@ test_apply(void)
 	    "00112233445566778899aabbccddeeff") == 0 &&
 	    strcmp(o.tls_priority, "SECURE256") == 0 &&
 	    strcmp(o.source, "192.0.2.7") == 0, "TLS files and source");
-	CHECK(strcmp(o.dsn_notify, "failure,delay") == 0 &&
-	    strcmp(o.dsn_return, "hdrs") == 0 &&
+	CHECK(strcmp(o.dsn_notify, "FAILURE,DELAY") == 0 &&
+	    strcmp(o.dsn_return, "HDRS") == 0 &&
 	    strcmp(o.syslog_facility, "LOG_MAIL") == 0 &&
 	    strcmp(o.maildomain, "example.net") == 0 &&
 	    strcmp(o.aliases, "/home/tester/aliases") == 0 &&
 	    o.allow_plaintext_auth && o.no_initial_response,
 	    "dsn, syslog, maildomain, aliases, carrier-only booleans");
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	opts_reset(&o);
 	CHECK(apply_text("account default\nsocket /run/dovecot/lmtp\n"
 	    "host ignored.example\nprotocol lmtp\nkeepbcc on\n"
 	    "set_from_header on\nset_date_header off\nset_msgid_header auto\n"
 	    "queue ~/q\ntls_host_override mx.example\nundisclosed_recipients\n"
-	    "logfile_time_format %F\n", NULL, &o, &x) == 0 &&
+	    "logfile_time_format %F\n", NULL, &o) == 0 &&
 	    strcmp(o.host, "/run/dovecot/lmtp") == 0 && o.keep_bcc &&
 	    o.set_from_header == YES && o.set_date_header == NO &&
 	    o.set_msgid_header == YES, "socket, keepbcc, header settings");
-	CHECK(x.replace_from_header && strcmp(x.queue_dir, "/home/tester/q") ==
-	    0 && strcmp(x.tls_host, "mx.example") == 0 &&
-	    x.undisclosed_recipients == YES &&
-	    strcmp(x.log_time_format, "%F") == 0,
-	    "extras: replace From, queue, tls_host_override, undisclosed, "
+	CHECK(o.replace_from_header && strcmp(o.queue_dir, "/home/tester/q") ==
+	    0 && o.queue_on && strcmp(o.tls_host, "mx.example") == 0 &&
+	    o.undisclosed_recipients && strcmp(o.log_time_format, "%F") == 0,
+	    "replace From, queue (on), tls_host_override, undisclosed, "
 	    "time format");
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	opts_reset(&o);
 	CHECK(apply_text("account default\nhost h\ntls on\ntls_trust_file\n",
-	    NULL, &o, &x) == -1 && F.class == FAIL_CONFIG &&
+	    NULL, &o) == -1 && F.class == FAIL_CONFIG &&
 	    strcmp(F.what, "t.rc:4") == 0 &&
 	    strstr(F.detail, "tls_trust_file is empty") != NULL,
 	    "empty tls_trust_file with TLS and no pin fails (as msmtp)");
@@ -684,46 +674,41 @@ test_apply(void)
 	opts_reset(&o);
 	CHECK(apply_text("account default\nhost h\ntls on\ntls_trust_file\n"
 	    "tls_fingerprint 00112233445566778899aabbccddeeff0011223344556677"
-	    "8899aabbccddeeff\n", NULL, &o, &x) == 0 && o.tls_ca == NULL &&
+	    "8899aabbccddeeff\n", NULL, &o) == 0 && o.tls_ca == NULL &&
 	    o.tls_fingerprint != NULL,
 	    "empty tls_trust_file with a fingerprint is fine");
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	opts_reset(&o);
 	o.from = strdup("someone@else");
 	o.from_set = true;
 	CHECK(apply_text("account default\nhost h\nfrom fixed@example\n"
-	    "allow_from_override off\n", NULL, &o, &x) == 0 &&
+	    "allow_from_override off\n", NULL, &o) == 0 &&
 	    strcmp(o.from, "fixed@example") == 0,
 	    "allow_from_override off: the account's from replaces -f");
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	opts_reset(&o);
 	CHECK(apply_text("account default\nhost h\nfrom %U@%H\n"
-	    "domain %H.helo\n", NULL, &o, &x) == 0 &&
+	    "domain %H.helo\n", NULL, &o) == 0 &&
 	    strcmp(o.from, "tester@box.example") == 0 &&
 	    strcmp(o.helo, "box.example.helo") == 0,
 	    "%%U and %%H expanded in from and domain (%s, %s)", o.from,
 	    o.helo);
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	opts_reset(&o);
 	CHECK(apply_text("account default\nhost h\nauto_from on\n"
-	    "maildomain example.com\nfrom ignored@x\n", NULL, &o, &x) == 0 &&
+	    "maildomain example.com\nfrom ignored@x\n", NULL, &o) == 0 &&
 	    strcmp(o.from, "tester@example.com") == 0,
 	    "auto_from: user@maildomain");
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	opts_reset(&o);
 	CHECK(apply_text("account default\nhost h\nfrom *@example.com\n",
-	    NULL, &o, &x) == 0 && o.from == NULL,
+	    NULL, &o) == 0 && o.from == NULL,
 	    "a from pattern is never used as the sender");
 	opts_clear(&o);
-	config_extra_free(&x);
 }
 
 static void
@@ -749,15 +734,13 @@ test_unsupported(void)
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct options o;
-		struct config_extra x;
 		char text[512];
 		int rc;
 
 		opts_reset(&o);
-		config_extra_init(&x);
 		(void)snprintf(text, sizeof text, "account tor\nhost h\n%s\n"
 		    "account plain\nhost h2\n", cases[i].line);
-		rc = apply_text(text, "tor", &o, &x);
+		rc = apply_text(text, "tor", &o);
 		if (rc != -1 || F.class != FAIL_CONFIG ||
 		    strcmp(F.what, "t.rc:3") != 0 ||
 		    strstr(F.detail, cases[i].want) == NULL) {
@@ -766,15 +749,13 @@ test_unsupported(void)
 			bad++;
 		}
 		opts_clear(&o);
-		config_extra_free(&x);
 		opts_reset(&o);
-		if (apply_text(text, "plain", &o, &x) != 0) {
+		if (apply_text(text, "plain", &o) != 0) {
 			printf("#   other account failed for '%s'\n",
 			    cases[i].line);
 			bad++;
 		}
 		opts_clear(&o);
-		config_extra_free(&x);
 	}
 	CHECK(bad == 0, "unsupported settings fail with FILE:LINE for the "
 	    "account using them only");
@@ -824,24 +805,21 @@ make_dir(const char *rel)
 }
 
 static int
-load(const char *config_file, const char *account, struct options *o,
-    struct config_extra *x)
+load(const char *config_file, const char *account, struct options *o)
 {
 	opts_reset(o);
-	config_extra_init(x);
 	if (config_file)
 		o->config_file = strdup(config_file);
 	if (account)
 		o->account = strdup(account);
 	memset(&F, 0, sizeof F);
-	return config_load(o, x, &F);
+	return config_load(o, &F);
 }
 
 static void
 test_load(void)
 {
 	struct options o;
-	struct config_extra x;
 	char *p, *xdg;
 	struct strlist names = { NULL, 0, 0 };
 
@@ -856,16 +834,16 @@ test_load(void)
 	setenv("XDG_CONFIG_HOME", xdg, 1);
 	setenv("HOME", tmpdir, 1);
 
-	CHECK(load("/nonexistent/carrier.conf", NULL, &o, &x) == -1 &&
+	CHECK(load("/nonexistent/carrier.conf", NULL, &o) == -1 &&
 	    F.class == FAIL_CONFIG && strstr(F.detail, "No such file"),
 	    "missing --config file: FAIL_CONFIG (%s: %s)", F.what, F.detail);
 	opts_clear(&o);
 
 	if (access(SYSCONFDIR "/carrier.conf", F_OK) != 0) {
-		CHECK(load(NULL, NULL, &o, &x) == 0 && o.host == NULL,
+		CHECK(load(NULL, NULL, &o) == 0 && o.host == NULL,
 		    "no default file: no configuration, success");
 		opts_clear(&o);
-		CHECK(load(NULL, "work", &o, &x) == -1 && F.class ==
+		CHECK(load(NULL, "work", &o) == -1 && F.class ==
 		    FAIL_CONFIG && strstr(F.what, "no account 'work'"),
 		    "--account without any file: FAIL_CONFIG");
 		opts_clear(&o);
@@ -877,34 +855,31 @@ test_load(void)
 	make_dir("xdg/carrier");
 	p = write_file("xdg/carrier/config", "account default\nhost xdg.example\n"
 	    "password pw\n", 0600);
-	CHECK(load(NULL, NULL, &o, &x) == 0 &&
-	    strcmp(o.host, "xdg.example") == 0 && strcmp(x.file, p) == 0,
+	CHECK(load(NULL, NULL, &o) == 0 &&
+	    strcmp(o.host, "xdg.example") == 0 && strcmp(o.config_used, p) == 0,
 	    "$XDG_CONFIG_HOME/carrier/config is found (%s)", F.detail);
 	opts_clear(&o);
-	config_extra_free(&x);
 
 	chmod(p, 0644);
-	CHECK(load(NULL, NULL, &o, &x) == -1 && F.class == FAIL_CONFIG &&
+	CHECK(load(NULL, NULL, &o) == -1 && F.class == FAIL_CONFIG &&
 	    strcmp(F.what, p) == 0 && strstr(F.detail, "must not be readable "
 	    "by others (chmod 600 ") != NULL,
 	    "password in a 0644 file: FAIL_CONFIG (%s: %s)", F.what, F.detail);
 	opts_clear(&o);
 	chmod(p, 0620);
-	CHECK(load(NULL, NULL, &o, &x) == -1 && F.class == FAIL_CONFIG,
+	CHECK(load(NULL, NULL, &o) == -1 && F.class == FAIL_CONFIG,
 	    "password in a group-writable file: FAIL_CONFIG");
 	opts_clear(&o);
 	chmod(p, 0400);
-	CHECK(load(NULL, NULL, &o, &x) == 0, "0400 is fine");
+	CHECK(load(NULL, NULL, &o) == 0, "0400 is fine");
 	opts_clear(&o);
-	config_extra_free(&x);
 	free(p);
 
 	p = write_file("open.rc", "account default\nhost open.example\n"
 	    "passwordeval echo pw\n", 0644);
-	CHECK(load(p, NULL, &o, &x) == 0 && strcmp(o.host, "open.example") ==
+	CHECK(load(p, NULL, &o) == 0 && strcmp(o.host, "open.example") ==
 	    0, "0644 without a password is fine (--config)");
 	opts_clear(&o);
-	config_extra_free(&x);
 	free(p);
 
 	unsetenv("XDG_CONFIG_HOME");
@@ -912,11 +887,10 @@ test_load(void)
 	make_dir(".config/carrier");
 	p = write_file(".config/carrier/config", "account home\nhost "
 	    "home.example\n", 0600);
-	CHECK(load(NULL, "home", &o, &x) == 0 && strcmp(o.host,
+	CHECK(load(NULL, "home", &o) == 0 && strcmp(o.host,
 	    "home.example") == 0, "~/.config/carrier/config without XDG");
 	opts_clear(&o);
-	config_extra_free(&x);
-	CHECK(load(NULL, "nope", &o, &x) == -1 && F.class == FAIL_CONFIG &&
+	CHECK(load(NULL, "nope", &o) == -1 && F.class == FAIL_CONFIG &&
 	    strncmp(F.what, "no account 'nope' in ", 21) == 0 &&
 	    strstr(F.what, ".config/carrier/config") != NULL,
 	    "unknown account names the file: %s", F.what);
@@ -925,17 +899,16 @@ test_load(void)
 
 	p = write_file("eval.rc", "account default\neval echo host "
 	    "evalhost.example\neval printf 'port 2526\\nport 1\\n'\n", 0600);
-	CHECK(load(p, NULL, &o, &x) == 0 && strcmp(o.host,
+	CHECK(load(p, NULL, &o) == 0 && strcmp(o.host,
 	    "evalhost.example") == 0 && o.port == 2526,
 	    "eval lines run; first line of output used (%s)", F.detail);
 	opts_clear(&o);
-	config_extra_free(&x);
 	CHECK(config_account_names(p, &names, &F) == 0 && names.n == 1 &&
 	    strcmp(names.v[0], "default") == 0,
 	    "account names, without running eval");
 	strlist_free(&names);
 	chmod(p, 0646);
-	CHECK(load(p, NULL, &o, &x) == -1 && F.class == FAIL_CONFIG &&
+	CHECK(load(p, NULL, &o) == -1 && F.class == FAIL_CONFIG &&
 	    strstr(F.detail, "others can write") != NULL,
 	    "eval refused in a world-writable file");
 	opts_clear(&o);
@@ -943,7 +916,7 @@ test_load(void)
 
 	p = write_file("evalfail.rc", "account default\nhost h\n"
 	    "eval exit 3\n", 0600);
-	CHECK(load(p, NULL, &o, &x) == -1 && F.class == FAIL_CONFIG &&
+	CHECK(load(p, NULL, &o) == -1 && F.class == FAIL_CONFIG &&
 	    strstr(F.what, "evalfail.rc:3") && strstr(F.detail, "status 3"),
 	    "failing eval: FAIL_CONFIG with FILE:LINE (%s: %s)", F.what,
 	    F.detail);
@@ -954,26 +927,23 @@ test_load(void)
 	CHECK(config_account_names(p, &names, &F) == 0 && names.n == 4 &&
 	    strcmp(names.v[3], "default") == 0, "config_account_names");
 	strlist_free(&names);
-	CHECK(load(p, NULL, &o, &x) == 0 && o.password == NULL &&
+	CHECK(load(p, NULL, &o) == 0 && o.password == NULL &&
 	    strcmp(o.host, "smtp.freemail.example") == 0,
 	    "real msmtprc loads at 0600");
 	opts_clear(&o);
-	config_extra_free(&x);
 	opts_reset(&o);
-	config_extra_init(&x);
 	o.config_file = strdup(p);
 	o.from = strdup("smithjoe@company.example");
 	o.from_set = true;
-	CHECK(config_load(&o, &x, &F) == 0 && strcmp(o.account, "company") == 0
+	CHECK(config_load(&o, &F) == 0 && strcmp(o.account, "company") == 0
 	    && strcmp(o.host, "mail.company.example") == 0 &&
 	    strcmp(o.from, "smithjoe@company.example") == 0,
 	    "-f selects the account through config_load");
 	opts_clear(&o);
-	config_extra_free(&x);
 	free(p);
 
 	p = write_file("bad.rc", "account a\nhost h\nport 99999\n", 0600);
-	CHECK(load(p, NULL, &o, &x) == -1 && F.class == FAIL_CONFIG &&
+	CHECK(load(p, NULL, &o) == -1 && F.class == FAIL_CONFIG &&
 	    strstr(F.what, "bad.rc:3") != NULL && exit_status(F.class, false) == 78,
 	    "bad value: exit 78 with FILE:LINE");
 	opts_clear(&o);
