@@ -136,8 +136,9 @@ _carrier() {
 		opt=${cur%%=*} val=${cur#*=} prefix=$opt=
 	else
 		case $prev in
-		--host | --port | --helo | --timeout | --source | --tls-ca | \
-			--tls-cert | --tls-key | --tls-fingerprint | --tls-priority | \
+		--host | --port | --helo | --timeout | --source | --proxy | \
+			--proxy-host | --proxy-port | --tls-ca | --tls-cert | \
+			--tls-key | --tls-fingerprint | --tls-priority | \
 			--user | --auth | --from | --file | --mail-option | \
 			--rcpt-option | --log | --report | --account | --config | \
 			--verify | --expn | --command | --maildir | --mbox | \
@@ -239,7 +240,7 @@ _carrier() {
 		case ${COMP_WORDS[0]##*/} in
 		sendmail | mailq | newaliases) return 0 ;;
 		esac
-		local opts='--host --port --lmtp --helo --timeout --source -4 -6
+		local opts='--host --port --lmtp --helo --timeout --source --proxy --proxy-host --proxy-port -4 -6
 --tls --starttls --starttls= --tls-ca --tls-cert --tls-key --tls-fingerprint
 --tls-priority --tls-no-verify
 --user --auth --no-initial-response --allow-plaintext-auth

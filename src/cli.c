@@ -95,7 +95,7 @@ void
 options_free(struct options *o)
 {
 	char **strs[] = { &o->log_time_format, &o->queue_dir, &o->host,
-	    &o->helo, &o->source, &o->tls_ca, &o->tls_cert, &o->tls_key,
+	    &o->helo, &o->source, &o->proxy, &o->proxy_host, &o->tls_ca, &o->tls_cert, &o->tls_key,
 	    &o->tls_fingerprint, &o->tls_priority, &o->tls_host, &o->user,
 	    &o->passwordeval, &o->from, &o->file, &o->fullname,
 	    &o->dsn_notify, &o->dsn_return, &o->dsn_envid, &o->body_type,
@@ -206,6 +206,15 @@ store_setting(struct cli *st, enum config_key id, const char *name,
 		break;
 	case CK_SOURCE_IP:
 		take_str(&o->source, v);
+		break;
+	case CK_PROXY:
+		take_str(&o->proxy, v);
+		break;
+	case CK_PROXY_HOST:
+		take_str(&o->proxy_host, v);
+		break;
+	case CK_PROXY_PORT:
+		o->proxy_port = (int)v->num;
 		break;
 	case CK_TIMEOUT:
 		/* 0 means "not given" in struct options, so that the
@@ -705,6 +714,8 @@ cli_usage(FILE *out)
 "  --helo NAME             name for EHLO/LHLO (the local host name)\n"
 "  --timeout SECONDS       limit for every network wait\n"
 "  --source HOST[:PORT]    local address to connect from\n"
+"  --proxy socks5[h]://[USER@]HOST[:PORT]   through a SOCKS5 proxy\n"
+"  --proxy-host HOST  --proxy-port N      msmtp's form (socks5h)\n"
 "  -4, -6                  IPv4 or IPv6 only\n"
 "TLS:\n"
 "  --tls                   TLS from the first byte\n"

@@ -293,8 +293,6 @@ check_account(const struct config *c, const struct config_account *a,
 {
 	const char *s;
 
-	if (vstr(a, CK_PROXY_HOST))
-		return unsupported(c, a, CK_PROXY_HOST, "no SOCKS proxies", f);
 	if (vstr(a, CK_NTLMDOMAIN))
 		return unsupported(c, a, CK_NTLMDOMAIN, "no NTLM", f);
 	if (vstr(a, CK_TLS_CRL_FILE))
@@ -380,6 +378,13 @@ apply_connection(const struct config *c, const struct config_account *a,
 	if (o->timeout == 0 && vset(a, CK_TIMEOUT))
 		o->timeout = (int)a->v[CK_TIMEOUT].num;	/* off: 0 */
 	fill_str(&o->source, a, CK_SOURCE_IP);
+	/* A proxy named on the command line replaces the account's. */
+	if (o->proxy == NULL && o->proxy_host == NULL) {
+		fill_str(&o->proxy, a, CK_PROXY);
+		fill_str(&o->proxy_host, a, CK_PROXY_HOST);
+	}
+	if (o->proxy_port == 0 && vset(a, CK_PROXY_PORT))
+		o->proxy_port = (int)a->v[CK_PROXY_PORT].num;
 	return 0;
 }
 

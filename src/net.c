@@ -502,28 +502,16 @@ parse_connect(struct conn *c, void *ctx, char *err, size_t errlen)
 	return p;
 }
 
-/* RFC 1928 3 and RFC 1929: the method, and the login when it is ours. */
+/* RFC 1929: log in with the user name and password. */
 static int
-socks_login(struct conn *c, const struct socks_proxy *px, int64_t deadline,
-    struct failure *f)
+socks_userpass_login(struct conn *c, const struct socks_proxy *px,
+    int64_t deadline, struct failure *f)
 {
 	struct buf b;
 	char err[128];
-	int method = SOCKS_NONE_ACCEPTABLE;
 	bool ok = false;
 
 	buf_init(&b);
-	socks_greeting(px->user != NULL, &b);
-	if (socks_send(c, &b, false, deadline, f) < 0 ||
-	    socks_read(c, parse_method, &method, deadline, f) == SOCKS_BAD)
-		return -1;
-	if (method == SOCKS_NO_AUTH)
-		return 0;
-	if (method != SOCKS_USERPASS || px->user == NULL)
-		return fail(f, FAIL_AUTH, 0, "SOCKS proxy", "it accepts none "
-		    "of the methods offered (%s)", px->user ? "none, user "
-		    "name and password" : "none: give a user name in the "
-		    "proxy URL");
 	if (socks_userpass(px->user, px->password ? px->password : "", &b,
 	    err, sizeof err) < 0) {
 		buf_free_secret(&b);
@@ -536,6 +524,33 @@ socks_login(struct conn *c, const struct socks_proxy *px, int64_t deadline,
 		return fail(f, FAIL_AUTH, 0, "SOCKS proxy", "the user name "
 		    "and password were refused");
 	return 0;
+}
+
+/* RFC 1928 3: the method, and the login when it is the user name and
+   password. */
+static int
+socks_login(struct conn *c, const struct socks_proxy *px, int64_t deadline,
+    struct failure *f)
+{
+	struct buf b;
+	int method = SOCKS_NONE_ACCEPTABLE;
+	int rc;
+
+	buf_init(&b);
+	socks_greeting(px->user != NULL, &b);
+	rc = socks_send(c, &b, false, deadline, f);
+	buf_free(&b);
+	if (rc < 0 ||
+	    socks_read(c, parse_method, &method, deadline, f) == SOCKS_BAD)
+		return -1;
+	if (method == SOCKS_NO_AUTH)
+		return 0;
+	if (method != SOCKS_USERPASS || px->user == NULL)
+		return fail(f, FAIL_AUTH, 0, "SOCKS proxy", "it accepts none "
+		    "of the methods offered (%s)", px->user ? "none, user "
+		    "name and password" : "none: give a user name in the "
+		    "proxy URL");
+	return socks_userpass_login(c, px, deadline, f);
 }
 
 /* The address the proxy is asked for: the name itself (socks5h, in

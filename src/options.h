@@ -63,6 +63,9 @@ struct options {
 	char *helo;			/* NULL: the local FQDN */
 	int timeout;			/* seconds, 0: RFC 5321 defaults */
 	char *source;			/* --source HOST[:PORT] */
+	char *proxy;			/* --proxy socks5[h]://... URL */
+	char *proxy_host;		/* msmtp's proxy_host (socks5h) */
+	int proxy_port;			/* msmtp's proxy_port; 0: 1080 */
 	int family;			/* AF_UNSPEC, AF_INET, AF_INET6 */
 
 	/* TLS */

@@ -763,7 +763,8 @@ secret_get(const struct secret_query *q, struct secret *out,
 				return 0;
 		}
 	}
-	env = getenv("CARRIER_PASSWORD");
+	const char *env_name = q->env_name ? q->env_name : "CARRIER_PASSWORD";
+	env = getenv(env_name);
 	if (env != NULL && *env != '\0') {
 		out->password = xstrdup(env);
 		out->source = SECRET_ENV;
@@ -776,11 +777,11 @@ secret_get(const struct secret_query *q, struct secret *out,
 	}
 	return fail(f, FAIL_CONFIG, 0, "password", "none found%s%s%s%s: "
 	    "set password or passwordeval in the account, add the host to "
-	    "~/.netrc, set CARRIER_PASSWORD, or run from a terminal",
+	    "~/.netrc, set %s, or run from a terminal",
 	    out->user != NULL || q->host != NULL ? " for " : "",
 	    out->user != NULL ? out->user : "",
 	    out->user != NULL && q->host != NULL ? " at " : "",
-	    q->host != NULL ? q->host : "");
+	    q->host != NULL ? q->host : "", env_name);
 }
 
 int

@@ -35,6 +35,7 @@ struct secret_query {
 	bool no_prompt;		  /* never prompt, even with a terminal */
 	int timeout;		  /* passwordeval's limit in seconds; 0: the
 				   * default of secret_eval */
+	const char *env_name;	  /* step 4's variable; NULL: CARRIER_PASSWORD */
 };
 
 struct secret {

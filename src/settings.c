@@ -11,6 +11,7 @@
 #include "params.h"
 #include "secret.h"
 #include "settings.h"
+#include "socks.h"
 
 #define ROW(key, opt, id, type, help) { key, opt, id, type, NULL, false, help }
 /* An option that means one value of a setting and takes none. */
@@ -25,8 +26,10 @@ const struct setting settings[] = {
 	ROW("socket", NULL, CK_SOCKET, ST_TEXT, "Unix socket of the server"),
 	ROW("source_ip", "source", CK_SOURCE_IP, ST_SOURCE,
 	    "local address to connect from, optionally with :PORT"),
-	ROW("proxy_host", NULL, CK_PROXY_HOST, ST_TEXT, "(not supported)"),
-	ROW("proxy_port", NULL, CK_PROXY_PORT, ST_PORT_OPT, "(not supported)"),
+	ROW("proxy_host", "proxy-host", CK_PROXY_HOST, ST_WORD,
+	    "SOCKS5 proxy that also resolves the server's name (msmtp)"),
+	ROW("proxy_port", "proxy-port", CK_PROXY_PORT, ST_PORT_OPT,
+	    "port of proxy_host (1080)"),
 	ROW("timeout", "timeout", CK_TIMEOUT, ST_TIMEOUT,
 	    "limit in seconds for every network wait (1 to 86400)"),
 	ROW("connect_timeout", NULL, CK_TIMEOUT, ST_TIMEOUT, "old name of "
@@ -121,6 +124,8 @@ const struct setting settings[] = {
 	/* carrier only */
 	ROW("queue", NULL, CK_QUEUE, ST_TEXT, "queue directory; turns "
 	    "queueing on"),
+	ROW("proxy", "proxy", CK_PROXY, ST_PROXY, "SOCKS5 proxy: "
+	    "socks5://[USER@]HOST[:PORT], socks5h:// to let it resolve names"),
 };
 const size_t settings_count = sizeof settings / sizeof settings[0];
 
@@ -512,6 +517,28 @@ parse_host(const char *arg, struct setting_value *v, const char **hint)
 	return SE_OK;
 }
 
+/* --proxy and proxy: a SOCKS5 URL, checked here and kept as written
+   (setup splits it); "" unsets. */
+static enum setting_error
+parse_proxy(const char *arg, struct setting_value *v, const char **hint)
+{
+	char *host, *user;
+	int port;
+	bool remote;
+
+	*hint = "socks5://[USER@]HOST[:PORT] or socks5h://[USER@]HOST[:PORT]";
+	if (*arg != '\0') {
+		if (has_control(arg))
+			return SE_CONTROL;
+		if (!socks_url_parse(arg, &host, &port, &user, &remote))
+			return SE_INVALID;
+		free(host);
+		free(user);
+	}
+	v->str = xstrdup(arg);
+	return SE_OK;
+}
+
 /* --source and source_ip: checked as HOST[:PORT], kept as written (the
    connection splits it); "" unsets. */
 static enum setting_error
@@ -606,6 +633,8 @@ parse_typed(const struct setting *s, const char *arg,
 		return parse_header(arg, s->type, v, hint);
 	case ST_SYSLOG:
 		return parse_syslog(arg, v, hint);
+	case ST_PROXY:
+		return parse_proxy(arg, v, hint);
 	}
 	return SE_INVALID;
 }

@@ -38,7 +38,7 @@ enum config_key {
 	CK_REMOVE_BCC_HEADERS, CK_UNDISCLOSED_RECIPIENTS,
 	CK_LOGFILE, CK_LOGFILE_TIME_FORMAT, CK_SYSLOG, CK_ALIASES,
 	/* carrier only */
-	CK_QUEUE, CK_ALLOW_PLAINTEXT_AUTH, CK_INITIAL_RESPONSE,
+	CK_QUEUE, CK_ALLOW_PLAINTEXT_AUTH, CK_INITIAL_RESPONSE, CK_PROXY,
 	CK_COUNT
 };
 
@@ -65,6 +65,7 @@ enum setting_type {
 	ST_HDR2,	/* "" | auto | off */
 	ST_HDR_LEGACY,	/* add_missing_*_header: "" | on | off */
 	ST_SYSLOG,	/* "" | on | off | FACILITY: "LOG_X" or "" */
+	ST_PROXY,	/* "" or socks5[h]://[USER@]HOST[:PORT]: str */
 };
 
 /* Values of set_from_header / set_date_header / set_msgid_header. */

@@ -8,13 +8,14 @@
 #include "secret.h"
 #include "settings.h"
 #include "setup.h"
+#include "socks.h"
 
 static int
 fetch_secret(struct run *r, struct failure *f)
 {
 	struct secret_query q = { r->o.password, r->o.passwordeval,
 	    r->host[0] == '/' ? NULL : r->host, r->o.user, NULL, false,
-	    r->o.timeout };
+	    r->o.timeout, NULL };
 	struct secret s = { 0 };
 	int rc = secret_get(&q, &s, f);
 
@@ -145,6 +146,59 @@ session_config_from(struct run *r)
 	sc->ev.secret_ctx = r;
 }
 
+/* The proxy's password: the URL's user is looked up like an AUTH user,
+   with CARRIER_PROXY_PASSWORD in the place of CARRIER_PASSWORD. */
+static int
+proxy_password(struct run *r, struct failure *f)
+{
+	struct secret_query q = { NULL, NULL, r->proxy_host, r->proxy_user,
+	    NULL, false, r->o.timeout, "CARRIER_PROXY_PASSWORD" };
+	struct secret s = { 0 };
+	int rc = secret_get(&q, &s, f);
+
+	if (rc == 0) {
+		r->proxy_password = s.password;
+		s.password = NULL;
+	} else
+		(void)snprintf(f->what, sizeof f->what, "SOCKS proxy password");
+	secret_clear(&s);
+	return rc;
+}
+
+/*
+ * The SOCKS5 proxy of --proxy or `proxy` (a URL, carrier(1)), else of
+ * msmtp's proxy_host and proxy_port (the proxy resolves names, as msmtp
+ * has it).  A Unix socket is reached directly.
+ */
+static int
+setup_proxy(struct run *r, struct failure *f)
+{
+	struct socks_proxy *px = &r->proxy;
+	int port = 1080;
+	bool remote = true;
+
+	if (r->host[0] == '/')
+		return 0;
+	if (r->o.proxy != NULL && *r->o.proxy != '\0') {
+		/* Checked when it was read: it parses. */
+		if (!socks_url_parse(r->o.proxy, &r->proxy_host, &port,
+		    &r->proxy_user, &remote))
+			return fail(f, FAIL_CONFIG, 0, "proxy", "'%s' is not "
+			    "a SOCKS5 URL", r->o.proxy);
+	} else if (r->o.proxy_host != NULL && *r->o.proxy_host != '\0') {
+		r->proxy_host = xstrdup(r->o.proxy_host);
+		if (r->o.proxy_port != 0)
+			port = r->o.proxy_port;
+	} else
+		return 0;
+	if (r->proxy_user != NULL && proxy_password(r, f) < 0)
+		return -1;
+	*px = (struct socks_proxy){ r->proxy_host, port, remote,
+	    r->proxy_user, r->proxy_password };
+	r->sc.target.proxy = px;
+	return 0;
+}
+
 void
 setup_init(struct run *r)
 {
@@ -155,6 +209,9 @@ setup_init(struct run *r)
 void
 setup_free(struct run *r)
 {
+	free(r->proxy_host);
+	free(r->proxy_user);
+	free_secret(r->proxy_password);
 	options_free(&r->o);
 	free(r->fqdn);
 	free(r->host);
@@ -187,6 +244,9 @@ setup_session(struct run *r, const char *account, struct failure *f)
 		r->fqdn = net_local_fqdn();
 	resolve_target(r);
 	session_config_from(r);
+	if (r->o.action != ACT_LIST_QUEUE && r->o.action != ACT_REMOVE_QUEUED &&
+	    setup_proxy(r, f) < 0)
+		return -1;
 	if (helo_check(r->sc.helo, f) < 0 || auth_user_check(&r->o, f) < 0)
 		return -1;
 	if (needs_secret(&r->o) && fetch_secret(r, f) < 0)

@@ -19,6 +19,9 @@ struct run {
 	int port;		/* the port to connect to */
 	struct session_config sc;
 	char *secret;		/* fetched before connecting; wiped */
+	struct socks_proxy proxy;	/* sc.target.proxy points here */
+	char *proxy_host, *proxy_user;
+	char *proxy_password;	/* wiped */
 };
 
 /* Parse argv into r->o.  FAIL_USAGE. */

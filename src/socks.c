@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "socks.h"
@@ -17,6 +18,52 @@ bad(char *err, size_t errlen, const char *why)
 {
 	(void)snprintf(err, errlen, "%s", why);
 	return SOCKS_BAD;
+}
+
+bool
+socks_url_parse(const char *url, char **host, int *port, char **user,
+    bool *remote_dns)
+{
+	const char *p, *at, *hs, *he, *colon;
+	long n = 1080;
+
+	if (strncmp(url, "socks5://", 9) == 0)
+		p = url + 9, *remote_dns = false;
+	else if (strncmp(url, "socks5h://", 10) == 0)
+		p = url + 10, *remote_dns = true;
+	else
+		return false;
+	for (const char *q = p; *q; q++)
+		if ((unsigned char)*q < 0x21 || *q == 0x7f || *q == '/')
+			return false;
+	at = strrchr(p, '@');
+	hs = at ? at + 1 : p;
+	if (*hs == '[') {
+		if ((he = strchr(hs, ']')) == NULL || he == hs + 1)
+			return false;
+		colon = he[1] == ':' ? he + 1 : NULL;
+		if (he[1] != '\0' && colon == NULL)
+			return false;
+		hs++;
+	} else {
+		colon = strchr(hs, ':');
+		he = colon ? colon : hs + strlen(hs);
+		if (he == hs)
+			return false;
+	}
+	if (colon != NULL) {
+		char *end;
+		n = strtol(colon + 1, &end, 10);
+		if (colon[1] < '1' || colon[1] > '9' || *end != '\0' ||
+		    n < 1 || n > 65535)
+			return false;
+	}
+	if (at != NULL && at == p)
+		return false;
+	*host = xstrndup(hs, (size_t)(he - hs));
+	*user = at ? xstrndup(p, (size_t)(at - p)) : NULL;
+	*port = (int)n;
+	return true;
 }
 
 void

@@ -22,6 +22,16 @@ enum socks_method {
 /* The outcome of parsing a reply from bytes received so far. */
 enum socks_parse { SOCKS_MORE, SOCKS_DONE, SOCKS_BAD };
 
+/*
+ * A proxy URL: socks5://[USER@]HOST[:PORT] or socks5h://... (the proxy
+ * resolves the server's name), HOST a name, an IPv4 address or [IPv6];
+ * the port 1080 when none is written.  Returns true with *host (and
+ * *user, NULL when none) malloc'd, false (nothing allocated) for anything
+ * else, a control byte included.
+ */
+bool socks_url_parse(const char *url, char **host, int *port, char **user,
+    bool *remote_dns);
+
 /* The greeting: version 5 and the methods offered (user/password too
    when `with_password`). */
 void socks_greeting(bool with_password, struct buf *out);

@@ -263,6 +263,8 @@ test_every_key(void)
 		{ "proxy_host 127.0.0.1", CK_PROXY_HOST, "127.0.0.1", 0 },
 		{ "proxy_port 9050", CK_PROXY_PORT, "9050", 9050 },
 		{ "proxy_port", CK_PROXY_PORT, "", 0 },
+		{ "proxy socks5h://u@127.0.0.1:9050", CK_PROXY,
+		    "socks5h://u@127.0.0.1:9050", 0 },
 		{ "timeout 30", CK_TIMEOUT, "30", 30 },
 		{ "timeout off", CK_TIMEOUT, "off", 0 },
 		{ "connect_timeout 7", CK_TIMEOUT, "7", 7 },
@@ -718,7 +720,6 @@ test_unsupported(void)
 		const char *line;
 		const char *want;
 	} cases[] = {
-		{ "proxy_host 127.0.0.1", "proxy_host is not supported" },
 		{ "ntlmdomain D", "ntlmdomain is not supported" },
 		{ "tls_crl_file /x.crl", "tls_crl_file is not supported" },
 		{ "tls_min_dh_prime_bits 512", "tls_min_dh_prime_bits is not" },

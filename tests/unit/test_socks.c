@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -139,9 +140,54 @@ test_rep_classes(void)
 	    c == FAIL_PROTOCOL, "REP 7, 8 and unknown codes: 76");
 }
 
+static void
+test_urls(void)
+{
+	static const struct {
+		const char *url, *host, *user;
+		int port;
+		bool remote;
+	} good[] = {
+		{ "socks5://127.0.0.1", "127.0.0.1", NULL, 1080, false },
+		{ "socks5h://127.0.0.1:9050", "127.0.0.1", NULL, 9050, true },
+		{ "socks5://bob@proxy.example:1081", "proxy.example", "bob",
+		    1081, false },
+		{ "socks5h://[::1]:1080", "::1", NULL, 1080, true },
+		{ "socks5://a@b@[::1]", "::1", "a@b", 1080, false },
+	};
+	static const char *const bad[] = { "", "socks4://h", "http://h:1",
+	    "socks5://", "socks5://h:0", "socks5://h:65536", "socks5://h:01",
+	    "socks5://h:x", "socks5://@h", "socks5://[::1", "socks5://[]:1",
+	    "socks5://h/path", "socks5://h\r\n", "socks5://h:1 ",
+	    "SOCKS5://h" };
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		char *host = NULL, *user = NULL;
+		int port = 0;
+		bool remote = !good[i].remote;
+		bool ok = socks_url_parse(good[i].url, &host, &port, &user,
+		    &remote);
+		CHECK(ok && strcmp(host, good[i].host) == 0 &&
+		    port == good[i].port && remote == good[i].remote &&
+		    (good[i].user == NULL ? user == NULL :
+		    user != NULL && strcmp(user, good[i].user) == 0),
+		    "URL %s", good[i].url);
+		free(host);
+		free(user);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *host = NULL, *user = NULL;
+		int port = 0;
+		bool remote;
+		CHECK(!socks_url_parse(bad[i], &host, &port, &user, &remote) &&
+		    host == NULL && user == NULL, "URL refused: bad[%zu]", i);
+	}
+}
+
 int
 main(void)
 {
+	test_urls();
 	test_requests();
 	test_replies();
 	test_rep_classes();
