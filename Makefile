@@ -26,8 +26,8 @@ DEFS    = -D_GNU_SOURCE -DCARRIER_VERSION='"$(VERSION)"' \
           -DLIBBSD_BUILD_VERSION="\"`pkg-config --modversion libbsd`\""
 ALL_CFLAGS = $(WARN) $(WERROR) $(DEFS) $(PKG_CFLAGS) $(CFLAGS)
 
-LIB_SRC = src/address.c src/auth.c src/batch.c src/cli.c src/config.c \
-          src/config_parse.c src/deliver.c \
+LIB_SRC = src/address.c src/attempt.c src/auth.c src/batch.c src/cli.c \
+          src/config.c src/config_parse.c src/deliver.c \
           src/encoder.c src/envelope.c src/flush.c src/headers.c \
           src/outcome.c src/params.c src/progress.c src/query.c src/queue.c \
           src/relay.c src/settings.c \

@@ -247,7 +247,7 @@ _carrier() {
 --from --read-recipients --file --batch --maildir --mbox
 --mail-option --rcpt-option --smtputf8 --keep-bcc
 --verbose --debug --debug= --progress --log --syslog --syslog= --report=
---queue --queue= --queue-only --flush --list-queue --queue-remove
+--queue --queue= --queue-only --flush --flush=due --list-queue --queue-remove
 --queue-max-age
 --account --config --sendmail --help --version
 --features --verify --expn --noop --server-help --server-help= --command'

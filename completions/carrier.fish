@@ -144,7 +144,7 @@ complete -c carrier -l report -x -a json -d 'JSON report on standard output'
 # Queue
 complete -c carrier -l queue -f -a '(__fish_complete_directories (commandline -ct | string replace -- --queue= ""))' -d 'Queue on a temporary failure (--queue=DIR)'
 complete -c carrier -l queue-only -d 'Queue without trying to send'
-complete -c carrier -l flush -d 'Deliver what is queued'
+complete -c carrier -l flush -f -a due -d 'Deliver what is queued (--flush=due: only what is due)'
 complete -c carrier -l list-queue -d 'List the queue'
 complete -c carrier -l queue-remove -x -a '(__carrier_queue_ids)' -d 'Remove a message from the queue'
 complete -c carrier -l queue-max-age -x -d 'Days a queued message is retried (5)'

@@ -14,10 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attempt.h"
 #include "batch.h"
-#include "deliver.h"
-#include "envelope.h"
-#include "message.h"
 
 /* Where one message of the batch comes from. */
 struct source {
@@ -192,72 +190,24 @@ verdict(enum fail_class c)
 	}
 }
 
-/* One message over the open session (opened again when needed). */
-static enum fail_class
-send_one(struct run *r, struct session *s, bool *open, bool *reused,
-    const struct source *src, struct failure *f)
+static int
+read_source(const void *ctx, struct message *m, struct failure *f)
 {
-	struct message m;
-	struct mail_envelope e;
-	struct send_result res = { 0 };
 	struct read_rules rules = { false };
-	int fd, rc = -1;
+	int fd = open_source(ctx, f), rc;
 
-	message_init(&m);
-	memset(&e, 0, sizeof e);
-	reply_init(&res.final);
-	if ((fd = open_source(src, f)) < 0)
-		goto out;
-	rc = message_read(&m, fd, &rules, f);
+	if (fd < 0)
+		return -1;
+	rc = message_read(m, fd, &rules, f);
 	(void)close(fd);
-	if (rc < 0 || (rc = envelope_build(&e, &r->o, &m, r->fqdn, f)) < 0)
-		goto out;
-	if (*open && !s->usable) {
-		session_close(s);
-		*open = false;
-	}
-	if (!*open) {
-		if ((rc = session_open(s, &r->sc, f)) < 0)
-			goto out;
-		*reused = false;
-	}
-	*open = true;
-	struct envelope env = { e.sender, &e.recipients };
-	rc = session_send(s, &env, &m, &res, f);
-	/* A server may close an idle connection between two messages:
-	   when nothing of this transaction was answered, try once anew. */
-	if (rc < 0 && f->class == FAIL_IOERR && *reused) {
-		bool replied = false;
-		for (size_t i = 0; i < res.n; i++)
-			replied |= res.r[i].code != 0;
-		if (!replied) {
-			session_close(s);
-			*open = false;
-			send_result_free(&res);
-			memset(f, 0, sizeof *f);
-			if ((rc = session_open(s, &r->sc, f)) < 0)
-				goto out;
-			*open = true;
-			rc = session_send(s, &env, &m, &res, f);
-		}
-	}
-	*reused = true;
-	deliver_refusals(src->name, &res);
-out:
-	deliver_record(r, e.sender, &e.recipients, &res, message_size(&m), rc,
-	    f);
-	send_result_free(&res);
-	envelope_free(&e);
-	message_free(&m);
-	return rc < 0 ? f->class : FAIL_NONE;
+	return rc;
 }
 
 int
 deliver_batch(struct run *r, struct failure *f)
 {
 	struct sources src = { 0 };
-	struct session s;
-	bool open = false, reused = false;
+	struct link l;
 	enum fail_class worst = FAIL_NONE;
 	int rc = -1;
 
@@ -276,28 +226,25 @@ deliver_batch(struct run *r, struct failure *f)
 		goto out;
 	}
 	r->sc.quit_early = false;
+	memset(&l, 0, sizeof l);
 	for (size_t i = 0; i < src.n; i++) {
 		struct failure mf;
+		struct attempt a = { .read = read_source, .ctx = &src.v[i],
+		    .name = src.v[i].name, .retry_lost = true };
 		memset(&mf, 0, sizeof mf);
-		enum fail_class c = send_one(r, &s, &open, &reused,
-		    &src.v[i], &mf);
+		enum fail_class c = attempt_send(r, &l, &a, &mf) < 0 ?
+		    mf.class : FAIL_NONE;
 		char *esc = escape_bytes(src.v[i].name, strlen(src.v[i].name));
 		/* With --report=json, stdout is the reports'. */
 		(void)fprintf(r->o.report_json ? stderr : stdout, "%s: %s\n",
 		    esc, verdict(c));
 		free(esc);
-		if (c != FAIL_NONE) {
-			if (mf.what[0])
-				warnx_safe("%s: %s%s%s", src.v[i].name, mf.what,
-				    mf.detail[0] ? ": " : "", mf.detail);
-			worst = fail_worse(worst, c);
-		}
+		worst = fail_worse(worst, c);
 	}
 	(void)fflush(stdout);
 	rc = worst == FAIL_NONE ? 0 : fail_reported(f, worst);
+	link_close(&l);
 out:
-	if (open)
-		session_close(&s);
 	sources_free(&src);
 	return rc;
 }

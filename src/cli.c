@@ -60,7 +60,7 @@ static const struct option own_longopts[] = {
 	{ "queue", optional_argument, NULL, OPT_QUEUE },
 	{ "queue-only", no_argument, NULL, OPT_QUEUE_ONLY },
 	{ "queue-max-age", required_argument, NULL, OPT_QUEUE_MAX_AGE },
-	{ "flush", no_argument, NULL, OPT_FLUSH },
+	{ "flush", optional_argument, NULL, OPT_FLUSH },
 	{ "list-queue", no_argument, NULL, OPT_LIST_QUEUE },
 	{ "queue-remove", required_argument, NULL, OPT_QUEUE_REMOVE },
 };
@@ -365,7 +365,11 @@ action_option(int c, const char *arg, struct options *o, struct failure *f)
 		strlist_add(&o->commands, arg);
 		break;
 	case OPT_FLUSH:
+		if (arg != NULL && strcmp(arg, "due") != 0)
+			return fail(f, FAIL_USAGE, 0, "--flush", "'%s' is not "
+			    "due", arg);
 		o->action = ACT_FLUSH_QUEUE;
+		o->flush_due = arg != NULL;
 		break;
 	case OPT_LIST_QUEUE:
 		o->action = ACT_LIST_QUEUE;
@@ -749,7 +753,8 @@ cli_usage(FILE *out)
 "Queue:\n"
 "  --queue[=DIR]           queue the message when the server cannot be\n"
 "                          reached or answers 4xx; --queue-only: never try\n"
-"  --flush, -q             deliver what is queued; --list-queue, -bp\n"
+"  --flush[=due], -q       deliver what is queued (=due: what is due);\n"
+"  --list-queue, -bp       list the queue\n"
 "  --queue-remove ID       --queue-max-age DAYS (5)\n"
 "  --sendmail              behave as sendmail, keeping these options (named\n"
 "                          sendmail: only the sendmail flags below)\n"

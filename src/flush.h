@@ -9,9 +9,12 @@
 #include "setup.h"
 
 /*
- * Send the queued messages.  argc/argv are the command line, parsed again
- * for each account a flush sends for, so its options apply to every
- * session.  Returns 0, or -1 with *f holding the worst outcome.
+ * Send the queued messages: all of them, or with --flush=due those whose
+ * retry time has come; one line per entry on stdout, those left waiting
+ * with the time of their next attempt.  argc/argv are the command line,
+ * parsed again for each way the entries go, after the settings stored
+ * with them, so that its options replace those where given.  Returns 0,
+ * or -1 with *f holding the worst outcome (fail_worse).
  */
 int queue_flush(struct run *r, int argc, char **argv, struct failure *f);
 

@@ -58,7 +58,8 @@ run(struct run *r, int argc, char **argv, struct failure *f)
 		    "this session");
 	switch (r->o.action) {
 	case ACT_SEND:
-		return r->o.batch ? deliver_batch(r, f) : deliver(r, f);
+		return r->o.batch ? deliver_batch(r, f) :
+		    deliver(r, argc, argv, f);
 	case ACT_FLUSH_QUEUE:
 		return queue_flush(r, argc, argv, f);
 	case ACT_LIST_QUEUE:

@@ -118,6 +118,7 @@ struct options {
 	bool queue_on;			/* --queue: queue on failure */
 	bool queue_only;		/* -odq, --queue-only */
 	int queue_max_age;		/* days; 0: 5 */
+	bool flush_due;			/* --flush=due: only what is due */
 
 	/* configuration */
 	char *config_file;		/* -C, --config */

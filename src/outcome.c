@@ -39,7 +39,7 @@ json_string(struct buf *b, const char *s)
 }
 
 static void
-json_recipient(struct buf *b, const struct rcpt_result *r)
+json_recipient(struct buf *b, const struct rcpt_result *r, bool queued)
 {
 	buf_adds(b, "{\"address\":");
 	json_string(b, r->address);
@@ -62,7 +62,7 @@ json_recipient(struct buf *b, const struct rcpt_result *r)
 		json_string(b, r->text);
 	else
 		buf_adds(b, "null");
-	buf_addc(b, '}');
+	buf_addf(b, ",\"queued\":%s}", queued ? "true" : "false");
 }
 
 void
@@ -81,7 +81,8 @@ outcome_json(FILE *out, const struct outcome *o)
 		for (size_t i = 0; i < o->result->n; i++) {
 			if (i)
 				buf_addc(&b, ',');
-			json_recipient(&b, &o->result->r[i]);
+			json_recipient(&b, &o->result->r[i],
+			    o->queued && o->queued[i]);
 		}
 	} else if (o->recipients != NULL) {
 		for (size_t i = 0; i < o->recipients->n; i++) {
@@ -89,7 +90,7 @@ outcome_json(FILE *out, const struct outcome *o)
 			    NULL, 0, "", NULL };
 			if (i)
 				buf_addc(&b, ',');
-			json_recipient(&b, &r);
+			json_recipient(&b, &r, o->queued && o->queued[i]);
 		}
 	}
 	buf_adds(&b, "],\"final\":");

@@ -6,6 +6,7 @@
 #ifndef CARRIER_OUTCOME_H
 #define CARRIER_OUTCOME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -22,6 +23,9 @@ struct outcome {
 	uint64_t size;
 	const struct failure *failure;	/* class FAIL_NONE on success */
 	int exit_status;
+	const bool *queued;		/* per recipient (of result, else of
+					   recipients): kept in the queue for
+					   another try; NULL: none */
 };
 
 /* Write the JSON report, one object and a newline. */

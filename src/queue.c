@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "cli.h"
 #include "params.h"
 #include "queue.h"
 
@@ -26,6 +27,7 @@ queue_entry_free(struct queue_entry *e)
 	free(e->dsn_return);
 	free(e->dsn_envid);
 	free(e->body_type);
+	strlist_free(&e->route);
 	free(e->last_error);
 	free(e->invalid);
 	memset(e, 0, sizeof *e);
@@ -246,6 +248,8 @@ fill_envelope(int fd, const void *ctx, struct failure *f)
 	put_line(&b, "dsn_return", e->dsn_return);
 	put_line(&b, "dsn_envid", e->dsn_envid);
 	put_line(&b, "body", e->body_type);
+	for (size_t i = 0; i < e->route.n; i++)
+		put_line(&b, "option", e->route.v[i]);
 	buf_addf(&b, "attempts %d\nfirst %lld\nlast %lld\nnext %lld\n",
 	    e->attempts, (long long)e->first, (long long)e->last,
 	    (long long)e->next);
@@ -314,13 +318,177 @@ once(char **field, const char *v)
 	return true;
 }
 
+/* The options an entry may keep: where the message goes and how the
+   session is set up.  Never one that reads a configuration, writes a
+   file or names a secret. */
+static const char *const route_options[] = {
+	"host", "port", "lmtp", "tls", "starttls", "tls-ca", "tls-cert",
+	"tls-key", "tls-fingerprint", "tls-priority", "tls-no-verify", "user",
+	"auth", "no-initial-response", "allow-plaintext-auth", "proxy",
+	"proxy-host", "proxy-port", NULL,
+};
+
+static bool
+route_option(const char *word)
+{
+	size_t n = strcspn(word, "=");
+
+	if (strncmp(word, "--", 2) != 0)
+		return false;
+	for (size_t i = 0; route_options[i] != NULL; i++)
+		if (n - 2 == strlen(route_options[i]) &&
+		    strncmp(word + 2, route_options[i], n - 2) == 0)
+			return true;
+	return false;
+}
+
+/* Parse words as a command line of their own ("carrier WORD..."). */
+static int
+parse_words(const char *const *words, size_t n, struct options *o,
+    struct failure *f)
+{
+	char **argv = xcalloc(n + 2, sizeof *argv);
+	int rc;
+
+	argv[0] = xstrdup("carrier");
+	for (size_t i = 0; i < n; i++)
+		argv[i + 1] = xstrdup(words[i]);
+	rc = cli_parse((int)n + 1, argv, "carrier", o, f);
+	if (rc == 0 && (o->recipients.n > 0 || o->action != ACT_SEND))
+		rc = fail(f, FAIL_USAGE, 0, "option", "not a setting");
+	for (size_t i = 0; i < n + 1; i++)
+		free(argv[i]);
+	free(argv);
+	return rc;
+}
+
+/* One `option` line: a connection or session option, named in full,
+   that the command line itself accepts. */
 static const char *
-check_value(const char *key, const char *v, struct queue_entry *e)
+check_option(const char *v, struct queue_entry *e, char *msg, size_t len)
+{
+	struct options o;
+	struct failure f;
+	int rc;
+
+	strlist_add(&e->route, v);
+	if (!route_option(v))
+		return "is not a connection or session option";
+	options_init(&o);
+	rc = parse_words(&v, 1, &o, &f);
+	options_free(&o);
+	if (rc == 0)
+		return NULL;
+	(void)snprintf(msg, len, "is refused: %s: %s", f.what, f.detail);
+	return msg;
+}
+
+int
+queue_route_apply(const struct strlist *route, struct options *o,
+    struct failure *f)
+{
+	return parse_words((const char *const *)route->v, route->n, o, f);
+}
+
+static void
+add_word(struct strlist *words, const char *name, const char *value)
+{
+	char *w = xasprintf("--%s%s%s", name, value ? "=" : "",
+	    value ? value : "");
+	strlist_add(words, w);
+	free(w);
+}
+
+/* A file named relative to the directory of the command: the flush may
+   run elsewhere (cron, a timer). */
+static void
+add_path(struct strlist *words, const char *name, const char *path)
+{
+	char cwd[4096];
+
+	if (path == NULL)
+		return;
+	if (path[0] != '/' && getcwd(cwd, sizeof cwd) != NULL) {
+		char *abs = xasprintf("%s/%s", cwd, path);
+		add_word(words, name, abs);
+		free(abs);
+	} else
+		add_word(words, name, path);
+}
+
+/* --auth as it was given: on, off or the mechanisms in order. */
+static void
+add_auth(struct strlist *words, const struct auth_setting *a)
+{
+	struct buf b;
+
+	if (a->mode == AUTH_DEFAULT)
+		return;
+	if (a->mode != AUTH_LIST) {
+		add_word(words, "auth", a->mode == AUTH_ON ? "on" : "off");
+		return;
+	}
+	buf_init(&b);
+	for (size_t i = 0; i < a->n; i++)
+		buf_addf(&b, "%s%s", i ? "," : "", sasl_mech_name(a->mech[i]));
+	add_word(words, "auth", b.data);
+	buf_free(&b);
+}
+
+void
+queue_route_of(const struct options *o, struct strlist *words)
+{
+	char port[16];
+
+	if (o->host != NULL)
+		add_word(words, "host", o->host);
+	(void)snprintf(port, sizeof port, "%d", o->port);
+	if (o->port != 0)
+		add_word(words, "port", port);
+	if (o->lmtp == YES)
+		add_word(words, "lmtp", NULL);
+	if (o->proxy != NULL)
+		add_word(words, "proxy", o->proxy);
+	if (o->proxy_host != NULL)
+		add_word(words, "proxy-host", o->proxy_host);
+	if (o->proxy_port != 0) {
+		(void)snprintf(port, sizeof port, "%d", o->proxy_port);
+		add_word(words, "proxy-port", port);
+	}
+	if (o->tls == TLS_IMPLICIT)
+		add_word(words, "tls", NULL);
+	else if (o->tls == TLS_STARTTLS_REQUIRED ||
+	    o->tls == TLS_STARTTLS_OPTIONAL)
+		add_word(words, "starttls", o->tls == TLS_STARTTLS_OPTIONAL ?
+		    "optional" : "required");
+	add_path(words, "tls-ca", o->tls_ca);
+	add_path(words, "tls-cert", o->tls_cert);
+	add_path(words, "tls-key", o->tls_key);
+	if (o->tls_fingerprint != NULL)
+		add_word(words, "tls-fingerprint", o->tls_fingerprint);
+	if (o->tls_priority != NULL)
+		add_word(words, "tls-priority", o->tls_priority);
+	if (o->tls_certcheck == NO)
+		add_word(words, "tls-no-verify", NULL);
+	if (o->user != NULL)
+		add_word(words, "user", o->user);
+	add_auth(words, &o->auth);
+	if (o->no_initial_response)
+		add_word(words, "no-initial-response", NULL);
+	if (o->allow_plaintext_auth)
+		add_word(words, "allow-plaintext-auth", NULL);
+}
+
+static const char *
+check_value(const char *key, const char *v, struct queue_entry *e,
+    char *msg, size_t msglen)
 {
 	long long num;
 
 	if (has_control(v))
 		return "holds a control character";
+	if (strcmp(key, "option") == 0)
+		return check_option(v, e, msg, msglen);
 	if (strcmp(key, "sender") == 0) {
 		if (!once(&e->sender, v))
 			return "appears twice";
@@ -369,7 +537,7 @@ queue_parse_envelope(const char *p, size_t n, struct queue_entry *e,
     char *why, size_t whylen)
 {
 	const char *end = p + n, *problem = NULL;
-	char *line = NULL;
+	char *line = NULL, msg[1024 + 300];
 	int lineno = 0;
 
 	memset(e, 0, sizeof *e);
@@ -391,7 +559,8 @@ queue_parse_envelope(const char *p, size_t n, struct queue_entry *e,
 				problem = "is not KEY VALUE";
 			else {
 				*v++ = '\0';
-				problem = lineno > 1 ? check_value(line, v, e) :
+				problem = lineno > 1 ? check_value(line, v, e,
+				    msg, sizeof msg) :
 				    strcmp(line, "version") == 0 &&
 				    strcmp(v, "1") == 0 ? NULL :
 				    "is not 'version 1'";

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "message.h"
+#include "options.h"
 #include "report.h"
 #include "util.h"
 
@@ -25,6 +26,10 @@ struct queue_entry {
 	struct strlist recipients;
 	char *account;			/* NULL: none */
 	char *dsn_notify, *dsn_return, *dsn_envid, *body_type;
+	/* The connection and session settings the command line gave when
+	   the message was queued, as command-line words ("--host=mx",
+	   "--lmtp"): never a secret. */
+	struct strlist route;
 	int attempts;
 	time_t first, last, next;	/* first queued, last try, next try */
 	char *last_error;
@@ -73,7 +78,10 @@ void queue_list_free(struct queue_entry *v, size_t n);
  * Parse and check the text of an ID.env: "version 1" first, then one
  * "KEY VALUE" a line, each ending with LF; every value checked as the
  * command line and the configuration check it (addresses, DSN
- * parameters, BODY, account name), none holding a control byte.
+ * parameters, BODY, account name), none holding a control byte.  An
+ * `option` line holds one command-line word of a connection or session
+ * setting (queue_route_of); it must name one of those options in full
+ * and pass the command-line parser itself.
  * Returns 0, or -1 with e cleared and the reason in why.
  */
 int queue_parse_envelope(const char *p, size_t n, struct queue_entry *e,
@@ -98,6 +106,18 @@ int queue_give_up(const struct queue *q, struct queue_entry *e,
 /* Take the flush lock without waiting; FAIL_TEMP when another flush
    holds it.  Returns the lock fd (close it to release). */
 int queue_lock(const struct queue *q, struct failure *f);
+
+/* The connection and session settings of o (parsed from the command line
+   alone) as command-line words, appended to words: host, port, protocol,
+   TLS mode, files (made absolute), fingerprint and priorities,
+   verification off, user, mechanisms and their two switches. */
+void queue_route_of(const struct options *o, struct strlist *words);
+
+/* Parse an entry's route words into o, as a command line of their own
+   would be.  FAIL_USAGE (a word queue_parse_envelope let through always
+   parses). */
+int queue_route_apply(const struct strlist *route, struct options *o,
+    struct failure *f);
 
 /* Seconds to wait after `attempts` failed tries: 5 min doubling to 4 h. */
 time_t queue_backoff(int attempts);

@@ -63,6 +63,12 @@ env_set() {
 	sed -i "s/^$2 .*/$2 $3/" "$Q/$1.env"
 }
 
+# next_of ID: the time of ID's next attempt as --flush and --list-queue
+# write it.
+next_of() {
+	date -d "@$(env_value "$1" next)" +%Y-%m-%dT%H:%M:%S%z
+}
+
 # all_due: every entry's `next` is in the past.
 all_due() {
 	local id
@@ -166,11 +172,13 @@ need_strace() {
 	assert_equal $(($(env_value "$ID" next) - $(env_value "$ID" first))) 300
 	assert_bytes "$Q/$ID.msg" "$STD_MSG"
 
-	# The server is back, but the entry is not due yet: nothing is tried.
+	# The server is back, but the entry is not due yet: --flush=due tries
+	# nothing and says when the next attempt is.
 	fake_start ''
-	run_carrier --queue="$Q" --flush
+	run_carrier --queue="$Q" --flush=due
 	assert_status 0
-	assert_quiet
+	assert_output "$ID: waiting, next attempt $(next_of "$ID")"
+	assert_equal "$stderr" ""
 	assert_equal "$(ids)" "$ID"
 	# Due: delivered once, then removed.
 	all_due
@@ -473,7 +481,7 @@ carrier: 4.deadbeef: invalid queue entry, not sent: empty"
 
 # ---------------------------------------------------------------- flush
 
-@test "flush: due entries over one connection, oldest first; an entry leaves the queue only after its 2xx; a 4xx defers it" {
+@test "--flush=due: due entries over one connection, oldest first; an entry leaves the queue only after its 2xx; a 4xx defers it; those not due are listed last with their time" {
 	local now a b c d
 	now=$(date +%s)
 	queue_only; a=$(ids)
@@ -490,12 +498,13 @@ carrier: 4.deadbeef: invalid queue entry, not sent: empty"
 		data-end 451 4.3.0 Try again later
 		data-end default
 	EOF
-	run_carrier --queue="$Q" --flush
+	run_carrier --queue="$Q" --flush=due
 	fake_done
 	assert_status 75
 	assert_equal "$output" "$a: delivered
-$b: deferred
-$c: delivered"
+$b: deferred, next attempt $(next_of "$b")
+$c: delivered
+$d: waiting, next attempt $(next_of "$d")"
 	assert_stderr_line '^carrier: .*451 4\.3\.0 Try again later$'
 	refute grep -q '^--- connection 2' "$FAKE_DIR/commands"
 	assert_equal "$(mails)" 3
@@ -562,7 +571,7 @@ $c: delivered"
 	fake_done
 	local flush_status=$status flush_stderr=$stderr
 	assert_status 75
-	assert_output "$ID: deferred"
+	assert_output "$ID: deferred, next attempt $(next_of "$ID")"
 	# Only d is kept, for the next try.
 	assert_equal "$(env_value "$ID" recipient)" d@x.test
 	assert_regex "$(env_value "$ID" error)" '451 4\.2\.1 Mailbox busy'
@@ -601,7 +610,7 @@ $c: delivered"
 	run_carrier --queue="$Q" --flush
 	fake_done
 	assert_status 75
-	assert_output "$ID: deferred"
+	assert_output "$ID: deferred, next attempt $(next_of "$ID")"
 	assert_stderr_line "^carrier: $ID: <c@x\.test>: MAIL FROM: connection closed by the server$"
 	assert_equal "$(ls "$FAKE_DIR" | grep -c "^message\.")" 1
 	assert_equal "$(ids)" "$ID"
@@ -667,13 +676,13 @@ $c: delivered"
 	ln -s "$BATS_TEST_TMPDIR/e.env" "$Q/$e.env"
 	fake_start ''
 	run_carrier --queue="$Q" --flush
-	fake_done
+	fake_stop
 	assert_status 65
 	assert_output "$m: failed"
 	stderr_has "^carrier: $e: invalid queue entry, not sent: $QRE/$e\\.env is not a regular file owned by you$"
-	stderr_has "^carrier: queue: $QRE/$m\\.msg is not a regular file owned by you$"
-	assert_equal "$(mails)" 0
-	refute grep -q 'TOP SECRET' "$FAKE_DIR/wire"
+	stderr_has "^carrier: $m: queue: $QRE/$m\\.msg is not a regular file owned by you$"
+	# The message is read before any connection: none was needed.
+	refute_connected
 	assert_equal "$(ids)" "$e"
 	assert_equal "$(ids "$Q/failed")" "$m"
 	[[ -L $Q/failed/$m.msg ]]
@@ -683,11 +692,11 @@ $c: delivered"
 	ln -sf "$other" "$Q/$m.msg"
 	fake_start ''
 	run_carrier --queue="$Q" --flush
-	fake_done
+	fake_stop
 	assert_status 66
 	assert_output "$m: failed"
-	assert_stderr_line "^carrier: queue: $QRE/$m\\.msg is not a regular file owned by you$"
-	refute grep -q 'TOP SECRET' "$FAKE_DIR/wire"
+	assert_stderr_line "^carrier: $m: queue: $QRE/$m\\.msg is not a regular file owned by you$"
+	refute_connected
 }
 
 @test "a queue directory that is a symlink is refused (78) by --flush, --list-queue, --queue-only and --queue-remove" {
@@ -769,6 +778,197 @@ $c: delivered"
 	assert_equal "$(ids)" ""
 }
 
+# ------------------------------------- issue 13: where, when, and for whom
+
+@test "--flush and -q send every entry now, whatever its retry time (as sendmail -q and postqueue -f do)" {
+	fake_start 'greeting 421 4.3.2 Service busy | close'
+	run_carrier --queue="$Q" -f a@x.test b@x.test <"$(test_message)"
+	fake_done
+	assert_status 0
+	the_id
+	# Its first retry is 5 minutes away; the relay is back now.
+	(($(env_value "$ID" next) > $(date +%s))) || fail "the entry is due already"
+	fake_start ''
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 0
+	assert_output "$ID: delivered"
+	assert_equal "$stderr" ""
+	assert_equal "$(ids)" ""
+	# -q, sendmail's spelling, too.
+	fake_start 'greeting 421 4.3.2 Service busy | close'
+	run_carrier --queue="$Q" -f a@x.test b@x.test <"$(test_message)"
+	fake_done
+	the_id
+	fake_start ''
+	run_carrier --queue="$Q" -q
+	fake_done
+	assert_status 0
+	assert_output "$ID: delivered"
+	assert_equal "$(ids)" ""
+}
+
+@test "--flush=due sends only what is due; --flush=VALUE other than due is a usage error (64)" {
+	local due later
+	queue_only; due=$(ids)
+	queue_only; later=$(ids | grep -vx "$due")
+	env_set "$later" next $(($(date +%s) + 600))
+	fake_start ''
+	run_carrier --queue="$Q" --flush=due
+	fake_done
+	assert_status 0
+	assert_output "$due: delivered
+$later: waiting, next attempt $(next_of "$later")"
+	assert_equal "$(mails)" 1
+	assert_equal "$(ids)" "$later"
+	run --separate-stderr "$CARRIER" --queue="$Q" --flush=now
+	assert_status 64
+	assert_equal "$output" ""
+	assert_stderr_line "^carrier: --flush: 'now' is not due$"
+	assert_equal "$(ids)" "$later"
+}
+
+@test "--list-queue and -bp show the time of each entry's next attempt" {
+	queue_only
+	the_id
+	env_set "$ID" next $(($(date +%s) + 3600))
+	run --separate-stderr "$CARRIER" --queue="$Q" --list-queue
+	assert_status 0
+	assert_output "$ID  0h00m  <a@x.test>  attempts 0  next $(next_of "$ID")  to <b@x.test>"
+	run --separate-stderr "$CARRIER" --queue="$Q" -bp
+	assert_status 0
+	assert_output --partial "  next $(next_of "$ID")  "
+}
+
+# user_config HOST PORT: a user configuration whose server is HOST:PORT,
+# with the queue $Q.
+user_config() {
+	mkdir -p "$XDG_CONFIG_HOME/carrier"
+	printf 'defaults\nhost %s\nport %s\ntimeout 5\ndomain client.test\nqueue %s\n' \
+		"$1" "$2" "$Q" >"$XDG_CONFIG_HOME/carrier/config"
+	chmod 600 "$XDG_CONFIG_HOME/carrier/config"
+}
+
+@test "an entry keeps the command line's connection settings: a plain --flush sends to them, not to the configuration's server" {
+	local port wrong
+	port=$(closed_port)
+	fake_start ''
+	wrong=$FAKE_PORT
+	local wrong_dir=$FAKE_DIR wrong_pid=$FAKE_PID
+	# The configuration names another server (127.0.0.2 is loopback,
+	# where nothing listens).
+	user_config 127.0.0.2 "$wrong"
+	CARRIER_PASSWORD=secret run --separate-stderr "$CARRIER" --host 127.0.0.1 --port "$port" --user bob \
+		--auth PLAIN -f a@x.test b@x.test <"$(test_message)"
+	assert_status 0
+	stderr_has "^carrier: queued as [^ ]+ in $QRE: connect: 127\\.0\\.0\\.1 port $port: Connection refused$"
+	the_id
+	assert_equal "$(env_value "$ID" option)" "--host=127.0.0.1
+--port=$port
+--user=bob
+--auth=PLAIN"
+	# The relay is back on that port: the flush goes there.
+	fake_start --port "$port" 'capabilities +AUTH PLAIN'
+	CARRIER_PASSWORD=secret run --separate-stderr "$CARRIER" --flush
+	fake_done
+	assert_status 0
+	assert_output "$ID: delivered"
+	assert_equal "$stderr" ""
+	fake_assert_sent 'RCPT TO:<b@x.test>'
+	grep -q '^AUTH PLAIN ' "$FAKE_DIR/commands" || fail "no AUTH PLAIN"
+	assert_equal "$(ids)" ""
+	FAKE_DIR=$wrong_dir FAKE_PID=$wrong_pid fake_stop
+	FAKE_DIR=$wrong_dir refute_connected
+	# No secret in the entry, ever.
+	grep -rq secret "$Q" && fail "a secret in the queue: $(grep -r secret "$Q")"
+	true
+}
+
+@test "an option given to --flush replaces the stored one, and only that one" {
+	local closed
+	closed=$(closed_port)
+	user_config 127.0.0.2 "$(closed_port)"
+	run --separate-stderr "$CARRIER" --host 127.0.0.1 --port "$closed" -f a@x.test b@x.test <"$(test_message)"
+	assert_status 0
+	the_id
+	# The port of the flush, the host of the entry (the configuration's
+	# 127.0.0.2 would be refused).
+	fake_start ''
+	run --separate-stderr "$CARRIER" --flush --port "$FAKE_PORT"
+	fake_done
+	assert_status 0
+	assert_output "$ID: delivered"
+	assert_equal "$(ids)" ""
+}
+
+@test "an entry whose account no longer exists is sent nowhere: it stays queued, and the flush says why (78)" {
+	fake_start ''
+	cat >"$BATS_TEST_TMPDIR/rc" <<-EOF
+		defaults
+		timeout 5
+		domain client.test
+		host 127.0.0.1
+		port $FAKE_PORT
+		account old
+		from old@x.test
+	EOF
+	chmod 600 "$BATS_TEST_TMPDIR/rc"
+	run --separate-stderr "$CARRIER" --config "$BATS_TEST_TMPDIR/rc" --account old \
+		--queue-only --queue="$Q" b@x.test <"$(test_message)"
+	assert_status 0
+	the_id
+	assert_equal "$(env_value "$ID" account)" old
+	# The account is gone; the defaults still name a server that works.
+	sed -i '/^account old$/,$d' "$BATS_TEST_TMPDIR/rc"
+	run --separate-stderr "$CARRIER" --config "$BATS_TEST_TMPDIR/rc" --queue="$Q" --flush
+	assert_status 78
+	assert_output "$ID: not sent"
+	assert_stderr_line "^carrier: $ID: .*no account 'old'"
+	fake_stop
+	refute_connected
+	assert_equal "$(ids)" "$ID"
+	assert_equal "$(env_value "$ID" attempts)" 0
+}
+
+@test "with a queue, recipients greylisted while others took the message are queued for themselves: exit 0, one line each, marked in the report; the flush sends only them" {
+	fake_start 'rcpt c@x.test 451 4.7.1 Greylisted, try again later'
+	run_carrier --queue="$Q" --report=json -f a@x.test b@x.test c@x.test <"$(test_message)"
+	fake_done
+	assert_status 0
+	assert_stderr_line "^carrier: <c@x\\.test>: queued as [^ ]+ in $QRE: 451 4\\.7\\.1 Greylisted, try again later$"
+	the_id
+	stderr_has "queued as $ID in"
+	assert_equal "$(env_value "$ID" recipient)" c@x.test
+	assert_equal "$(mails)" 1
+	run "$PYTHON" -c 'import json, sys
+r = json.loads(sys.argv[1])
+print(r["exit"], [(x["address"], x["accepted"], x["queued"]) for x in r["recipients"]])' "$output"
+	assert_output "0 [('b@x.test', True, False), ('c@x.test', False, True)]"
+	flush_delivers_to c@x.test
+}
+
+@test "with a queue, a partial delivery with one recipient greylisted and one refused for good: the greylisted one is queued, exit 79; without a queue nothing is queued (79)" {
+	fake_start <<-'EOF'
+		rcpt c@x.test 451 4.7.1 Greylisted
+		rcpt d@x.test 550 5.1.1 No such user
+	EOF
+	run_carrier --queue="$Q" -f a@x.test b@x.test c@x.test d@x.test <"$(test_message)"
+	fake_done
+	assert_status 79
+	stderr_has '^carrier: <d@x\.test>: 550 5\.1\.1 No such user$'
+	stderr_has "^carrier: <c@x\\.test>: queued as [^ ]+ in $QRE: 451 4\\.7\\.1 Greylisted$"
+	assert_equal "${#stderr_lines[@]}" 2
+	the_id
+	assert_equal "$(env_value "$ID" recipient)" c@x.test
+	rm -rf "$Q"
+	fake_start 'rcpt c@x.test 451 4.7.1 Greylisted'
+	run_carrier -f a@x.test b@x.test c@x.test <"$(test_message)"
+	fake_done
+	assert_status 79
+	assert_stderr_line '^carrier: <c@x\.test>: 451 4\.7\.1 Greylisted$'
+	[[ ! -e $Q ]]
+}
+
 # ------------------------------------------------------ backoff and age
 
 @test "backoff: not tried before its next time; then 5 min, 10 min, 20 min ... up to 4 h" {
@@ -779,18 +979,19 @@ $c: delivered"
 	queue_only
 	the_id
 	env_set "$ID" next $(($(date +%s) + 60))
-	run_carrier --queue="$Q" --flush
+	run_carrier --queue="$Q" --flush=due
 	assert_status 0
-	assert_quiet
+	assert_output "$ID: waiting, next attempt $(next_of "$ID")"
+	assert_equal "$stderr" ""
 	assert_equal "$(env_value "$ID" attempts)" 0
 	[[ ! -s $FAKE_DIR/commands ]]
 	local want attempts=0 last
 	for want in 300 600 1200; do
 		all_due
-		run_carrier --queue="$Q" --flush
+		run_carrier --queue="$Q" --flush=due
 		assert_status 75
-		assert_output "$ID: deferred"
-		assert_stderr_line '^carrier: greeting: 421 4\.3\.2 Service busy$'
+		assert_output "$ID: deferred, next attempt $(next_of "$ID")"
+		assert_stderr_line "^carrier: $ID: greeting: 421 4\\.3\\.2 Service busy$"
 		attempts=$((attempts + 1))
 		assert_equal "$(env_value "$ID" attempts)" "$attempts"
 		last=$(env_value "$ID" last)
@@ -820,15 +1021,15 @@ $c: delivered"
 	EOF
 	run_carrier --queue="$Q" --flush
 	assert_status 75
-	assert_output "$ID: deferred"
-	assert_stderr_line '^carrier: greeting: 421 4\.3\.2 Service busy$'
+	assert_output "$ID: deferred, next attempt $(next_of "$ID")"
+	assert_stderr_line "^carrier: $ID: greeting: 421 4\\.3\\.2 Service busy$"
 	assert_equal "$(env_value "$ID" attempts)" 1
 	assert_regex "$(env_value "$ID" error)" '421 4\.3\.2 Service busy'
 	assert_equal $(($(env_value "$ID" next) - $(env_value "$ID" last))) 300
-	# So it is not tried again at once.
-	run_carrier --queue="$Q" --flush
+	# So --flush=due does not try it again at once.
+	run_carrier --queue="$Q" --flush=due
 	assert_status 0
-	assert_quiet
+	assert_output "$ID: waiting, next attempt $(next_of "$ID")"
 	fake_stop
 	assert_equal "$(grep -c '^\*\*\* connection [0-9]* from' "$FAKE_DIR/transcript")" 1
 }
@@ -846,14 +1047,14 @@ $c: delivered"
 	env_set "$ID" first $((now - 4 * 86400))
 	run_carrier --queue="$Q" --flush
 	assert_status 75
-	assert_output "$ID: deferred"
-	assert_stderr_line '^carrier: greeting: 421 4\.3\.2 Service busy$'
+	assert_output "$ID: deferred, next attempt $(next_of "$ID")"
+	assert_stderr_line "^carrier: $ID: greeting: 421 4\\.3\\.2 Service busy$"
 	assert_equal "$(ids)" "$ID"
 	# The same with --queue-max-age 3: given up.
 	all_due
 	run_carrier --queue="$Q" --queue-max-age 3 --flush
 	assert_status 75
-	assert_stderr_line '^carrier: greeting: 421 4\.3\.2 Service busy$'
+	assert_stderr_line "^carrier: $ID: greeting: 421 4\\.3\\.2 Service busy$"
 	assert_equal "$(ids)" ""
 	assert_equal "$(ids "$Q/failed")" "$ID"
 	assert_regex "$(env_value "$ID" error "$Q/failed")" 'greeting: 421 4\.3\.2 Service busy'
@@ -865,7 +1066,7 @@ $c: delivered"
 	run_carrier --queue="$Q" --flush
 	fake_done
 	assert_status 75
-	assert_stderr_line '^carrier: greeting: 421 4\.3\.2 Service busy$'
+	assert_stderr_line "^carrier: $id: greeting: 421 4\\.3\\.2 Service busy$"
 	assert_equal "$(ids)" ""
 	assert_equal "$(ids "$Q/failed")" "$(printf '%s\n' "$ID" "$id" | sort)"
 	# --queue-max-age must be a positive number of days.

@@ -5,7 +5,9 @@
  * Properties: the result is 0 or -1; on -1 the entry is empty and the
  * reason is a non-empty string; on 0 there is a sender and a recipient,
  * and no field holds a control byte (a value with CR or LF would become
- * a command of its own inside MAIL or RCPT); the same input gives the
+ * a command of its own inside MAIL or RCPT); every stored option is a
+ * long option word that the command-line parser accepts again, into
+ * options that hold no action and no recipient; the same input gives the
  * same answer twice.
  */
 #include <stdint.h>
@@ -44,7 +46,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(e.sender == NULL && e.recipients.n == 0 &&
 		    e.account == NULL && e.dsn_notify == NULL &&
 		    e.dsn_return == NULL && e.dsn_envid == NULL &&
-		    e.body_type == NULL && e.last_error == NULL);
+		    e.body_type == NULL && e.last_error == NULL &&
+		    e.route.n == 0);
 	} else {
 		REQUIRE(e.sender != NULL && e.recipients.n > 0);
 		require_clean(e.sender);
@@ -56,6 +59,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		require_clean(e.dsn_envid);
 		require_clean(e.body_type);
 		require_clean(e.last_error);
+		struct options o;
+		struct failure f;
+		options_init(&o);
+		for (size_t i = 0; i < e.route.n; i++) {
+			require_clean(e.route.v[i]);
+			REQUIRE(strncmp(e.route.v[i], "--", 2) == 0);
+		}
+		REQUIRE(queue_route_apply(&e.route, &o, &f) == 0);
+		REQUIRE(o.action == ACT_SEND && o.recipients.n == 0 &&
+		    o.config_file == NULL && o.logfile == NULL &&
+		    o.passwordeval == NULL && o.password == NULL);
+		options_free(&o);
 		REQUIRE(e.attempts >= 0 && e.first >= 0 && e.last >= 0 &&
 		    e.next >= 0);
 	}

@@ -165,6 +165,63 @@ test_shape(void)
 	    "no sender");
 }
 
+/* `option` lines: connection and session settings, each one command-line
+   word that the command-line parser itself accepts. */
+static void
+test_route(void)
+{
+	static const char good[] = HEAD "option --host=mx.example.org:587\n"
+	    "option --port=2525\noption --lmtp\noption --starttls=optional\n"
+	    "option --tls-ca=/etc/ssl/ca.pem\noption --tls-fingerprint=SHA256:"
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+	    "option --tls-no-verify\noption --user=bob\n"
+	    "option --auth=PLAIN,LOGIN\noption --allow-plaintext-auth\n" TAIL;
+	struct queue_entry e;
+	struct options o;
+	struct failure f;
+	char why[256];
+
+	CHECK(parse(good, strlen(good), &e, why, sizeof why) == 0,
+	    "every route option parses (%s)", why);
+	CHECK(e.route.n == 10, "ten route words (%zu)", e.route.n);
+	CHECK_STR(e.route.v[0], "--host=mx.example.org:587", "as written");
+	options_init(&o);
+	CHECK(queue_route_apply(&e.route, &o, &f) == 0, "the words apply");
+	CHECK(o.port == 2525 && o.lmtp == YES &&
+	    o.tls == TLS_STARTTLS_OPTIONAL && o.tls_certcheck == NO &&
+	    o.allow_plaintext_auth, "into the options");
+	CHECK_STR(o.user, "bob", "user");
+	struct strlist again = { 0 };
+	queue_route_of(&o, &again);
+	CHECK(again.n == 10, "the options give the words back (%zu)",
+	    again.n);
+	strlist_free(&again);
+	options_free(&o);
+	queue_entry_free(&e);
+
+#define BAD(line, reason) expect_bad(HEAD line "\n" TAIL, \
+	strlen(HEAD line "\n" TAIL), reason, line)
+	BAD("option --config=/tmp/evil", "not a connection or session option");
+	BAD("option --log=/tmp/x", "not a connection or session option");
+	BAD("option --passwordeval=sh", "not a connection or session option");
+	BAD("option --flush", "not a connection or session option");
+	BAD("option --ho=mx", "not a connection or session option");
+	BAD("option -C/tmp/evil", "not a connection or session option");
+	BAD("option host=mx", "not a connection or session option");
+	BAD("option --", "not a connection or session option");
+	BAD("option --port=0", "option is refused: --port: invalid value '0'");
+	BAD("option --port=65536", "is refused: --port");
+	BAD("option --port", "is refused");
+	BAD("option --host=mx:0", "is refused: --host");
+	BAD("option --host=", "is refused: --host");
+	BAD("option --lmtp=yes", "is refused");
+	BAD("option --starttls=maybe", "is refused: --starttls");
+	BAD("option --auth=GSSAPI", "is refused: --auth");
+	BAD("option --tls-fingerprint=SHA1:00", "is refused");
+	BAD("option --host=mx\rRCPT TO:<x@y>", "holds a control character");
+#undef BAD
+}
+
 /* The shared checks, as the command line uses them. */
 static void
 test_params(void)
@@ -195,6 +252,7 @@ main(void)
 	test_injection();
 	test_values();
 	test_shape();
+	test_route();
 	test_params();
 	return check_done();
 }

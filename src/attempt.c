@@ -1,0 +1,408 @@
+/*
+ * attempt.c: one message, one attempt, the same steps for a single
+ * message, --batch and --flush.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attempt.h"
+#include "envelope.h"
+#include "outcome.h"
+
+void
+link_close(struct link *l)
+{
+	if (l->open)
+		session_close(&l->s);
+	l->open = false;
+}
+
+/* The session for the next message: the open one while it is usable,
+   else a new one.  at_open: the failure is the session's, not the
+   message's. */
+static int
+link_ready(struct link *l, const struct session_config *sc, struct failure *f)
+{
+	if (l->down.class != FAIL_NONE) {
+		*f = l->down;
+		return -1;
+	}
+	if (l->open && l->s.usable)
+		return 0;
+	link_close(l);
+	if (session_open(&l->s, sc, f) < 0) {
+		if (l->keep_failure)
+			l->down = *f;
+		return -1;
+	}
+	l->open = true;
+	l->reused = false;
+	return 0;
+}
+
+static bool
+any_reply(const struct send_result *res)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if (res->r[i].code != 0)
+			return true;
+	return false;
+}
+
+/* Send over the link; *at_open tells a session that could not be opened
+   (nothing was said about this message). */
+static int
+send_on(struct run *r, struct link *l, const struct attempt *a,
+    const struct envelope *env, const struct message *m,
+    struct send_result *res, bool *at_open, struct failure *f)
+{
+	*at_open = link_ready(l, &r->sc, f) < 0;
+	if (*at_open)
+		return -1;
+	bool reused = l->reused;
+	int rc = session_send(&l->s, env, m, res, f);
+	l->reused = true;
+	/* A server may close an idle connection between two messages:
+	   when nothing of this transaction was answered, try once anew. */
+	if (rc < 0 && f->class == FAIL_IOERR && reused && a->retry_lost &&
+	    !any_reply(res)) {
+		link_close(l);
+		send_result_free(res);
+		memset(f, 0, sizeof *f);
+		*at_open = link_ready(l, &r->sc, f) < 0;
+		if (*at_open)
+			return -1;
+		rc = session_send(&l->s, env, m, res, f);
+		l->reused = true;
+	}
+	return rc;
+}
+
+void
+deliver_refusals(const char *prefix, const struct send_result *res)
+{
+	const char *sep = prefix ? ": " : "";
+
+	if (prefix == NULL)
+		prefix = "";
+	for (size_t i = 0; i < res->n; i++) {
+		const struct rcpt_result *rr = &res->r[i];
+		/* Only recipients the server refused or failed to deliver
+		   to: the others were never tried, and a refused message
+		   ("data") has its own one-line diagnostic. */
+		if (rr->accepted || rr->stage == NULL ||
+		    strcmp(rr->stage, "data") == 0)
+			continue;
+		if (rr->code)
+			warnx_safe("%s%s<%s>: %d %s", prefix, sep, rr->address,
+			    rr->code, rr->text ? rr->text : "");
+		else
+			warnx_safe("%s%s<%s>: %s", prefix, sep, rr->address,
+			    rr->text ? rr->text : "not delivered");
+	}
+}
+
+static void
+record(const struct run *r, const char *sender,
+    const struct strlist *recipients, const struct send_result *res,
+    uint64_t size, int exit, const struct failure *f, const bool *queued)
+{
+	struct outcome oc = { r->o.account, r->host, r->port, sender,
+	    recipients, res && res->n ? res : NULL, size, f, exit, queued };
+
+	if (r->o.report_json)
+		outcome_json(stdout, &oc);
+	outcome_log(&oc, r->o.logfile, r->o.log_time_format,
+	    r->o.syslog_facility);
+}
+
+void
+deliver_record(const struct run *r, const char *sender,
+    const struct strlist *recipients, const struct send_result *res,
+    uint64_t size, int rc, const struct failure *f)
+{
+	record(r, sender, recipients, res, size,
+	    rc < 0 ? exit_status(f->class, false) : 0, f, NULL);
+}
+
+/* The reason kept with an entry: the failure, else the refusals of the
+   recipients that did not get the message. */
+static char *
+reason_of(const struct failure *why, const struct send_result *res)
+{
+	if (why->what[0] != '\0')
+		return why->detail[0] ? xasprintf("%s: %s", why->what,
+		    why->detail) : xstrdup(why->what);
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < res->n; i++)
+		if (!res->r[i].accepted && res->r[i].code)
+			buf_addf(&b, "%s<%s>: %d %s", b.len ? "; " : "",
+			    res->r[i].address, res->r[i].code,
+			    res->r[i].text ? res->r[i].text : "");
+		else if (!res->r[i].accepted && res->r[i].text)
+			buf_addf(&b, "%s<%s>: %s", b.len ? "; " : "",
+			    res->r[i].address, res->r[i].text);
+	char *s = b.len ? xstrndup(b.data, b.len) :
+	    xstrdup("recipients refused");
+	buf_free(&b);
+	return s;
+}
+
+/* What one message came to, for the steps after the send. */
+struct sent {
+	const char *sender;
+	const struct strlist *recipients;
+	struct send_result res;
+	int rc;
+	bool at_open;		/* no session: nothing said about it */
+	bool not_tried;		/* --queue-only */
+	struct failure why;	/* the attempt's own failure */
+	bool *queued;		/* per recipient: kept for another try */
+	size_t nqueued;
+	bool refused;		/* some recipient refused for good */
+};
+
+/* Mark the recipients another try may still deliver to: those without
+   the message and not refused for good; all when nothing was sent. */
+static void
+mark_retry(struct sent *s)
+{
+	size_t n = s->recipients->n;
+
+	s->queued = xcalloc(n ? n : 1, sizeof *s->queued);
+	for (size_t i = 0; i < n; i++) {
+		const struct rcpt_result *rr = i < s->res.n ? &s->res.r[i] :
+		    NULL;
+		s->queued[i] = rr == NULL || rcpt_retryable(rr);
+		s->nqueued += s->queued[i];
+		s->refused |= rr != NULL && !rr->accepted &&
+		    !rcpt_retryable(rr);
+	}
+}
+
+/* Worth another try: a failure of the classes the queue keeps, a partial
+   delivery, or, for a queued entry, no session at all. */
+static bool
+worth_retry(const struct attempt *a, const struct sent *s)
+{
+	return s->not_tried || fail_transient(s->why.class) ||
+	    s->why.class == FAIL_PARTIAL || (a->entry != NULL && s->at_open);
+}
+
+/* A new entry for the recipients marked; its lines on stderr. */
+static int
+queue_new(const struct run *r, struct attempt *a, const struct sent *s,
+    const struct message *m, struct failure *f)
+{
+	struct queue_entry q;
+	struct queue qd;
+
+	memset(&q, 0, sizeof q);
+	q.sender = xstrdup(s->sender);
+	for (size_t i = 0; i < s->recipients->n; i++)
+		if (s->queued[i])
+			strlist_add(&q.recipients, s->recipients->v[i]);
+	for (size_t i = 0; a->route && i < a->route->n; i++)
+		strlist_add(&q.route, a->route->v[i]);
+	q.account = r->o.account ? xstrdup(r->o.account) : NULL;
+	q.dsn_notify = r->o.dsn_notify ? xstrdup(r->o.dsn_notify) : NULL;
+	q.dsn_return = r->o.dsn_return ? xstrdup(r->o.dsn_return) : NULL;
+	q.dsn_envid = r->o.dsn_envid ? xstrdup(r->o.dsn_envid) : NULL;
+	q.body_type = r->o.body_type ? xstrdup(r->o.body_type) : NULL;
+	q.first = q.last = q.next = time(NULL);
+	if (!s->not_tried) {
+		q.attempts = 1;
+		q.next = q.first + queue_backoff(1);
+		q.last_error = reason_of(&s->why, &s->res);
+	}
+	int rc = queue_open(&qd, a->queue_dir, true, f);
+	if (rc == 0)
+		rc = queue_add(&qd, &q, m, f);
+	queue_close(&qd);
+	if (rc == 0) {
+		a->fate = FATE_WAITING;
+		a->next = q.next;
+	}
+	/* The whole message waits: one line.  Some recipients only: one
+	   line for each, with its own reply. */
+	if (rc == 0 && s->nqueued == s->recipients->n)
+		warnx_safe("queued as %s in %s%s%s", q.id, a->queue_dir,
+		    s->not_tried ? " (not sent: --queue-only)" : ": ",
+		    s->not_tried ? "" : q.last_error);
+	else if (rc == 0)
+		for (size_t i = 0; i < s->res.n; i++)
+			if (s->queued[i])
+				warnx_safe("<%s>: queued as %s in %s: %d %s",
+				    s->res.r[i].address, q.id, a->queue_dir,
+				    s->res.r[i].code, s->res.r[i].text ?
+				    s->res.r[i].text : "not delivered");
+	queue_entry_free(&q);
+	return rc;
+}
+
+/* A flushed entry after its try: removed, kept for the recipients
+   marked, or given up.  Returns the entry's class. */
+static enum fail_class
+settle_entry(struct attempt *a, struct sent *s, bool retry)
+{
+	struct queue_entry *e = a->entry;
+	struct failure ignored;
+	time_t now = time(NULL);
+
+	if (s->rc == 0 || (retry && s->nqueued == 0 &&
+	    s->why.class == FAIL_PARTIAL)) {
+		(void)queue_remove(a->queue, e->id, &ignored);
+		return s->rc == 0 ? FAIL_NONE : FAIL_PARTIAL;
+	}
+	retry = retry && s->nqueued > 0;
+	if (retry) {
+		struct strlist again = { 0 };
+		for (size_t i = 0; i < e->recipients.n; i++)
+			if (s->queued[i])
+				strlist_add(&again, e->recipients.v[i]);
+		strlist_free(&e->recipients);
+		e->recipients = again;
+	}
+	e->attempts++;
+	e->last = now;
+	free(e->last_error);
+	e->last_error = reason_of(&s->why, &s->res);
+	if (retry && now - e->first < (time_t)a->max_age_days * 86400) {
+		e->next = now + queue_backoff(e->attempts);
+		(void)queue_update(a->queue, e, &ignored);
+		a->fate = FATE_WAITING;
+		a->next = e->next;
+		return FAIL_TEMP;
+	}
+	a->fate = FATE_FAILED;
+	char *reason = xstrdup(e->last_error);	/* replaced there */
+	if (queue_give_up(a->queue, e, reason, &ignored) < 0)
+		warnx_safe("queue %s: %s", e->id, ignored.detail);
+	free(reason);
+	memset(s->queued, 0, s->recipients->n * sizeof *s->queued);
+	return retry || fail_transient(s->why.class) ? FAIL_TEMP :
+	    s->why.class;
+}
+
+/* Keep what is worth another try; the message's class afterwards. */
+static enum fail_class
+keep(const struct run *r, struct attempt *a, struct sent *s,
+    const struct message *m, struct failure *f)
+{
+	bool retry = worth_retry(a, s);
+
+	mark_retry(s);
+	if (a->entry != NULL)
+		return settle_entry(a, s, retry);
+	if ((s->rc == 0 && !s->not_tried) || a->queue_dir == NULL || !retry ||
+	    s->nqueued == 0) {
+		memset(s->queued, 0, s->recipients->n * sizeof *s->queued);
+		return s->rc == 0 ? FAIL_NONE : s->why.class;
+	}
+	if (queue_new(r, a, s, m, f) < 0) {
+		memset(s->queued, 0, s->recipients->n * sizeof *s->queued);
+		return f->class;
+	}
+	return s->refused ? FAIL_PARTIAL : FAIL_NONE;
+}
+
+/* The lines on stderr: the failure's own (when the caller names the
+   message) and one per recipient refused, not those queued. */
+static void
+tell(const struct attempt *a, const struct sent *s)
+{
+	if (a->name != NULL && s->rc < 0 && !s->why.reported &&
+	    s->why.what[0] != '\0')
+		warnx_safe("%s: %s%s%s", a->name, s->why.what,
+		    s->why.detail[0] ? ": " : "", s->why.detail);
+	if (a->entry != NULL || a->fate != FATE_WAITING) {
+		deliver_refusals(a->name, &s->res);
+		return;
+	}
+	struct send_result rest = s->res;
+	struct rcpt_result *v = xcalloc(s->res.n ? s->res.n : 1, sizeof *v);
+	rest.n = 0;
+	for (size_t i = 0; i < s->res.n; i++)
+		if (!s->queued[i])
+			v[rest.n++] = s->res.r[i];
+	rest.r = v;
+	deliver_refusals(a->name, &rest);
+	free(v);
+}
+
+/* The message and its envelope, before any connection. */
+static int
+prepare(struct run *r, const struct attempt *a, struct message *m,
+    struct mail_envelope *e, struct failure *f)
+{
+	if (a->read(a->ctx, m, f) < 0)
+		return -1;
+	if (a->entry != NULL)
+		return 0;
+	return envelope_build(e, &r->o, m, r->fqdn, f);
+}
+
+/* The parameters of this message: a queued entry's, else the options'. */
+static void
+message_params(struct run *r, const struct queue_entry *q)
+{
+	r->sc.dsn_notify = q && q->dsn_notify ? q->dsn_notify :
+	    r->o.dsn_notify;
+	r->sc.dsn_return = q && q->dsn_return ? q->dsn_return :
+	    r->o.dsn_return;
+	r->sc.dsn_envid = q && q->dsn_envid ? q->dsn_envid : r->o.dsn_envid;
+	r->sc.body_type = q && q->body_type ? q->body_type : r->o.body_type;
+}
+
+int
+attempt_send(struct run *r, struct link *l, struct attempt *a,
+    struct failure *f)
+{
+	struct message m;
+	struct mail_envelope e;
+	struct sent s;
+	enum fail_class cl = FAIL_NONE;
+
+	message_init(&m);
+	memset(&e, 0, sizeof e);
+	memset(&s, 0, sizeof s);
+	reply_init(&s.res.final);
+	a->fate = FATE_NONE;
+	s.rc = prepare(r, a, &m, &e, f);
+	s.sender = a->entry ? a->entry->sender : e.sender;
+	s.recipients = a->entry ? &a->entry->recipients : e.recipients.n ?
+	    &e.recipients : &r->o.recipients;
+	s.not_tried = s.rc == 0 && a->entry == NULL && a->queue_dir &&
+	    r->o.queue_only;
+	if (s.rc == 0 && !s.not_tried) {
+		struct envelope env = { s.sender, s.recipients };
+		r->trace.progress.on = r->o.progress == YES ||
+		    (r->o.progress == UNSET && isatty(STDERR_FILENO) &&
+		    message_size(&m) > 1024 * 1024);
+		message_params(r, a->entry);
+		s.rc = send_on(r, l, a, &env, &m, &s.res, &s.at_open, f);
+	}
+	if (s.rc < 0)
+		s.why = *f;
+	if (s.rc == 0 || s.not_tried || a->entry != NULL ||
+	    a->queue_dir != NULL)
+		cl = keep(r, a, &s, &m, f);
+	else
+		cl = s.why.class;
+	tell(a, &s);
+	record(r, s.sender, s.recipients, &s.res, message_size(&m),
+	    exit_status(cl, false), cl == FAIL_NONE ? &s.why : f, s.queued);
+	send_result_free(&s.res);
+	free(s.queued);
+	envelope_free(&e);
+	message_free(&m);
+	if (cl == FAIL_NONE)
+		return 0;
+	/* Its line is printed already, unless main is to print it. */
+	if (a->name == NULL && cl == f->class && !f->reported)
+		return -1;
+	return fail_reported(f, cl);
+}
