@@ -18,7 +18,8 @@ WARN    = -std=c17 -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
           -Wmissing-prototypes -Wvla -Wformat=2
 # CI adds -Werror through WERROR=-Werror.
 WERROR  =
-PKGS    = gnutls libbsd-overlay
+# libcurl (the GnuTLS build) and json-c: OAuth2 token requests only.
+PKGS    = gnutls libbsd-overlay libcurl json-c
 PKG_CFLAGS = `pkg-config --cflags $(PKGS)`
 PKG_LIBS   = `pkg-config --libs $(PKGS)`
 DEFS    = -D_GNU_SOURCE -DCARRIER_VERSION='"$(VERSION)"' \
@@ -28,14 +29,15 @@ ALL_CFLAGS = $(WARN) $(WERROR) $(DEFS) $(PKG_CFLAGS) $(CFLAGS)
 
 LIB_SRC = src/address.c src/auth.c src/batch.c src/cli.c src/config.c src/deliver.c \
           src/encoder.c src/envelope.c src/flush.c src/headers.c \
+          src/oauth2.c src/oauth2_http.c src/oauth2_store.c \
           src/outcome.c src/params.c src/progress.c src/query.c src/queue.c \
           src/relay.c \
           src/setup.c \
           src/message.c src/net.c src/reply.c src/report.c src/secret.c \
           src/session.c src/tls.c src/trace.c src/util.c
 HDR     = src/*.h
-UNIT    = address auth config encoder headers message queue reply report \
-          secret tls
+UNIT    = address auth config encoder headers message oauth2 queue reply \
+          report secret tls
 
 all: carrier
 
