@@ -27,7 +27,11 @@ enum {
 	OPT_FEATURES, OPT_VERIFY, OPT_EXPN, OPT_NOOP, OPT_SERVER_HELP,
 	OPT_COMMAND, OPT_SENDMAIL, OPT_QUEUE, OPT_QUEUE_ONLY, OPT_FLUSH,
 	OPT_LIST_QUEUE, OPT_QUEUE_REMOVE, OPT_QUEUE_MAX_AGE, OPT_BATCH,
-	OPT_MAILDIR, OPT_MBOX,
+	OPT_MAILDIR, OPT_MBOX, OPT_OAUTH2_LOGIN, OPT_OAUTH2_LOGOUT,
+	/* the oauth2_* keys but the client secret, as --oauth2-KEY */
+	OPT_OAUTH2_PROVIDER, OPT_OAUTH2_CLIENT_ID, OPT_OAUTH2_AUTHORIZATION,
+	OPT_OAUTH2_DEVICE, OPT_OAUTH2_TOKEN, OPT_OAUTH2_SCOPE,
+	OPT_OAUTH2_TOKEN_FILE,
 };
 
 static const struct option longopts[] = {
@@ -82,6 +86,17 @@ static const struct option longopts[] = {
 	{ "flush", no_argument, NULL, OPT_FLUSH },
 	{ "list-queue", no_argument, NULL, OPT_LIST_QUEUE },
 	{ "queue-remove", required_argument, NULL, OPT_QUEUE_REMOVE },
+	{ "oauth2-login", no_argument, NULL, OPT_OAUTH2_LOGIN },
+	{ "oauth2-logout", no_argument, NULL, OPT_OAUTH2_LOGOUT },
+	{ "oauth2-provider", required_argument, NULL, OPT_OAUTH2_PROVIDER },
+	{ "oauth2-client-id", required_argument, NULL, OPT_OAUTH2_CLIENT_ID },
+	{ "oauth2-authorization-endpoint", required_argument, NULL,
+	    OPT_OAUTH2_AUTHORIZATION },
+	{ "oauth2-device-endpoint", required_argument, NULL,
+	    OPT_OAUTH2_DEVICE },
+	{ "oauth2-token-endpoint", required_argument, NULL, OPT_OAUTH2_TOKEN },
+	{ "oauth2-scope", required_argument, NULL, OPT_OAUTH2_SCOPE },
+	{ "oauth2-token-file", required_argument, NULL, OPT_OAUTH2_TOKEN_FILE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -120,6 +135,7 @@ options_free(struct options *o)
 	}
 	free_secret(o->password);
 	o->password = NULL;
+	oauth2_settings_free(&o->oauth2);
 	strlist_free(&o->commands);
 	strlist_free(&o->batch_files);
 	strlist_free(&o->maildirs);
@@ -249,6 +265,47 @@ sendmail_b(const char *arg, struct options *o, struct failure *f)
 		return 0;
 	}
 	return fail(f, FAIL_USAGE, 0, "-b", "-b%s is not supported", arg);
+}
+
+static int
+oauth2_option(int c, const char *arg, struct options *o, struct failure *f)
+{
+	struct oauth2_settings *s = &o->oauth2;
+
+	switch (c) {
+	case OPT_OAUTH2_LOGIN:
+		o->action = ACT_OAUTH2_LOGIN;
+		return 0;
+	case OPT_OAUTH2_LOGOUT:
+		o->action = ACT_OAUTH2_LOGOUT;
+		return 0;
+	case OPT_OAUTH2_PROVIDER:
+		if (!oauth2_provider_known(arg))
+			return fail(f, FAIL_USAGE, 0, "--oauth2-provider",
+			    "'%s' is not google, microsoft or custom", arg);
+		set_str(&s->provider, arg);
+		return 0;
+	case OPT_OAUTH2_CLIENT_ID:
+		set_str(&s->client_id, arg);
+		return 0;
+	case OPT_OAUTH2_AUTHORIZATION:
+		set_str(&s->authorization_endpoint, arg);
+		return 0;
+	case OPT_OAUTH2_DEVICE:
+		set_str(&s->device_endpoint, arg);
+		return 0;
+	case OPT_OAUTH2_TOKEN:
+		set_str(&s->token_endpoint, arg);
+		return 0;
+	case OPT_OAUTH2_SCOPE:
+		set_str(&s->scope, arg);
+		return 0;
+	case OPT_OAUTH2_TOKEN_FILE:
+		set_str(&s->token_file, arg);
+		return 0;
+	default:
+		return fail(f, FAIL_INTERNAL, 0, "options", "unhandled %d", c);
+	}
 }
 
 static int
@@ -451,7 +508,7 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 		o->query_arg = arg;
 		break;
 	default:
-		return fail(f, FAIL_INTERNAL, 0, "options", "unhandled %d", c);
+		return oauth2_option(c, arg, o, f);
 	}
 	return 0;
 }
@@ -656,6 +713,11 @@ cli_usage(FILE *out)
 "  --auth MECH[,MECH...]   mechanisms to try (on, off, PLAIN, ...)\n"
 "  --no-initial-response   never send an initial response with AUTH\n"
 "  --allow-plaintext-auth  allow credentials on an unencrypted connection\n"
+"  --oauth2-login          sign in the account with OAuth2 (once), then\n"
+"                          sends refresh its token; --oauth2-logout\n"
+"  --oauth2-provider P --oauth2-client-id ID --oauth2-scope S\n"
+"  --oauth2-token-endpoint URL --oauth2-device-endpoint URL\n"
+"  --oauth2-authorization-endpoint URL --oauth2-token-file FILE\n"
 "Envelope and message:\n"
 "  -f, --from ADDR         envelope sender ('<>' for the null sender)\n"
 "  -t, --read-recipients   recipients from To, Cc, Bcc (or Resent-*)\n"

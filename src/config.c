@@ -113,6 +113,16 @@ static const struct keydef keydefs[] = {
 	{ "queue", CK_QUEUE, K_STR },
 	{ "allow_plaintext_auth", CK_ALLOW_PLAINTEXT_AUTH, K_BOOL },
 	{ "initial_response", CK_INITIAL_RESPONSE, K_BOOL },
+	{ "oauth2_provider", CK_OAUTH2_PROVIDER, K_STR },
+	{ "oauth2_client_id", CK_OAUTH2_CLIENT_ID, K_STR },
+	{ "oauth2_client_secret", CK_OAUTH2_CLIENT_SECRET, K_STR },
+	{ "oauth2_client_secret_eval", CK_OAUTH2_CLIENT_SECRET_EVAL, K_STR },
+	{ "oauth2_authorization_endpoint", CK_OAUTH2_AUTHORIZATION_ENDPOINT,
+	    K_STR },
+	{ "oauth2_device_endpoint", CK_OAUTH2_DEVICE_ENDPOINT, K_STR },
+	{ "oauth2_token_endpoint", CK_OAUTH2_TOKEN_ENDPOINT, K_STR },
+	{ "oauth2_scope", CK_OAUTH2_SCOPE, K_STR },
+	{ "oauth2_token_file", CK_OAUTH2_TOKEN_FILE, K_STR },
 };
 
 static const char *const key_names[CK_COUNT] = {
@@ -146,6 +156,15 @@ static const char *const key_names[CK_COUNT] = {
 	[CK_SYSLOG] = "syslog", [CK_ALIASES] = "aliases",
 	[CK_QUEUE] = "queue", [CK_ALLOW_PLAINTEXT_AUTH] = "allow_plaintext_auth",
 	[CK_INITIAL_RESPONSE] = "initial_response",
+	[CK_OAUTH2_PROVIDER] = "oauth2_provider",
+	[CK_OAUTH2_CLIENT_ID] = "oauth2_client_id",
+	[CK_OAUTH2_CLIENT_SECRET] = "oauth2_client_secret",
+	[CK_OAUTH2_CLIENT_SECRET_EVAL] = "oauth2_client_secret_eval",
+	[CK_OAUTH2_AUTHORIZATION_ENDPOINT] = "oauth2_authorization_endpoint",
+	[CK_OAUTH2_DEVICE_ENDPOINT] = "oauth2_device_endpoint",
+	[CK_OAUTH2_TOKEN_ENDPOINT] = "oauth2_token_endpoint",
+	[CK_OAUTH2_SCOPE] = "oauth2_scope",
+	[CK_OAUTH2_TOKEN_FILE] = "oauth2_token_file",
 };
 
 const char *
@@ -760,7 +779,8 @@ parse_line(struct parser *p, const char *line, int lineno, bool from_eval)
 	a->v[kd->key] = v;
 	a->v[kd->key].line = lineno;
 	a->v[kd->key].own = true;
-	if (kd->key == CK_PASSWORD && !from_eval && p->c->password_line == 0)
+	if ((kd->key == CK_PASSWORD || kd->key == CK_OAUTH2_CLIENT_SECRET) &&
+	    !from_eval && p->c->password_line == 0)
 		p->c->password_line = lineno;
 	rc = 0;
 out:
@@ -1207,6 +1227,26 @@ header_tristate(const struct config_account *a, enum config_key k)
 	return a->v[k].num == CH_OFF ? NO : YES;
 }
 
+/* The oauth2_* keys the command line left unset; they are credentials
+   (the token file holds the account's tokens). */
+static void
+oauth2_apply(const struct config_account *a, struct oauth2_settings *s)
+{
+	fill_str(&s->provider, a, CK_OAUTH2_PROVIDER);
+	fill_str(&s->client_id, a, CK_OAUTH2_CLIENT_ID);
+	if (s->client_secret == NULL && s->client_secret_eval == NULL) {
+		fill_str(&s->client_secret, a, CK_OAUTH2_CLIENT_SECRET);
+		fill_str(&s->client_secret_eval, a,
+		    CK_OAUTH2_CLIENT_SECRET_EVAL);
+	}
+	fill_str(&s->authorization_endpoint, a,
+	    CK_OAUTH2_AUTHORIZATION_ENDPOINT);
+	fill_str(&s->device_endpoint, a, CK_OAUTH2_DEVICE_ENDPOINT);
+	fill_str(&s->token_endpoint, a, CK_OAUTH2_TOKEN_ENDPOINT);
+	fill_str(&s->scope, a, CK_OAUTH2_SCOPE);
+	fill_file(&s->token_file, a, CK_OAUTH2_TOKEN_FILE);
+}
+
 int
 config_apply(const struct config *c, const struct config_account *a,
     struct options *o, struct config_extra *x, struct failure *f)
@@ -1282,6 +1322,8 @@ config_apply(const struct config *c, const struct config_account *a,
 			fill_str(&o->passwordeval, a, CK_PASSWORDEVAL);
 		}
 	}
+	if (creds_ok)
+		oauth2_apply(a, &o->oauth2);
 	if (vset(a, CK_ALLOW_PLAINTEXT_AUTH) &&
 	    a->v[CK_ALLOW_PLAINTEXT_AUTH].num)
 		o->allow_plaintext_auth = true;
@@ -1560,11 +1602,16 @@ config_load(struct options *o, struct config_extra *x, struct failure *f)
 	if (config_select(&c, o, &a, f) != 0)
 		goto out;
 	bool had_eval = o->passwordeval != NULL;
+	bool had_secret_eval = o->oauth2.client_secret_eval != NULL;
 	rc = config_apply(&c, a, o, x, f);
 	/* passwordeval runs later, when the password is needed; the file
 	   it came from is checked now, while its stat is at hand. */
 	if (rc == 0 && !had_eval && o->passwordeval != NULL)
 		rc = trusted_file(path, &st, "to run passwordeval", f);
+	if (rc == 0 && !had_secret_eval &&
+	    o->oauth2.client_secret_eval != NULL)
+		rc = trusted_file(path, &st, "to run "
+		    "oauth2_client_secret_eval", f);
 out:
 	config_free(&c);
 	free(path);

@@ -15,6 +15,15 @@ fetch_secret(struct run *r, struct failure *f)
 	    r->host[0] == '/' ? NULL : r->host, r->o.user, NULL, false,
 	    r->o.timeout };
 	struct secret s = { 0 };
+
+	/* With an OAuth2 provider the token file has the secret. */
+	if (oauth2_in_use(&r->o)) {
+		if (oauth2_token(&r->o, NULL, &r->secret, f) < 0)
+			return -1;
+		trace_info(&r->trace, "access token from the OAuth2 token "
+		    "file");
+		return 0;
+	}
 	int rc = secret_get(&q, &s, f);
 
 	if (rc == 0) {
@@ -34,6 +43,10 @@ secret_for_session(void *ctx, struct failure *f)
 {
 	struct run *r = ctx;
 
+	if (r->secret == NULL && r->secret_failure.class != FAIL_NONE) {
+		*f = r->secret_failure;
+		return NULL;
+	}
 	if (r->secret == NULL && fetch_secret(r, f) < 0)
 		return NULL;
 	return xstrdup(r->secret);
@@ -77,7 +90,7 @@ auth_user_check(const struct options *o, struct failure *f)
 static bool
 needs_secret(const struct options *o)
 {
-	if (o->user == NULL || o->queue_only || (o->auth != NULL &&
+	if ((o->user == NULL && !oauth2_in_use(o)) || o->queue_only || (o->auth != NULL &&
 	    (ascii_ieq(o->auth, "off") || ascii_ieq(o->auth, "EXTERNAL"))))
 		return false;
 	switch (o->action) {
@@ -207,7 +220,8 @@ setup_session(struct run *r, const char *account, struct failure *f)
 		free(r->host);
 		r->host = NULL;
 	}
-	if (config_load(&r->o, &r->extra, f) < 0)
+	if (config_load(&r->o, &r->extra, f) < 0 ||
+	    oauth2_check(&r->o, f) < 0)
 		return -1;
 	/* The carrier-only key `queue DIR` turns queueing on. */
 	if (r->o.queue_dir == NULL && r->extra.queue_dir != NULL) {
@@ -224,7 +238,8 @@ setup_session(struct run *r, const char *account, struct failure *f)
 	if (r->o.helo != NULL)
 		r->fqdn = xstrdup(r->o.helo);
 	else if (r->o.action == ACT_LIST_QUEUE ||
-	    r->o.action == ACT_REMOVE_QUEUED)
+	    r->o.action == ACT_REMOVE_QUEUED ||
+	    r->o.action == ACT_OAUTH2_LOGIN || r->o.action == ACT_OAUTH2_LOGOUT)
 		r->fqdn = xstrdup("localhost");
 	else
 		r->fqdn = net_local_fqdn();
@@ -232,7 +247,15 @@ setup_session(struct run *r, const char *account, struct failure *f)
 	session_config_from(r);
 	if (helo_check(r->sc.helo, f) < 0 || auth_user_check(&r->o, f) < 0)
 		return -1;
-	if (needs_secret(&r->o) && fetch_secret(r, f) < 0)
-		return -1;
+	if (needs_secret(&r->o) && fetch_secret(r, f) < 0) {
+		/* An OAuth2 provider out of reach: with --queue the message
+		   is still read, and queued when the session meets this
+		   failure at AUTH. */
+		if (!oauth2_in_use(&r->o) || !r->o.queue_on ||
+		    f->class != FAIL_TEMP)
+			return -1;
+		r->secret_failure = *f;
+		memset(f, 0, sizeof *f);
+	}
 	return 0;
 }

@@ -21,6 +21,8 @@ struct run {
 	bool port_in_host;	/* --host HOST:PORT gave the port */
 	struct session_config sc;
 	char *secret;		/* fetched before connecting; wiped */
+	struct failure secret_failure;	/* why a token could not be had
+					   before connecting, for --queue */
 };
 
 /* Parse argv into r->o.  FAIL_USAGE. */
