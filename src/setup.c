@@ -52,6 +52,24 @@ secret_for_session(void *ctx, struct failure *f)
 	return xstrdup(r->secret);
 }
 
+/* The server refused the OAuth2 access token: a refreshed one, once. */
+static char *
+secret_refused(void *ctx, const char *refused, struct failure *f)
+{
+	struct run *r = ctx;
+	char *fresh;
+
+	if (!oauth2_in_use(&r->o))
+		return NULL;
+	if (oauth2_token(&r->o, refused, &fresh, f) < 0)
+		return NULL;
+	trace_info(&r->trace, "the server refused the access token: "
+	    "refreshed it for one more try");
+	free_secret(r->secret);
+	r->secret = fresh;
+	return xstrdup(fresh);
+}
+
 /* The EHLO name goes into a command: the configuration's `domain` and
    the system's host name are checked as --helo is: a CR LF there would
    be a command of its own. */
@@ -178,6 +196,7 @@ session_config_from(struct run *r)
 	sc->ev.progress = trace_progress;
 	sc->ev.ctx = &r->trace;
 	sc->ev.secret = secret_for_session;
+	sc->ev.secret_refused = secret_refused;
 	sc->ev.secret_ctx = r;
 }
 
