@@ -18,7 +18,9 @@ WARN    = -std=c17 -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
           -Wmissing-prototypes -Wvla -Wformat=2
 # CI adds -Werror through WERROR=-Werror.
 WERROR  =
-PKGS    = gnutls libbsd-overlay libidn2
+# libidn2: international domain names; libcurl (the GnuTLS build) and
+# json-c: OAuth2 token requests only.
+PKGS    = gnutls libbsd-overlay libidn2 libcurl json-c
 PKG_CFLAGS = `pkg-config --cflags $(PKGS)`
 PKG_LIBS   = `pkg-config --libs $(PKGS)`
 DEFS    = -D_GNU_SOURCE -DCARRIER_VERSION='"$(VERSION)"' \
@@ -29,15 +31,15 @@ ALL_CFLAGS = $(WARN) $(WERROR) $(DEFS) $(PKG_CFLAGS) $(CFLAGS)
 LIB_SRC = src/address.c src/attempt.c src/auth.c src/batch.c src/cli.c \
           src/config.c src/config_parse.c src/deliver.c \
           src/encoder.c src/envelope.c src/flush.c src/headers.c \
+          src/oauth2.c src/oauth2_http.c src/oauth2_store.c \
           src/outcome.c src/params.c src/progress.c src/query.c src/queue.c \
           src/relay.c src/settings.c \
           src/setup.c src/socks.c \
           src/message.c src/net.c src/reply.c src/report.c src/secret.c \
           src/session.c src/tls.c src/trace.c src/util.c
 HDR     = src/*.h
-UNIT    = address auth config encoder headers message queue reply report \
-          settings \
-          secret socks tls
+UNIT    = address auth config encoder headers message oauth2 queue reply \
+          report settings secret socks tls
 
 all: carrier
 

@@ -142,7 +142,10 @@ _carrier() {
 			--user | --auth | --from | --file | --mail-option | \
 			--rcpt-option | --log | --report | --account | --config | \
 			--verify | --expn | --command | --maildir | --mbox | \
-			--queue-remove | --queue-max-age | \
+			--queue-remove | --queue-max-age | --oauth2-provider | \
+			--oauth2-client-id | --oauth2-authorization-endpoint | \
+			--oauth2-device-endpoint | --oauth2-token-endpoint | \
+			--oauth2-scope | --oauth2-token-file | \
 			-f | -r | -F | -N | -R | -V | -B | -C | -L | -h | -o | -b)
 			opt=$prev
 			;;
@@ -244,6 +247,9 @@ _carrier() {
 --tls --starttls --starttls= --tls-ca --tls-cert --tls-key --tls-fingerprint
 --tls-priority --tls-no-verify
 --user --auth --no-initial-response --allow-plaintext-auth
+--oauth2-login --oauth2-logout --oauth2-provider --oauth2-client-id
+--oauth2-authorization-endpoint --oauth2-device-endpoint
+--oauth2-token-endpoint --oauth2-scope --oauth2-token-file
 --from --read-recipients --file --batch --maildir --mbox
 --mail-option --rcpt-option --smtputf8 --keep-bcc
 --verbose --debug --debug= --progress --log --syslog --syslog= --report=

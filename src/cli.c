@@ -26,7 +26,7 @@ enum {
 	OPT_EXPN, OPT_NOOP, OPT_SERVER_HELP, OPT_COMMAND, OPT_SENDMAIL,
 	OPT_QUEUE, OPT_QUEUE_ONLY, OPT_FLUSH, OPT_LIST_QUEUE,
 	OPT_QUEUE_REMOVE, OPT_QUEUE_MAX_AGE, OPT_BATCH, OPT_MAILDIR,
-	OPT_MBOX,
+	OPT_MBOX, OPT_OAUTH2_LOGIN, OPT_OAUTH2_LOGOUT,
 	OPT_SETTING = 1024,	/* + the row of the settings table */
 };
 
@@ -63,6 +63,8 @@ static const struct option own_longopts[] = {
 	{ "flush", optional_argument, NULL, OPT_FLUSH },
 	{ "list-queue", no_argument, NULL, OPT_LIST_QUEUE },
 	{ "queue-remove", required_argument, NULL, OPT_QUEUE_REMOVE },
+	{ "oauth2-login", no_argument, NULL, OPT_OAUTH2_LOGIN },
+	{ "oauth2-logout", no_argument, NULL, OPT_OAUTH2_LOGOUT },
 };
 #define OWN_COUNT	(sizeof own_longopts / sizeof own_longopts[0])
 
@@ -109,6 +111,7 @@ options_free(struct options *o)
 	free_secret(o->password);
 	o->password = NULL;
 	memset(&o->auth, 0, sizeof o->auth);
+	oauth2_settings_free(&o->oauth2);
 	strlist_free(&o->commands);
 	strlist_free(&o->batch_files);
 	strlist_free(&o->maildirs);
@@ -215,6 +218,27 @@ store_setting(struct cli *st, enum config_key id, const char *name,
 		break;
 	case CK_PROXY_PORT:
 		o->proxy_port = (int)v->num;
+		break;
+	case CK_OAUTH2_PROVIDER:
+		take_str(&o->oauth2.provider, v);
+		break;
+	case CK_OAUTH2_CLIENT_ID:
+		take_str(&o->oauth2.client_id, v);
+		break;
+	case CK_OAUTH2_AUTHORIZATION_ENDPOINT:
+		take_str(&o->oauth2.authorization_endpoint, v);
+		break;
+	case CK_OAUTH2_DEVICE_ENDPOINT:
+		take_str(&o->oauth2.device_endpoint, v);
+		break;
+	case CK_OAUTH2_TOKEN_ENDPOINT:
+		take_str(&o->oauth2.token_endpoint, v);
+		break;
+	case CK_OAUTH2_SCOPE:
+		take_str(&o->oauth2.scope, v);
+		break;
+	case CK_OAUTH2_TOKEN_FILE:
+		take_str(&o->oauth2.token_file, v);
 		break;
 	case CK_TIMEOUT:
 		/* 0 means "not given" in struct options, so that the
@@ -373,6 +397,12 @@ action_option(int c, const char *arg, struct options *o, struct failure *f)
 		break;
 	case OPT_LIST_QUEUE:
 		o->action = ACT_LIST_QUEUE;
+		break;
+	case OPT_OAUTH2_LOGIN:
+		o->action = ACT_OAUTH2_LOGIN;
+		break;
+	case OPT_OAUTH2_LOGOUT:
+		o->action = ACT_OAUTH2_LOGOUT;
 		break;
 	case OPT_QUEUE_REMOVE:
 		if (strpbrk(arg, "/.") == arg || strchr(arg, '/') != NULL)
@@ -733,6 +763,11 @@ cli_usage(FILE *out)
 "  --auth MECH[,MECH...]   mechanisms to try (on, off, PLAIN, ...)\n"
 "  --no-initial-response   never send an initial response with AUTH\n"
 "  --allow-plaintext-auth  allow credentials on an unencrypted connection\n"
+"  --oauth2-login          sign in the account with OAuth2 (once), then\n"
+"                          sends refresh its token; --oauth2-logout\n"
+"  --oauth2-provider P --oauth2-client-id ID --oauth2-scope S\n"
+"  --oauth2-token-endpoint URL --oauth2-device-endpoint URL\n"
+"  --oauth2-authorization-endpoint URL --oauth2-token-file FILE\n"
 "Envelope and message:\n"
 "  -f, --from ADDR         envelope sender ('<>' for the null sender)\n"
 "  -t, --read-recipients   recipients from To, Cc, Bcc (or Resent-*)\n"

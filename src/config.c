@@ -425,6 +425,26 @@ apply_tls(const struct config *c, const struct config_account *a,
 	return 0;
 }
 
+/* The oauth2_* keys the command line left unset; they are credentials
+   (the token file holds the account's tokens). */
+static void
+apply_oauth2(const struct config_account *a, struct oauth2_settings *s)
+{
+	fill_str(&s->provider, a, CK_OAUTH2_PROVIDER);
+	fill_str(&s->client_id, a, CK_OAUTH2_CLIENT_ID);
+	if (s->client_secret == NULL && s->client_secret_eval == NULL) {
+		fill_str(&s->client_secret, a, CK_OAUTH2_CLIENT_SECRET);
+		fill_str(&s->client_secret_eval, a,
+		    CK_OAUTH2_CLIENT_SECRET_EVAL);
+	}
+	fill_str(&s->authorization_endpoint, a,
+	    CK_OAUTH2_AUTHORIZATION_ENDPOINT);
+	fill_str(&s->device_endpoint, a, CK_OAUTH2_DEVICE_ENDPOINT);
+	fill_str(&s->token_endpoint, a, CK_OAUTH2_TOKEN_ENDPOINT);
+	fill_str(&s->scope, a, CK_OAUTH2_SCOPE);
+	fill_file(&s->token_file, a, CK_OAUTH2_TOKEN_FILE);
+}
+
 /* Authentication.  Credentials only for the account's own host and
    user, so that `--host other` never receives the account's secret. */
 static void
@@ -448,6 +468,8 @@ apply_auth(const struct config_account *a, struct options *o)
 		fill_str(&o->password, a, CK_PASSWORD);
 		fill_str(&o->passwordeval, a, CK_PASSWORDEVAL);
 	}
+	if (creds_ok)
+		apply_oauth2(a, &o->oauth2);
 	if (vset(a, CK_ALLOW_PLAINTEXT_AUTH) &&
 	    a->v[CK_ALLOW_PLAINTEXT_AUTH].num)
 		o->allow_plaintext_auth = true;
@@ -757,11 +779,17 @@ config_load(struct options *o, struct failure *f)
 	if (config_select(&c, o, &a, f) != 0)
 		goto out;
 	bool had_eval = o->passwordeval != NULL;
+	bool had_secret_eval = o->oauth2.client_secret_eval != NULL;
 	rc = config_apply(&c, a, o, f);
-	/* passwordeval runs later, when the password is needed; the file
-	   it came from is checked now, while its stat is at hand. */
+	/* passwordeval and oauth2_client_secret_eval run later, when they
+	   are needed; the file they came from is checked now, while its
+	   stat is at hand. */
 	if (rc == 0 && !had_eval && o->passwordeval != NULL)
 		rc = trusted_file(path, &st, "to run passwordeval", f);
+	if (rc == 0 && !had_secret_eval &&
+	    o->oauth2.client_secret_eval != NULL)
+		rc = trusted_file(path, &st, "to run "
+		    "oauth2_client_secret_eval", f);
 out:
 	config_free(&c);
 	free(path);

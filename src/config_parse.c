@@ -279,7 +279,8 @@ do_setting(struct parser *p, int lineno, const char *cmd, const char *arg,
 	v->auth = sv.auth;
 	v->line = lineno;
 	v->own = true;
-	if (s->id == CK_PASSWORD && !from_eval && p->c->password_line == 0)
+	if ((s->id == CK_PASSWORD || s->id == CK_OAUTH2_CLIENT_SECRET) &&
+	    !from_eval && p->c->password_line == 0)
 		p->c->password_line = lineno;
 	return 0;
 }

@@ -68,6 +68,10 @@ run(struct run *r, int argc, char **argv, struct failure *f)
 		return queue_drop(r, f);
 	case ACT_SMTP_STDIN:
 		return relay_stdin_session(r, f);
+	case ACT_OAUTH2_LOGIN:
+		return oauth2_login(&r->o, f);
+	case ACT_OAUTH2_LOGOUT:
+		return oauth2_logout(&r->o, f);
 	default:
 		return query(r, f);
 	}

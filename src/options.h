@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "oauth2.h"
 #include "util.h"
 
 enum tristate { UNSET = -1, NO = 0, YES = 1 };
@@ -46,6 +47,7 @@ enum action {
 	ACT_FLUSH_QUEUE,	/* -q */
 	ACT_REMOVE_QUEUED,	/* --queue-remove ID */
 	ACT_SMTP_STDIN,		/* sendmail -bs */
+	ACT_OAUTH2_LOGIN, ACT_OAUTH2_LOGOUT,	/* --oauth2-login, -logout */
 };
 
 
@@ -83,6 +85,7 @@ struct options {
 	char *passwordeval;
 	bool no_initial_response;
 	bool allow_plaintext_auth;
+	struct oauth2_settings oauth2;	/* the oauth2_* keys */
 
 	/* envelope and message */
 	char *from;			/* -f; "" is the null sender */

@@ -420,6 +420,37 @@ out:
 	return rc;
 }
 
+/*
+ * A bearer token refused with 535 (after XOAUTH2's error challenge or
+ * OAUTHBEARER's): may be expired or revoked before its time, so the
+ * caller gets one chance to give a fresh one, and AUTH is tried once more
+ * with it (RFC 4954 allows another AUTH after a failed one).  true with
+ * *secret replaced; false with f unchanged (no new token) or replaced (the
+ * refresh failed).
+ */
+static bool
+retry_bearer(struct session *s, enum sasl_mech mech, const struct reply *last,
+    char **secret, struct failure *f)
+{
+	if ((mech != SASL_XOAUTH2 && mech != SASL_OAUTHBEARER) ||
+	    last->code != 535 || !s->usable || s->bearer_retried ||
+	    s->cfg->ev.secret_refused == NULL)
+		return false;
+	s->bearer_retried = true;
+	struct failure g;
+	memset(&g, 0, sizeof g);
+	char *fresh = s->cfg->ev.secret_refused(s->cfg->ev.secret_ctx, *secret,
+	    &g);
+	if (fresh == NULL) {
+		if (g.class != FAIL_NONE)
+			*f = g;
+		return false;
+	}
+	free_secret(*secret);
+	*secret = fresh;
+	return true;
+}
+
 /* The mechanisms to try, in order: the user's list or the default. */
 static size_t
 auth_candidates(const struct session *s, enum sasl_mech *out, size_t max)
@@ -479,6 +510,10 @@ authenticate(struct session *s, struct failure *f)
 		}
 		tried = true;
 		int r = auth_one(s, cand[i], &creds, &last, f);
+		if (r < 0 && retry_bearer(s, cand[i], &last, &secret, f)) {
+			creds.secret = secret;
+			r = auth_one(s, cand[i], &creds, &last, f);
+		}
 		if (r != 0) {
 			rc = r > 0 ? 0 : -1;
 			goto out;

@@ -32,6 +32,12 @@ struct session_events {
 	/* The secret for AUTH, asked for only when AUTH will happen;
 	   returns a string the session wipes and frees, or NULL with *f. */
 	char *(*secret)(void *secret_ctx, struct failure *f);
+	/* After a bearer token (XOAUTH2, OAUTHBEARER) was refused with 535:
+	   a new one for one more try (wiped and freed by the session), or
+	   NULL: with f->class FAIL_NONE when there is no other to try, else
+	   with *f, the failure that ends the session.  NULL: no retry. */
+	char *(*secret_refused)(void *secret_ctx, const char *refused,
+	    struct failure *f);
 	void *secret_ctx;
 };
 
@@ -60,6 +66,7 @@ struct session {
 	struct conn *conn;
 	struct capabilities caps;
 	bool usable;		/* QUIT may be sent */
+	bool bearer_retried;	/* a refused bearer token was replaced */
 	bool quit_sent;
 };
 

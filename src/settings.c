@@ -126,6 +126,28 @@ const struct setting settings[] = {
 	    "queueing on"),
 	ROW("proxy", "proxy", CK_PROXY, ST_PROXY, "SOCKS5 proxy: "
 	    "socks5://[USER@]HOST[:PORT], socks5h:// to let it resolve names"),
+	/* OAuth2 (carrier(1) OAUTH2); the client secret and its command
+	   only in a configuration file, as the password. */
+	ROW("oauth2_provider", "oauth2-provider", CK_OAUTH2_PROVIDER,
+	    ST_OAUTH2_PROVIDER, "OAuth2 provider: google, microsoft, custom"),
+	ROW("oauth2_client_id", "oauth2-client-id", CK_OAUTH2_CLIENT_ID,
+	    ST_TEXT, "OAuth2 client id"),
+	ROW("oauth2_client_secret", NULL, CK_OAUTH2_CLIENT_SECRET, ST_TEXT,
+	    "OAuth2 client secret"),
+	ROW("oauth2_client_secret_eval", NULL, CK_OAUTH2_CLIENT_SECRET_EVAL,
+	    ST_TEXT, "command that prints the OAuth2 client secret"),
+	ROW("oauth2_authorization_endpoint", "oauth2-authorization-endpoint",
+	    CK_OAUTH2_AUTHORIZATION_ENDPOINT, ST_TEXT,
+	    "OAuth2 authorization endpoint (code grant)"),
+	ROW("oauth2_device_endpoint", "oauth2-device-endpoint",
+	    CK_OAUTH2_DEVICE_ENDPOINT, ST_TEXT,
+	    "OAuth2 device authorization endpoint"),
+	ROW("oauth2_token_endpoint", "oauth2-token-endpoint",
+	    CK_OAUTH2_TOKEN_ENDPOINT, ST_TEXT, "OAuth2 token endpoint"),
+	ROW("oauth2_scope", "oauth2-scope", CK_OAUTH2_SCOPE, ST_TEXT,
+	    "OAuth2 scope"),
+	ROW("oauth2_token_file", "oauth2-token-file", CK_OAUTH2_TOKEN_FILE,
+	    ST_TEXT, "where the OAuth2 tokens are kept"),
 };
 const size_t settings_count = sizeof settings / sizeof settings[0];
 
@@ -165,7 +187,8 @@ config_key_name(enum config_key k)
 void
 setting_value_free(struct setting_value *v, enum config_key id)
 {
-	if (id == CK_PASSWORD || id == CK_PASSWORDEVAL)
+	if (id == CK_PASSWORD || id == CK_PASSWORDEVAL ||
+	    id == CK_OAUTH2_CLIENT_SECRET)
 		free_secret(v->str);
 	else
 		free(v->str);
@@ -635,6 +658,14 @@ parse_typed(const struct setting *s, const char *arg,
 		return parse_syslog(arg, v, hint);
 	case ST_PROXY:
 		return parse_proxy(arg, v, hint);
+	case ST_OAUTH2_PROVIDER:
+		*hint = "google, microsoft or custom";
+		if (!oauth2_provider_known(arg))
+			return *arg ? SE_INVALID : SE_EMPTY;
+		v->str = xstrdup(arg);
+		for (char *p = v->str; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		return SE_OK;
 	}
 	return SE_INVALID;
 }

@@ -39,6 +39,10 @@ enum config_key {
 	CK_LOGFILE, CK_LOGFILE_TIME_FORMAT, CK_SYSLOG, CK_ALIASES,
 	/* carrier only */
 	CK_QUEUE, CK_ALLOW_PLAINTEXT_AUTH, CK_INITIAL_RESPONSE, CK_PROXY,
+	CK_OAUTH2_PROVIDER, CK_OAUTH2_CLIENT_ID, CK_OAUTH2_CLIENT_SECRET,
+	CK_OAUTH2_CLIENT_SECRET_EVAL, CK_OAUTH2_AUTHORIZATION_ENDPOINT,
+	CK_OAUTH2_DEVICE_ENDPOINT, CK_OAUTH2_TOKEN_ENDPOINT, CK_OAUTH2_SCOPE,
+	CK_OAUTH2_TOKEN_FILE,
 	CK_COUNT
 };
 
@@ -66,6 +70,7 @@ enum setting_type {
 	ST_HDR_LEGACY,	/* add_missing_*_header: "" | on | off */
 	ST_SYSLOG,	/* "" | on | off | FACILITY: "LOG_X" or "" */
 	ST_PROXY,	/* "" or socks5[h]://[USER@]HOST[:PORT]: str */
+	ST_OAUTH2_PROVIDER,	/* google | microsoft | custom: str, lower */
 };
 
 /* Values of set_from_header / set_date_header / set_msgid_header. */

@@ -17,6 +17,15 @@ fetch_secret(struct run *r, struct failure *f)
 	    r->host[0] == '/' ? NULL : r->host, r->o.user, NULL, false,
 	    r->o.timeout, NULL };
 	struct secret s = { 0 };
+
+	/* With an OAuth2 provider the token file has the secret. */
+	if (oauth2_in_use(&r->o)) {
+		if (oauth2_token(&r->o, NULL, &r->secret, f) < 0)
+			return -1;
+		trace_info(&r->trace, "access token from the OAuth2 token "
+		    "file");
+		return 0;
+	}
 	int rc = secret_get(&q, &s, f);
 
 	if (rc == 0) {
@@ -36,9 +45,31 @@ secret_for_session(void *ctx, struct failure *f)
 {
 	struct run *r = ctx;
 
+	if (r->secret == NULL && r->secret_failure.class != FAIL_NONE) {
+		*f = r->secret_failure;
+		return NULL;
+	}
 	if (r->secret == NULL && fetch_secret(r, f) < 0)
 		return NULL;
 	return xstrdup(r->secret);
+}
+
+/* The server refused the OAuth2 access token: a refreshed one, once. */
+static char *
+secret_refused(void *ctx, const char *refused, struct failure *f)
+{
+	struct run *r = ctx;
+	char *fresh;
+
+	if (!oauth2_in_use(&r->o))
+		return NULL;
+	if (oauth2_token(&r->o, refused, &fresh, f) < 0)
+		return NULL;
+	trace_info(&r->trace, "the server refused the access token: "
+	    "refreshed it for one more try");
+	free_secret(r->secret);
+	r->secret = fresh;
+	return xstrdup(fresh);
 }
 
 /* The EHLO name goes into a command: the configuration's `domain` and
@@ -73,7 +104,8 @@ auth_user_check(const struct options *o, struct failure *f)
 static bool
 needs_secret(const struct options *o)
 {
-	if (o->user == NULL || o->queue_only || !auth_may_need_secret(&o->auth))
+	if ((o->user == NULL && !oauth2_in_use(o)) || o->queue_only ||
+	    !auth_may_need_secret(&o->auth))
 		return false;
 	switch (o->action) {
 	case ACT_SEND: case ACT_FEATURES: case ACT_VERIFY: case ACT_EXPN:
@@ -143,6 +175,7 @@ session_config_from(struct run *r)
 	sc->ev.progress = trace_progress;
 	sc->ev.ctx = &r->trace;
 	sc->ev.secret = secret_for_session;
+	sc->ev.secret_refused = secret_refused;
 	sc->ev.secret_ctx = r;
 }
 
@@ -230,7 +263,7 @@ setup_session(struct run *r, const char *account, struct failure *f)
 {
 	if (account != NULL && r->o.account == NULL)
 		r->o.account = xstrdup(account);
-	if (config_load(&r->o, f) < 0)
+	if (config_load(&r->o, f) < 0 || oauth2_check(&r->o, f) < 0)
 		return -1;
 	r->trace.level = r->o.debug;
 	/* The resolver may hang while the network is down: no lookup when
@@ -238,7 +271,8 @@ setup_session(struct run *r, const char *account, struct failure *f)
 	if (r->o.helo != NULL)
 		r->fqdn = xstrdup(r->o.helo);
 	else if (r->o.action == ACT_LIST_QUEUE ||
-	    r->o.action == ACT_REMOVE_QUEUED)
+	    r->o.action == ACT_REMOVE_QUEUED ||
+	    r->o.action == ACT_OAUTH2_LOGIN || r->o.action == ACT_OAUTH2_LOGOUT)
 		r->fqdn = xstrdup("localhost");
 	else
 		r->fqdn = net_local_fqdn();
@@ -249,7 +283,15 @@ setup_session(struct run *r, const char *account, struct failure *f)
 		return -1;
 	if (helo_check(r->sc.helo, f) < 0 || auth_user_check(&r->o, f) < 0)
 		return -1;
-	if (needs_secret(&r->o) && fetch_secret(r, f) < 0)
-		return -1;
+	if (needs_secret(&r->o) && fetch_secret(r, f) < 0) {
+		/* An OAuth2 provider out of reach: with --queue the message
+		   is still read, and queued when the session meets this
+		   failure at AUTH. */
+		if (!oauth2_in_use(&r->o) || !r->o.queue_on ||
+		    f->class != FAIL_TEMP)
+			return -1;
+		r->secret_failure = *f;
+		memset(f, 0, sizeof *f);
+	}
 	return 0;
 }

@@ -19,6 +19,8 @@ struct run {
 	int port;		/* the port to connect to */
 	struct session_config sc;
 	char *secret;		/* fetched before connecting; wiped */
+	struct failure secret_failure;	/* why a token could not be had
+					   before connecting, for --queue */
 	struct socks_proxy proxy;	/* sc.target.proxy points here */
 	char *proxy_host, *proxy_user;
 	char *proxy_password;	/* wiped */

@@ -348,6 +348,21 @@ test_every_key(void)
 		    "~/.cache/carrier/queue", 0 },
 		{ "allow_plaintext_auth on", CK_ALLOW_PLAINTEXT_AUTH, "on", 1 },
 		{ "initial_response off", CK_INITIAL_RESPONSE, "off", 0 },
+		{ "oauth2_provider google", CK_OAUTH2_PROVIDER, "google", 0 },
+		{ "oauth2_client_id 12-ab.apps", CK_OAUTH2_CLIENT_ID,
+		    "12-ab.apps", 0 },
+		{ "oauth2_client_secret s#1", CK_OAUTH2_CLIENT_SECRET, "s#1",
+		    0 },
+		{ "oauth2_client_secret_eval pass x", CK_OAUTH2_CLIENT_SECRET_EVAL,
+		    "pass x", 0 },
+		{ "oauth2_authorization_endpoint https://a/auth",
+		    CK_OAUTH2_AUTHORIZATION_ENDPOINT, "https://a/auth", 0 },
+		{ "oauth2_device_endpoint https://a/dev",
+		    CK_OAUTH2_DEVICE_ENDPOINT, "https://a/dev", 0 },
+		{ "oauth2_token_endpoint https://a/token",
+		    CK_OAUTH2_TOKEN_ENDPOINT, "https://a/token", 0 },
+		{ "oauth2_scope a b", CK_OAUTH2_SCOPE, "a b", 0 },
+		{ "oauth2_token_file ~/t", CK_OAUTH2_TOKEN_FILE, "~/t", 0 },
 	};
 	int bad = 0;
 	bool seen[CK_COUNT] = { false };
