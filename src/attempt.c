@@ -55,7 +55,7 @@ any_reply(const struct send_result *res)
    (nothing was said about this message). */
 static int
 send_on(struct run *r, struct link *l, const struct attempt *a,
-    const struct envelope *env, const struct message *m,
+    const struct envelope_view *env, const struct message *m,
     struct send_result *res, bool *at_open, struct failure *f)
 {
 	*at_open = link_ready(l, &r->sc, f) < 0;
@@ -378,7 +378,7 @@ attempt_send(struct run *r, struct link *l, struct attempt *a,
 	s.not_tried = s.rc == 0 && a->entry == NULL && a->queue_dir &&
 	    r->o.queue_only;
 	if (s.rc == 0 && !s.not_tried) {
-		struct envelope env = { s.sender, s.recipients };
+		struct envelope_view env = { s.sender, s.recipients };
 		r->trace.progress.on = r->o.progress == YES ||
 		    (r->o.progress == UNSET && isatty(STDERR_FILENO) &&
 		    message_size(&m) > 1024 * 1024);

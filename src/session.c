@@ -565,7 +565,7 @@ fail:
    part does; a non-ASCII domain does only where it is not sent in
    A-labels (`idn_ok`: when the server does not offer SMTPUTF8). */
 static bool
-needs_utf8(const struct envelope *env, bool idn_ok)
+needs_utf8(const struct envelope_view *env, bool idn_ok)
 {
 	bool (*ascii)(const char *) = idn_ok ? address_local_is_ascii :
 	    address_is_ascii;
@@ -603,8 +603,8 @@ wire_address(const struct session *s, const char *addr, const char *what,
  * strings kept in *sender and *store, which the caller frees.
  */
 static int
-wire_envelope(const struct session *s, const struct envelope *env,
-    struct envelope *wire, char **sender, struct strlist *store,
+wire_envelope(const struct session *s, const struct envelope_view *env,
+    struct envelope_view *wire, char **sender, struct strlist *store,
     struct failure *f)
 {
 	*wire = *env;
@@ -657,7 +657,7 @@ mail_line(const struct session *s, const char *sender, const uint64_t *size,
 }
 
 static char *
-mail_command(const struct session *s, const struct envelope *env,
+mail_command(const struct session *s, const struct envelope_view *env,
     const struct message *msg, bool utf8)
 {
 	uint64_t size = message_size(msg);
@@ -817,7 +817,7 @@ rcpt_outcome(struct send_result *res, size_t i, const struct reply *r,
 }
 
 static int
-mail_refused(struct session *s, const struct envelope *env,
+mail_refused(struct session *s, const struct envelope_view *env,
     const struct reply *r, struct failure *f)
 {
 	char what[300];
@@ -964,7 +964,7 @@ transaction_checks(struct session *s, const struct message *msg, bool utf8,
  */
 struct transaction {
 	struct session *s;
-	const struct envelope *env;
+	const struct envelope_view *env;
 	const struct message *msg;
 	struct send_result *res;
 	const size_t *idx;
@@ -1227,7 +1227,7 @@ round_failed(struct send_result *res, const size_t *idx, size_t n,
 /* One transaction per round: the first for every recipient, each further
    one for those a server answered 452 after accepting others. */
 static int
-send_rounds(struct session *s, const struct envelope *env,
+send_rounds(struct session *s, const struct envelope_view *env,
     const struct message *msg, struct send_result *res, struct failure *f)
 {
 	size_t n = env->recipients->n, nidx = n;
@@ -1382,10 +1382,10 @@ session_data(struct session *s, const struct message *msg,
 }
 
 int
-session_send(struct session *s, const struct envelope *env,
+session_send(struct session *s, const struct envelope_view *env,
     const struct message *msg, struct send_result *res, struct failure *f)
 {
-	struct envelope wire;
+	struct envelope_view wire;
 	struct strlist store = { 0 };
 	char *sender = NULL;
 	int rc;

@@ -98,7 +98,9 @@ void send_result_free(struct send_result *res);
    later try may still deliver to it. */
 bool rcpt_retryable(const struct rcpt_result *r);
 
-struct envelope {
+/* An envelope as session_send reads it: borrowed, never owned (the
+   owned one is envelope.h's struct mail_envelope, or a queue entry's). */
+struct envelope_view {
 	const char *sender;		/* "" for the null sender */
 	const struct strlist *recipients;
 };
@@ -110,7 +112,7 @@ struct envelope {
  * else -1 with *f: FAIL_PARTIAL, FAIL_REFUSED, FAIL_TEMP, FAIL_SENDER,
  * FAIL_DATA, FAIL_UNSUPPORTED (SMTPUTF8), FAIL_IOERR, FAIL_PROTOCOL.
  */
-int session_send(struct session *s, const struct envelope *env,
+int session_send(struct session *s, const struct envelope_view *env,
     const struct message *msg, struct send_result *res, struct failure *f);
 
 /*
