@@ -251,7 +251,7 @@ _carrier() {
 --oauth2-authorization-endpoint --oauth2-device-endpoint
 --oauth2-token-endpoint --oauth2-scope --oauth2-token-file
 --from --read-recipients --file --batch --maildir --mbox
---mail-option --rcpt-option --smtputf8 --keep-bcc
+--mail-option --rcpt-option --smtputf8 --require-tls --keep-bcc
 --verbose --debug --debug= --progress --log --syslog --syslog= --report=
 --queue --queue= --queue-only --flush --flush=due --list-queue --queue-remove
 --queue-max-age

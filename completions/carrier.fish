@@ -140,6 +140,7 @@ complete -c carrier -l mbox -r -F -d 'Every message of an mbox file (implies --b
 complete -c carrier -l mail-option -x -d 'Extra MAIL FROM parameter'
 complete -c carrier -l rcpt-option -x -d 'Extra RCPT TO parameter'
 complete -c carrier -l smtputf8 -d 'Ask for SMTPUTF8'
+complete -c carrier -l require-tls -d 'REQUIRETLS: only over verified TLS'
 complete -c carrier -l keep-bcc -d 'Do not remove Bcc and Resent-Bcc'
 
 # Output

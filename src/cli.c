@@ -270,6 +270,9 @@ store_setting(struct cli *st, enum config_key id, const char *name,
 	case CK_INITIAL_RESPONSE:
 		o->no_initial_response = v->num == 0;
 		break;
+	case CK_REQUIRE_TLS:
+		o->require_tls = v->num != 0;
+		break;
 	case CK_TLS_TRUST_FILE:
 		set_str(&o->tls_ca, v->str);
 		break;
@@ -777,6 +780,7 @@ cli_usage(FILE *out)
 "  --mbox FILE             every message of an mbox file\n"
 "  --mail-option OPT       --rcpt-option OPT   extra ESMTP parameters\n"
 "  --smtputf8              ask for SMTPUTF8\n"
+"  --require-tls           REQUIRETLS: only over verified TLS, all the way\n"
 "  --keep-bcc              do not remove Bcc and Resent-Bcc\n"
 "Output:\n"
 "  -v, --debug[=1|2]       show the dialogue (2: with timestamps)\n"

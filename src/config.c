@@ -473,6 +473,8 @@ apply_auth(const struct config_account *a, struct options *o)
 	if (vset(a, CK_ALLOW_PLAINTEXT_AUTH) &&
 	    a->v[CK_ALLOW_PLAINTEXT_AUTH].num)
 		o->allow_plaintext_auth = true;
+	if (vset(a, CK_REQUIRE_TLS) && a->v[CK_REQUIRE_TLS].num)
+		o->require_tls = true;
 	if (vset(a, CK_INITIAL_RESPONSE) && !a->v[CK_INITIAL_RESPONSE].num)
 		o->no_initial_response = true;
 }

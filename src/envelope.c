@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -367,11 +368,33 @@ envelope_edit_headers(const struct options *o, struct message *m,
 	add_missing_headers(o, m, sender, fqdn);
 }
 
+/* RFC 8689 5: a message whose author asked for no TLS requirement. */
+static bool
+tls_required_no(const struct message *m)
+{
+	struct strlist v = { 0 };
+	bool no = false;
+
+	headers_values(m->head.data, m->head.len, "TLS-Required", &v);
+	for (size_t i = 0; i < v.n; i++) {
+		const char *p = v.v[i] + strspn(v.v[i], " \t");
+		size_t n = strcspn(p, " \t\r\n");
+		if (n == 2 && strncasecmp(p, "no", 2) == 0 &&
+		    p[n + strspn(p + n, " \t\r\n")] == '\0')
+			no = true;
+	}
+	strlist_free(&v);
+	return no;
+}
+
 int
 envelope_build(struct mail_envelope *e, const struct options *o,
     struct message *m, const char *fqdn, struct failure *f)
 {
 	memset(e, 0, sizeof *e);
+	if (o->require_tls && tls_required_no(m))
+		return fail(f, FAIL_USAGE, 0, "--require-tls", "the message "
+		    "has TLS-Required: No, which asks for the opposite");
 	/* A Resent- block is counted by its Resent-Date, as smtplib does. */
 	size_t blocks = headers_count(m->head.data, m->head.len,
 	    "Resent-Date");

@@ -98,6 +98,7 @@ struct options {
 	struct strlist recipients;	/* from argv */
 	struct strlist mail_options, rcpt_options;
 	bool smtputf8;
+	bool require_tls;		/* --require-tls, RFC 8689 */
 	bool keep_bcc;
 
 	/* sendmail mode */

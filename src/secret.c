@@ -157,121 +157,134 @@ netrc_set(char **field, const struct buf *tok)
 	*field = xstrndup(tok->data, tok->len);
 }
 
+/* A NUL byte would cut a token short unseen: the file is refused. */
+static int
+netrc_nul_check(const char *data, size_t len, char *err, size_t errlen)
+{
+	const char *z = len > 0 ? memchr(data, '\0', len) : NULL;
+	size_t line = 1;
+
+	if (z == NULL)
+		return 0;
+	for (const char *q = data; q < z; q++)
+		line += *q == '\n';
+	if (err != NULL && errlen > 0)
+		(void)snprintf(err, errlen, "line %zu: NUL byte", line);
+	return -1;
+}
+
+/* One pass over a netrc file for one host (and user). */
+struct netrc_scan {
+	struct netrc_lexer lx;
+	const char *host, *user;
+	struct netrc_entry cur;		/* the entry being read */
+	struct netrc_entry dflt;	/* the first matching `default` */
+	enum { OUTSIDE, MACHINE_HIT, MACHINE_MISS, DEFAULT } state;
+	bool have_dflt, found;
+	struct buf tok;
+};
+
+/* The entry being read ends (at machine, default or the end): keep it
+   when it is the one. */
+static void
+netrc_entry_end(struct netrc_scan *sc, struct netrc_entry *e)
+{
+	if (sc->state == MACHINE_HIT && netrc_entry_ok(&sc->cur, sc->user)) {
+		*e = sc->cur;
+		sc->cur.login = sc->cur.password = NULL;
+		sc->found = true;
+	} else if (sc->state == DEFAULT && !sc->have_dflt &&
+	    netrc_entry_ok(&sc->cur, sc->user)) {
+		sc->dflt = sc->cur;
+		sc->dflt.is_default = true;
+		sc->cur.login = sc->cur.password = NULL;
+		sc->have_dflt = true;
+	}
+	netrc_entry_clear(&sc->cur);
+}
+
+/* login, password or account and its value; -1 on a lexer error. */
+static int
+netrc_field(struct netrc_scan *sc)
+{
+	char **field = sc->tok.data[0] == 'l' ? &sc->cur.login :
+	    sc->tok.data[0] == 'p' ? &sc->cur.password : NULL;
+	int rc = netrc_token(&sc->lx, &sc->tok);
+
+	if (rc > 0 && field != NULL && sc->state != OUTSIDE &&
+	    sc->state != MACHINE_MISS)
+		netrc_set(field, &sc->tok);
+	return rc < 0 ? -1 : 0;	/* EOF ends the entry at the next token */
+}
+
+/* The next keyword and what follows it: 1 to go on, 0 at the end (or
+   once the machine's entry is found), -1 on a lexer error. */
+static int
+netrc_step(struct netrc_scan *sc, struct netrc_entry *e)
+{
+	int rc = netrc_token(&sc->lx, &sc->tok);
+	const char *t = sc->tok.data;
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || strcmp(t, "machine") == 0 ||
+	    strcmp(t, "default") == 0) {
+		netrc_entry_end(sc, e);
+		if (rc == 0 || sc->found)
+			return 0;
+		if (strcmp(t, "default") == 0) {
+			sc->state = DEFAULT;
+			return 1;
+		}
+		if ((rc = netrc_token(&sc->lx, &sc->tok)) <= 0)
+			return rc;
+		sc->state = ascii_ieq(sc->tok.data, sc->host) ? MACHINE_HIT :
+		    MACHINE_MISS;
+		return 1;
+	}
+	if (strcmp(t, "login") == 0 || strcmp(t, "password") == 0 ||
+	    strcmp(t, "account") == 0)
+		return netrc_field(sc) < 0 ? -1 : 1;
+	if (strcmp(t, "macdef") == 0)
+		netrc_skip_macro(&sc->lx);	/* its name is on this line */
+	else if (t[0] == '#')
+		/* A comment where a keyword is expected; the token stopped
+		   at the blank after it, maybe the LF. */
+		netrc_skip_line(&sc->lx);
+	/* Anything else is ignored. */
+	return 1;
+}
+
 int
 netrc_find(const char *data, size_t len, const char *host, const char *user,
     struct netrc_entry *e, char *err, size_t errlen)
 {
-	struct netrc_lexer lx = { data, data + len, 1, err, errlen };
-	struct netrc_entry cur = { NULL, NULL, false };
-	struct netrc_entry dflt = { NULL, NULL, false };
-	struct buf tok;
-	enum { OUTSIDE, MACHINE_HIT, MACHINE_MISS, DEFAULT } state = OUTSIDE;
-	bool have_dflt = false, found = false;
-	int rc, ret = 0;
+	struct netrc_scan sc = { .lx = { data, data + len, 1, err, errlen },
+	    .host = host, .user = user, .state = OUTSIDE };
+	int rc;
 
 	e->login = e->password = NULL;
 	e->is_default = false;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (len > 0 && memchr(data, '\0', len) != NULL) {
-		const char *z = memchr(data, '\0', len);
-		size_t line = 1;
-
-		for (const char *q = data; q < z; q++)
-			line += *q == '\n';
-		if (err != NULL && errlen > 0)
-			(void)snprintf(err, errlen, "line %zu: NUL byte",
-			    line);
+	if (netrc_nul_check(data, len, err, errlen) < 0)
 		return -1;
-	}
 	if (host == NULL)
 		return 0;
-	buf_init(&tok);
-
-	for (;;) {
-		rc = netrc_token(&lx, &tok);
-		if (rc < 0) {
-			ret = -1;
-			goto out;
-		}
-		/* The end of an entry: at the next machine/default or EOF. */
-		if (rc == 0 || strcmp(tok.data, "machine") == 0 ||
-		    strcmp(tok.data, "default") == 0) {
-			if (state == MACHINE_HIT && netrc_entry_ok(&cur, user)) {
-				*e = cur;
-				cur.login = cur.password = NULL;
-				found = true;
-				break;
-			}
-			if (state == DEFAULT && !have_dflt &&
-			    netrc_entry_ok(&cur, user)) {
-				dflt = cur;
-				dflt.is_default = true;
-				cur.login = cur.password = NULL;
-				have_dflt = true;
-			}
-			netrc_entry_clear(&cur);
-			if (rc == 0)
-				break;
-			if (strcmp(tok.data, "default") == 0) {
-				state = DEFAULT;
-				continue;
-			}
-			rc = netrc_token(&lx, &tok);
-			if (rc < 0) {
-				ret = -1;
-				goto out;
-			}
-			if (rc == 0)
-				break;
-			state = ascii_ieq(tok.data, host) ? MACHINE_HIT :
-			    MACHINE_MISS;
-			continue;
-		}
-		if (strcmp(tok.data, "login") == 0 ||
-		    strcmp(tok.data, "password") == 0 ||
-		    strcmp(tok.data, "account") == 0) {
-			char **field = tok.data[0] == 'l' ? &cur.login :
-			    tok.data[0] == 'p' ? &cur.password : NULL;
-
-			rc = netrc_token(&lx, &tok);
-			if (rc < 0) {
-				ret = -1;
-				goto out;
-			}
-			if (rc == 0)
-				continue;	/* EOF ends the entry above */
-			if (field != NULL && state != OUTSIDE &&
-			    state != MACHINE_MISS)
-				netrc_set(field, &tok);
-			continue;
-		}
-		if (strcmp(tok.data, "macdef") == 0) {
-			/* the name is on the same line; skip from here */
-			netrc_skip_macro(&lx);
-			continue;
-		}
-		if (tok.data[0] == '#') {
-			/* A comment where a keyword is expected; the token
-			 * stopped at the blank after it, maybe the LF. */
-			netrc_skip_line(&lx);
-			continue;
-		}
-		/* Anything else is ignored. */
+	buf_init(&sc.tok);
+	while ((rc = netrc_step(&sc, e)) > 0)
+		;
+	if (rc == 0 && !sc.found && sc.have_dflt) {
+		*e = sc.dflt;
+		sc.dflt.login = sc.dflt.password = NULL;
+		sc.found = true;
 	}
-	if (!found && have_dflt) {
-		*e = dflt;
-		dflt.login = dflt.password = NULL;
-		found = true;
-	}
-	ret = found ? 1 : 0;
-out:
-	netrc_entry_clear(&cur);
-	netrc_entry_clear(&dflt);
-	buf_free_secret(&tok);
-	if (ret < 0)
+	netrc_entry_clear(&sc.cur);
+	netrc_entry_clear(&sc.dflt);
+	buf_free_secret(&sc.tok);
+	if (rc < 0)
 		netrc_entry_clear(e);
-	return ret;
+	return rc < 0 ? -1 : sc.found ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------ */

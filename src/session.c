@@ -644,6 +644,8 @@ mail_line(const struct session *s, const char *sender, const uint64_t *size,
 		buf_addf(&b, " BODY=%s", body);
 	if (utf8)
 		buf_adds(&b, " SMTPUTF8");
+	if (s->cfg->require_tls)
+		buf_adds(&b, " REQUIRETLS");
 	if (caps_has(&s->caps, "DSN")) {
 		if (s->cfg->dsn_return)
 			buf_addf(&b, " RET=%s", s->cfg->dsn_return);
@@ -930,11 +932,34 @@ unknown:
 	return -1;
 }
 
+/*
+ * RFC 8689 4.1: a message that requires TLS goes only over TLS whose
+ * certificate was checked (a CA or a pinned fingerprint), to a server that
+ * promises to keep requiring it (REQUIRETLS offered); else nothing of it
+ * is sent.
+ */
+static int
+require_tls_check(const struct session *s, struct failure *f)
+{
+	const char *missing = !conn_is_tls(s->conn) ? "the connection is not "
+	    "TLS (use --tls or --starttls)" : s->cfg->tls_cfg.no_verify ?
+	    "the server's certificate was not verified (--tls-no-verify)" :
+	    !s->caps.esmtp || !caps_has(&s->caps, "REQUIRETLS") ?
+	    "the server does not offer REQUIRETLS" : NULL;
+
+	if (missing == NULL)
+		return 0;
+	return fail(f, FAIL_UNSUPPORTED, 0, "REQUIRETLS", "%s; the message "
+	    "was not sent", missing);
+}
+
 /* Before MAIL: what makes the transaction impossible on this server. */
 static int
 transaction_checks(struct session *s, const struct message *msg, bool utf8,
     struct failure *f)
 {
+	if (s->cfg->require_tls && require_tls_check(s, f) < 0)
+		return -1;
 	if (utf8 && !caps_has(&s->caps, "SMTPUTF8"))
 		return fail(f, FAIL_UNSUPPORTED, 0, "SMTPUTF8",
 		    "an address is not ASCII and the server does not offer "
@@ -1324,6 +1349,8 @@ session_mail(struct session *s, const char *sender,
 	if (utf8 && !caps_has(&s->caps, "SMTPUTF8"))
 		rc = fail(f, FAIL_UNSUPPORTED, 0, "SMTPUTF8", "the server "
 		    "does not offer SMTPUTF8");
+	else if (s->cfg->require_tls && require_tls_check(s, f) < 0)
+		rc = -1;
 	else
 		rc = step(s, mail_line(s, wire, p->size_given ? &p->size :
 		    NULL, p->body ? p->body : s->cfg->body_type, utf8),

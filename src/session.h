@@ -54,6 +54,7 @@ struct session_config {
 	bool allow_plaintext_auth;
 	const struct strlist *mail_options, *rcpt_options;
 	bool smtputf8;			/* --smtputf8, or a non-ASCII address */
+	bool require_tls;		/* REQUIRETLS (RFC 8689) on MAIL */
 	const char *dsn_notify, *dsn_return, *dsn_envid;
 	const char *body_type;		/* -B: 7BIT or 8BITMIME */
 	bool quit_early;		/* one message only: QUIT may be

@@ -124,6 +124,10 @@ const struct setting settings[] = {
 	/* carrier only */
 	ROW("queue", NULL, CK_QUEUE, ST_TEXT, "queue directory; turns "
 	    "queueing on"),
+	ROW("require_tls", NULL, CK_REQUIRE_TLS, ST_BOOL, "REQUIRETLS (RFC "
+	    "8689): the message only over verified TLS, all the way"),
+	FLAG("require-tls", CK_REQUIRE_TLS, ST_BOOL, "on", "REQUIRETLS (RFC "
+	    "8689): the message only over verified TLS, all the way"),
 	ROW("proxy", "proxy", CK_PROXY, ST_PROXY, "SOCKS5 proxy: "
 	    "socks5://[USER@]HOST[:PORT], socks5h:// to let it resolve names"),
 	/* OAuth2 (carrier(1) OAUTH2); the client secret and its command

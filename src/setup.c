@@ -163,6 +163,7 @@ session_config_from(struct run *r)
 	sc->mail_options = &o->mail_options;
 	sc->rcpt_options = &o->rcpt_options;
 	sc->smtputf8 = o->smtputf8;
+	sc->require_tls = o->require_tls;
 	sc->dsn_notify = o->dsn_notify;
 	sc->dsn_return = o->dsn_return;
 	sc->dsn_envid = o->dsn_envid;

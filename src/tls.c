@@ -529,109 +529,101 @@ add_sep(struct buf *b)
 		buf_adds(b, "; ");
 }
 
+/* No trusted signer: self-signed, or whose issuer is unknown. */
+static void
+describe_signer(const struct tls *t, gnutls_x509_crt_t *chain, unsigned n,
+    struct buf *b)
+{
+	if (n == 1 && gnutls_x509_crt_check_issuer(chain[0], chain[0]) == 1)
+		buf_adds(b, "self-signed certificate");
+	else {
+		char *issuer = crt_dn(chain[n - 1], true);
+		buf_addf(b, "certificate not trusted (issuer: %s)", issuer);
+		free(issuer);
+	}
+	if (t->system_trust == 0 && t->cfg->ca_file == NULL)
+		buf_adds(b, " (the system trust store is empty)");
+}
+
+/* A certificate of the chain that has expired (`expired`) or is not
+   valid yet, named with its date. */
+static void
+describe_validity(gnutls_x509_crt_t *chain, unsigned n, bool expired,
+    struct buf *b)
+{
+	int i = find_in_chain(chain, n, expired);
+	char when[40];
+
+	add_sep(b);
+	if (i < 0) {
+		buf_adds(b, expired ? "a certificate in the chain has expired" :
+		    "a certificate in the chain is not valid yet");
+		return;
+	}
+	fmt_time(expired ? gnutls_x509_crt_get_expiration_time(chain[i]) :
+	    gnutls_x509_crt_get_activation_time(chain[i]), when, sizeof when);
+	if (i == 0) {
+		buf_addf(b, expired ? "certificate expired on %s" :
+		    "certificate not valid before %s", when);
+		return;
+	}
+	char *dn = crt_dn(chain[i], false);
+	buf_addf(b, expired ? "issuing certificate %s expired on %s" :
+	    "issuing certificate %s not valid before %s", dn, when);
+	free(dn);
+}
+
+/* The status bits not described above, in GnuTLS's words. */
+static void
+describe_rest(unsigned status, unsigned rest, struct buf *b)
+{
+	static const char nt[] = "The certificate is NOT trusted. ";
+	gnutls_datum_t out = { NULL, 0 };
+
+	add_sep(b);
+	if (gnutls_certificate_verification_status_print(rest |
+	    GNUTLS_CERT_INVALID, GNUTLS_CRT_X509, &out, 0) == 0 &&
+	    out.data != NULL) {
+		const char *txt = (const char *)out.data;
+		size_t len = out.size;
+		if (len > sizeof nt - 1 && memcmp(txt, nt, sizeof nt - 1) == 0) {
+			txt += sizeof nt - 1;
+			len -= sizeof nt - 1;
+		}
+		while (len > 0 && txt[len - 1] == ' ')
+			len--;
+		buf_adds(b, "certificate not trusted: ");
+		buf_add(b, txt, len);
+	} else
+		buf_addf(b, "certificate not trusted (status 0x%x)", status);
+	gnutls_free(out.data);
+}
+
+/* Why verification failed, one line, into t->verify_detail. */
 static void
 describe_status(struct tls *t, unsigned status, gnutls_x509_crt_t *chain,
     unsigned n)
 {
-	unsigned handled = GNUTLS_CERT_INVALID, rest;
+	unsigned handled = GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_NOT_FOUND |
+	    GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED |
+	    GNUTLS_CERT_UNEXPECTED_OWNER;
 	struct buf b;
-	char when[40];
-	int i;
 
 	buf_init(&b);
-	if (status & GNUTLS_CERT_SIGNER_NOT_FOUND) {
-		handled |= GNUTLS_CERT_SIGNER_NOT_FOUND;
-		if (n == 1 && gnutls_x509_crt_check_issuer(chain[0],
-		    chain[0]) == 1) {
-			buf_adds(&b, "self-signed certificate");
-		} else {
-			char *issuer = crt_dn(chain[n - 1], true);
-
-			buf_addf(&b, "certificate not trusted (issuer: %s)",
-			    issuer);
-			free(issuer);
-		}
-		if (t->system_trust == 0 && t->cfg->ca_file == NULL)
-			buf_adds(&b, " (the system trust store is empty)");
-	}
-	if (status & GNUTLS_CERT_EXPIRED) {
-		handled |= GNUTLS_CERT_EXPIRED;
-		add_sep(&b);
-		i = find_in_chain(chain, n, true);
-		if (i < 0) {
-			buf_adds(&b, "a certificate in the chain has expired");
-		} else {
-			fmt_time(gnutls_x509_crt_get_expiration_time(chain[i]),
-			    when, sizeof when);
-			if (i == 0)
-				buf_addf(&b, "certificate expired on %s", when);
-			else {
-				char *dn = crt_dn(chain[i], false);
-
-				buf_addf(&b, "issuing certificate %s expired "
-				    "on %s", dn, when);
-				free(dn);
-			}
-		}
-	}
-	if (status & GNUTLS_CERT_NOT_ACTIVATED) {
-		handled |= GNUTLS_CERT_NOT_ACTIVATED;
-		add_sep(&b);
-		i = find_in_chain(chain, n, false);
-		if (i < 0) {
-			buf_adds(&b, "a certificate in the chain is not valid "
-			    "yet");
-		} else {
-			fmt_time(gnutls_x509_crt_get_activation_time(chain[i]),
-			    when, sizeof when);
-			if (i == 0)
-				buf_addf(&b, "certificate not valid before %s",
-				    when);
-			else {
-				char *dn = crt_dn(chain[i], false);
-
-				buf_addf(&b, "issuing certificate %s not valid "
-				    "before %s", dn, when);
-				free(dn);
-			}
-		}
-	}
+	if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+		describe_signer(t, chain, n, &b);
+	if (status & GNUTLS_CERT_EXPIRED)
+		describe_validity(chain, n, true, &b);
+	if (status & GNUTLS_CERT_NOT_ACTIVATED)
+		describe_validity(chain, n, false, &b);
 	if (status & GNUTLS_CERT_UNEXPECTED_OWNER) {
-		handled |= GNUTLS_CERT_UNEXPECTED_OWNER;
 		add_sep(&b);
 		buf_adds(&b, "certificate is for ");
 		add_names(&b, chain[0]);
 		buf_addf(&b, ", not '%s'", t->host);
 	}
-	rest = status & ~handled;
-	if (rest != 0 || b.len == 0) {
-		gnutls_datum_t out = { NULL, 0 };
-		static const char nt[] = "The certificate is NOT trusted. ";
-		const char *txt;
-		size_t len;
-
-		add_sep(&b);
-		if (gnutls_certificate_verification_status_print(
-		    rest | GNUTLS_CERT_INVALID, GNUTLS_CRT_X509, &out,
-		    0) == 0 && out.data != NULL) {
-			txt = (const char *)out.data;
-			len = out.size;
-			if (len >= sizeof nt - 1 &&
-			    memcmp(txt, nt, sizeof nt - 1) == 0 &&
-			    len > sizeof nt - 1) {
-				txt += sizeof nt - 1;
-				len -= sizeof nt - 1;
-			}
-			while (len > 0 && txt[len - 1] == ' ')
-				len--;
-			buf_adds(&b, "certificate not trusted: ");
-			buf_add(&b, txt, len);
-		} else {
-			buf_addf(&b, "certificate not trusted (status 0x%x)",
-			    status);
-		}
-		gnutls_free(out.data);
-	}
+	if ((status & ~handled) != 0 || b.len == 0)
+		describe_rest(status, status & ~handled, &b);
 	(void)snprintf(t->verify_detail, sizeof t->verify_detail, "%s",
 	    b.data);
 	buf_free(&b);
@@ -987,13 +979,106 @@ handshake_error(struct tls *t, int r, struct failure *f)
 	    gnutls_strerror(r), hint);
 }
 
+/* What the session will check the server against: the pin (its syntax
+   is checked even when --tls-no-verify leaves it unused, so that a typo
+   does not wait for the day verification is on) and a name. */
+static int
+tls_expectations(struct tls *t, const struct tls_config *cfg,
+    struct failure *f)
+{
+	if (cfg->fingerprint != NULL) {
+		if (tls_parse_fingerprint(cfg->fingerprint, t->pin) < 0)
+			return fail(f, FAIL_CONFIG, 0, "TLS fingerprint",
+			    "'%s' is not SHA256: followed by 64 hex digits",
+			    cfg->fingerprint);
+		t->have_pin = !cfg->no_verify;
+	}
+	if (t->host[0] == '\0' && !t->have_pin && !cfg->no_verify)
+		/* Chain trust alone would accept any server's certificate. */
+		return fail(f, FAIL_CONFIG, 0, "TLS verification", "no server "
+		    "name to check the certificate against; use "
+		    "--tls-fingerprint or --tls-no-verify");
+	return 0;
+}
+
+/* The GnuTLS session: priorities, credentials, SNI, our transport. */
+static int
+tls_session_new(struct tls *t, const struct tls_config *cfg,
+    struct failure *f)
+{
+	char what[sizeof f->what];
+	int r = gnutls_init(&t->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
+	    GNUTLS_NO_SIGNAL);
+
+	if (r < 0)
+		return fail(f, FAIL_INTERNAL, 0, "TLS session", "%s",
+		    gnutls_strerror(r));
+	gnutls_session_set_ptr(t->s, t);
+	if (set_priority(t, cfg, f) < 0)
+		return -1;
+	r = gnutls_credentials_set(t->s, GNUTLS_CRD_CERTIFICATE, t->cred);
+	if (r < 0)
+		return fail(f, FAIL_INTERNAL, 0, "TLS credentials", "%s",
+		    gnutls_strerror(r));
+	/* SNI carries a DNS name: not an address, not a socket path. */
+	if (!t->host_is_ip && t->host[0] != '\0' &&
+	    strchr(t->host, '/') == NULL) {
+		r = gnutls_server_name_set(t->s, GNUTLS_NAME_DNS, t->host,
+		    strlen(t->host));
+		if (r < 0) {
+			set_what(what, sizeof what, "TLS server name", t);
+			return fail(f, FAIL_CONFIG, 0, what, "%s",
+			    gnutls_strerror(r));
+		}
+	}
+	gnutls_transport_set_ptr(t->s, t);
+	gnutls_transport_set_push_function(t->s, push_fn);
+	gnutls_transport_set_pull_function(t->s, pull_fn);
+	gnutls_transport_set_pull_timeout_function(t->s, pull_timeout_fn);
+	gnutls_handshake_set_timeout(t->s, 0);	/* our deadline instead */
+	return 0;
+}
+
+/* The handshake, every wait against the deadline. */
+static int
+tls_handshake(struct tls *t, int64_t deadline, struct failure *f)
+{
+	char what[sizeof f->what];
+	int r;
+
+	t->handshaking = true;
+	while ((r = gnutls_handshake(t->s)) != GNUTLS_E_SUCCESS) {
+		if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED &&
+		    gnutls_error_is_fatal(r))
+			return handshake_error(t, r, f);
+		/* Non-fatal (a warning alert): go on, within the deadline
+		   like the rest. */
+		if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED &&
+		    remaining_ms(deadline) > 0)
+			continue;
+		int w = wait_for(t, deadline);
+		if (w > 0)
+			continue;
+		set_what(what, sizeof what, "TLS handshake with", t);
+		return w == 0 ? fail(f, FAIL_TEMP, 0, what, "timed out") :
+		    fail(f, FAIL_OSERR, 0, "poll", "%s", strerror(errno));
+	}
+	t->handshaking = false;
+	if (!t->checked) {
+		/* Cannot happen with certificate credentials and no
+		   resumption; refuse rather than trust unverified. */
+		set_what(what, sizeof what, "certificate of", t);
+		return fail(f, FAIL_TLS, 0, what, "the server's certificate "
+		    "was not checked");
+	}
+	return 0;
+}
+
 struct tls *
 tls_start(int fd, const struct tls_config *cfg, int64_t deadline,
     struct failure *f)
 {
 	struct tls *t;
-	char what[sizeof f->what];
-	int r;
 
 	if (global_init(f) < 0)
 		return NULL;
@@ -1003,98 +1088,13 @@ tls_start(int fd, const struct tls_config *cfg, int64_t deadline,
 	t->cfg = cfg;
 	t->deadline = deadline;
 	set_host(t, cfg->servername);
-
-	/* The syntax is checked even when --tls-no-verify makes the pin
-	   unused: a typo should not wait for the day verification is on. */
-	if (cfg->fingerprint != NULL) {
-		if (tls_parse_fingerprint(cfg->fingerprint, t->pin) < 0) {
-			fail(f, FAIL_CONFIG, 0, "TLS fingerprint",
-			    "'%s' is not SHA256: followed by 64 hex digits",
-			    cfg->fingerprint);
-			goto bad;
-		}
-		t->have_pin = !cfg->no_verify;
-	}
-	if (t->host[0] == '\0' && !t->have_pin && !cfg->no_verify) {
-		/* Chain trust alone would accept any server's certificate. */
-		fail(f, FAIL_CONFIG, 0, "TLS verification", "no server name "
-		    "to check the certificate against; use --tls-fingerprint "
-		    "or --tls-no-verify");
-		goto bad;
-	}
-	if (load_credentials(t, cfg, f) < 0)
-		goto bad;
-
-	r = gnutls_init(&t->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
-	    GNUTLS_NO_SIGNAL);
-	if (r < 0) {
-		fail(f, FAIL_INTERNAL, 0, "TLS session", "%s",
-		    gnutls_strerror(r));
-		goto bad;
-	}
-	gnutls_session_set_ptr(t->s, t);
-	if (set_priority(t, cfg, f) < 0)
-		goto bad;
-	r = gnutls_credentials_set(t->s, GNUTLS_CRD_CERTIFICATE, t->cred);
-	if (r < 0) {
-		fail(f, FAIL_INTERNAL, 0, "TLS credentials", "%s",
-		    gnutls_strerror(r));
-		goto bad;
-	}
-	/* SNI carries a DNS name: not an address, not a socket path. */
-	if (!t->host_is_ip && t->host[0] != '\0' &&
-	    strchr(t->host, '/') == NULL) {
-		r = gnutls_server_name_set(t->s, GNUTLS_NAME_DNS, t->host,
-		    strlen(t->host));
-		if (r < 0) {
-			set_what(what, sizeof what, "TLS server name", t);
-			fail(f, FAIL_CONFIG, 0, what, "%s", gnutls_strerror(r));
-			goto bad;
-		}
-	}
-	gnutls_transport_set_ptr(t->s, t);
-	gnutls_transport_set_push_function(t->s, push_fn);
-	gnutls_transport_set_pull_function(t->s, pull_fn);
-	gnutls_transport_set_pull_timeout_function(t->s, pull_timeout_fn);
-	gnutls_handshake_set_timeout(t->s, 0);	/* our deadline instead */
-
-	t->handshaking = true;
-	for (;;) {
-		r = gnutls_handshake(t->s);
-		if (r == GNUTLS_E_SUCCESS)
-			break;
-		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED ||
-		    !gnutls_error_is_fatal(r)) {
-			/* Non-fatal (a warning alert): go on, within the
-			   deadline like the rest. */
-			int w;
-
-			if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED &&
-			    remaining_ms(deadline) > 0)
-				continue;
-			w = wait_for(t, deadline);
-			if (w > 0)
-				continue;
-			set_what(what, sizeof what, "TLS handshake with", t);
-			if (w == 0)
-				fail(f, FAIL_TEMP, 0, what, "timed out");
-			else
-				fail(f, FAIL_OSERR, 0, "poll", "%s",
-				    strerror(errno));
-			goto bad;
-		}
-		handshake_error(t, r, f);
-		goto bad;
-	}
-	t->handshaking = false;
-
-	if (!t->checked) {
-		/* Cannot happen with certificate credentials and no
-		   resumption; refuse rather than trust unverified. */
-		set_what(what, sizeof what, "certificate of", t);
-		fail(f, FAIL_TLS, 0, what, "the server's certificate was "
-		    "not checked");
-		goto bad;
+	if (tls_expectations(t, cfg, f) < 0 ||
+	    load_credentials(t, cfg, f) < 0 ||
+	    tls_session_new(t, cfg, f) < 0 ||
+	    tls_handshake(t, deadline, f) < 0) {
+		t->cfg = NULL;
+		tls_free(t);
+		return NULL;
 	}
 	info_flush(t, true);
 	if (cfg->no_verify)
@@ -1106,10 +1106,6 @@ tls_start(int fd, const struct tls_config *cfg, int64_t deadline,
 	t->cfg = NULL;	/* not ours to keep */
 	buf_free(&t->certinfo);
 	return t;
-bad:
-	t->cfg = NULL;
-	tls_free(t);
-	return NULL;
 }
 
 /* ---- records ---- */

@@ -1,16 +1,28 @@
 #!/usr/bin/env bats
 # Self-test of tests/fakesmtp.py and tests/lib/common.bash, without carrier:
-# the fake server is driven by Python's smtplib and by bash's /dev/tcp.
+# the fake server is driven by Python's smtplib and by raw sockets.
 
 load lib/common
 
-# tcp BYTES: sends BYTES (printf %b escapes) to the fake server in one
+# tcp BYTES: sends BYTES (with \r, \n, \xHH escapes) to the fake server in one
 # write, then prints all it answers until it closes (5 s at most).
 tcp() {
-	exec 4<>"/dev/tcp/127.0.0.1/$FAKE_PORT"
-	printf '%b' "$1" >&4
-	timeout 5 cat <&4
-	exec 4>&-
+	# One sendall(): the bytes reach the server in one piece, as the
+	# tests of pipelined input need (a shell's printf may write twice).
+	"$PYTHON" -c 'import socket, sys
+data = sys.argv[1].encode("latin-1").decode("unicode_escape").encode("latin-1")
+s = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=5)
+s.sendall(data)
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except socket.timeout:
+    pass
+sys.stdout.buffer.write(out)' "$1" "$FAKE_PORT"
 }
 
 # py CODE: runs Python code with smtplib, ssl, base64, os imported, PORT

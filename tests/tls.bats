@@ -1153,3 +1153,72 @@ lf_cert() {
 	assert_stderr "carrier: TLS priority string: error at character 8 ('+BOGUS') in 'NORMAL:+BOGUS'"
 	server_got ''
 }
+
+# ---- REQUIRETLS (RFC 8689) ----
+
+# rt_message: a small message, with an extra header line $1 when given.
+rt_message() {
+	local m=$BATS_TEST_TMPDIR/rt.eml
+	printf '%s\n' 'From: a@x.test' 'To: b@x.test' ${1:+"$1"} '' 'hi' >"$m"
+	printf '%s\n' "$m"
+}
+
+@test "--require-tls: over verified STARTTLS to a server offering REQUIRETLS, MAIL carries REQUIRETLS" {
+	fake_start $'tls-cert server.pem\ncapabilities +REQUIRETLS'
+	run_carrier --host localhost --tls-ca "$CERTS/ca.pem" --starttls --require-tls \
+		-f a@x.test b@x.test <"$(rt_message)"
+	assert_equal "$status" 0
+	fake_wait
+	fake_assert_sent --regexp '^MAIL FROM:<a@x\.test> SIZE=[0-9]+ REQUIRETLS$'
+}
+
+@test "--require-tls: not offered, not TLS, or not verified: 82 naming what is missing, no MAIL" {
+	fake_start $'tls-cert server.pem'
+	run_carrier --host localhost --tls-ca "$CERTS/ca.pem" --starttls --require-tls \
+		-f a@x.test b@x.test <"$(rt_message)"
+	assert_equal "$status" 82
+	assert_stderr 'carrier: REQUIRETLS: the server does not offer REQUIRETLS; the message was not sent'
+	fake_wait
+	fake_refute_sent --partial 'MAIL FROM'
+	fake_start 'capabilities +REQUIRETLS'
+	run_carrier --require-tls -f a@x.test b@x.test <"$(rt_message)"
+	assert_equal "$status" 82
+	assert_stderr 'carrier: REQUIRETLS: the connection is not TLS (use --tls or --starttls); the message was not sent'
+	fake_wait
+	fake_refute_sent --partial 'MAIL FROM'
+	fake_start $'tls-cert server.pem\ncapabilities +REQUIRETLS'
+	run_carrier --host localhost --starttls --tls-no-verify --require-tls \
+		-f a@x.test b@x.test <"$(rt_message)"
+	assert_equal "$status" 82
+	[[ $stderr == *'carrier: REQUIRETLS: the server'"'"'s certificate was not verified (--tls-no-verify); the message was not sent' ]] ||
+		fail "stderr: $stderr"
+	fake_wait
+	fake_refute_sent --partial 'MAIL FROM'
+}
+
+@test "TLS-Required: No: sent as it is without --require-tls; with it, 64 before connecting" {
+	fake_start 'capabilities +REQUIRETLS'
+	run_carrier -f a@x.test b@x.test <"$(rt_message 'TLS-Required: No')"
+	assert_equal "$status" 0
+	fake_wait
+	fake_refute_sent --partial 'REQUIRETLS'
+	fake_start ''
+	run_carrier --require-tls -f a@x.test b@x.test <"$(rt_message 'TLS-Required:  no ')"
+	assert_equal "$status" 64
+	assert_stderr 'carrier: --require-tls: the message has TLS-Required: No, which asks for the opposite'
+	fake_stop
+	run fake_events
+	refute_line --partial 'connection 1 from'
+}
+
+@test "require_tls on in the account: the same as --require-tls" {
+	local conf=$BATS_TEST_TMPDIR/rt.conf
+	fake_start $'tls-cert server.pem'
+	printf 'account default\nhost localhost\nport %s\ntls on\ntls_trust_file %s\nrequire_tls on\n' \
+		"$FAKE_PORT" "$CERTS/ca.pem" >"$conf"
+	chmod 600 "$conf"
+	run --separate-stderr "$CARRIER" --config "$conf" --helo client.test \
+		-f a@x.test b@x.test <"$(rt_message)"
+	assert_equal "$status" 82
+	assert_stderr 'carrier: REQUIRETLS: the server does not offer REQUIRETLS; the message was not sent'
+}

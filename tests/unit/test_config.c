@@ -263,6 +263,7 @@ test_every_key(void)
 		{ "proxy_host 127.0.0.1", CK_PROXY_HOST, "127.0.0.1", 0 },
 		{ "proxy_port 9050", CK_PROXY_PORT, "9050", 9050 },
 		{ "proxy_port", CK_PROXY_PORT, "", 0 },
+		{ "require_tls on", CK_REQUIRE_TLS, "on", 1 },
 		{ "proxy socks5h://u@127.0.0.1:9050", CK_PROXY,
 		    "socks5h://u@127.0.0.1:9050", 0 },
 		{ "timeout 30", CK_TIMEOUT, "30", 30 },
