@@ -90,7 +90,7 @@ configure() {
 	refute_output --regexp ':[1-9]'
 }
 
-@test "real OAuth2: a token the service does not know is refused by Dovecot: 77" {
+@test "real OAuth2: a token the service does not know: Dovecot refuses, one refresh, invalid_grant: 77" {
 	configure xoauth2
 	local f=$XDG_STATE_HOME/carrier/oauth2/work
 	[[ -f $f ]] || skip "needs the login of the test before"
@@ -103,5 +103,7 @@ configure() {
 	run --separate-stderr setsid -w "$CARRIER" --account work --timeout 20 \
 		--helo client.test "$REAL_ADDR" <"$MSG"
 	assert_failure 77
-	assert_regex "$stderr" '^carrier: (AUTH XOAUTH2 refused: 535|.*oauth2-login)'
+	assert_equal "$stderr" 'carrier: OAuth2: the provider refused the refresh token (invalid_grant: test: invalid_grant): run carrier --oauth2-login --account work'
+	# Dovecot asked, the token was not active, carrier refreshed once
+	assert_equal "$(tail -n 2 "$TOKEN_DIR/requests")" $'introspect inactive\nrefresh invalid_grant'
 }
