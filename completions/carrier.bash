@@ -163,7 +163,7 @@ _carrier() {
 			if [[ $val == *,* ]]; then
 				done=${val%,*}, last=${val##*,}
 			fi
-			_carrier_match "$last" $'on\noff\nSCRAM-SHA-256\nSCRAM-SHA-1\nCRAM-MD5\nPLAIN\nLOGIN\nXOAUTH2\nOAUTHBEARER\nEXTERNAL' \
+			_carrier_match "$last" $'on\noff\nSCRAM-SHA-256-PLUS\nSCRAM-SHA-1-PLUS\nSCRAM-SHA-256\nSCRAM-SHA-1\nCRAM-MD5\nPLAIN\nLOGIN\nXOAUTH2\nOAUTHBEARER\nEXTERNAL' \
 				"$prefix$done"
 			;;
 		--debug)

@@ -84,7 +84,7 @@ function __carrier_mechanisms
     set -l tok (commandline -ct)
     # The elements already typed, with their final comma ("" for none).
     set -l prefix (string replace -r '^(?:--auth=)?((?:.*,)?).*$' '$1' -- "$tok")
-    for m in on off SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5 PLAIN LOGIN XOAUTH2 OAUTHBEARER EXTERNAL
+    for m in on off SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5 PLAIN LOGIN XOAUTH2 OAUTHBEARER EXTERNAL
         echo $prefix$m
     end
 end

@@ -52,6 +52,8 @@ static const struct {
 	enum sasl_mech mech;
 	const char *name;
 } mech_names[] = {
+	{ SASL_SCRAM_SHA_256_PLUS, "SCRAM-SHA-256-PLUS" },
+	{ SASL_SCRAM_SHA_1_PLUS, "SCRAM-SHA-1-PLUS" },
 	{ SASL_SCRAM_SHA_256, "SCRAM-SHA-256" },
 	{ SASL_SCRAM_SHA_1, "SCRAM-SHA-1" },
 	{ SASL_CRAM_MD5, "CRAM-MD5" },
@@ -63,7 +65,7 @@ static const struct {
 };
 
 const enum sasl_mech sasl_default_order[] = {
-	SASL_SCRAM_SHA_256, SASL_SCRAM_SHA_1, SASL_CRAM_MD5, SASL_PLAIN,
+	SASL_SCRAM_SHA_256_PLUS, SASL_SCRAM_SHA_1_PLUS, SASL_SCRAM_SHA_256, SASL_SCRAM_SHA_1, SASL_CRAM_MD5, SASL_PLAIN,
 	SASL_LOGIN, SASL_NONE,
 };
 
@@ -283,10 +285,16 @@ check_creds(enum sasl_mech mech, const struct sasl_creds *c, char *err,
 {
 	const char *name = sasl_mech_name(mech);
 
+	if (sasl_mech_binds(mech) &&
+	    (c->cb_type == NULL || c->cb_data == NULL || c->cb_len == 0))
+		return seterr(err, errlen, "%s needs a TLS channel binding, and "
+		    "this connection has none", name);
 	switch (mech) {
 	case SASL_PLAIN:
 	case SASL_LOGIN:
 	case SASL_CRAM_MD5:
+	case SASL_SCRAM_SHA_256_PLUS:
+	case SASL_SCRAM_SHA_1_PLUS:
 	case SASL_SCRAM_SHA_256:
 	case SASL_SCRAM_SHA_1:
 	case SASL_XOAUTH2:
@@ -427,18 +435,32 @@ cram_md5_response(const struct sasl_creds *c, const unsigned char *ch,
 }
 
 /* ------------------------------------------------------------------ */
-/* SCRAM (RFC 5802, RFC 7677), without channel binding */
+/* SCRAM (RFC 5802, RFC 7677), with channel binding for the -PLUS ones */
+
+bool
+sasl_mech_binds(enum sasl_mech m)
+{
+	return m == SASL_SCRAM_SHA_256_PLUS || m == SASL_SCRAM_SHA_1_PLUS;
+}
 
 static bool
 scram_sha256(const struct sasl *s)
 {
-	return s->mech == SASL_SCRAM_SHA_256;
+	return s->mech == SASL_SCRAM_SHA_256 ||
+	    s->mech == SASL_SCRAM_SHA_256_PLUS;
 }
 
+/* gs2-header: "p=TYPE," for -PLUS, "y," when the client could bind but
+ * the server offers no -PLUS, "n," otherwise; then the authzid. */
 static void
-scram_gs2_header(const struct sasl_creds *c, struct buf *b)
+scram_gs2_header(const struct sasl *s, struct buf *b)
 {
-	buf_adds(b, "n,");
+	const struct sasl_creds *c = s->creds;
+
+	if (sasl_mech_binds(s->mech))
+		buf_addf(b, "p=%s,", c->cb_type);
+	else
+		buf_adds(b, c->cb_type != NULL ? "y," : "n,");
 	if (!empty(c->authzid)) {
 		buf_adds(b, "a=");
 		add_saslname(b, c->authzid);
@@ -467,7 +489,7 @@ scram_client_first(struct sasl *s, struct buf *out)
 	s->client_first_bare = xstrdup(bare.data);
 	buf_free(&bare);
 
-	scram_gs2_header(s->creds, out);
+	scram_gs2_header(s, out);
 	buf_adds(out, s->client_first_bare);
 }
 
@@ -638,7 +660,10 @@ scram_prove(struct sasl *s, const unsigned char *first, size_t first_len,
 	buf_init(&authmsg);
 	buf_init(&without_proof);
 	buf_init(&gs2);
-	scram_gs2_header(s->creds, &gs2);
+	scram_gs2_header(s, &gs2);
+	/* c= is the gs2 header, followed for -PLUS by the binding data */
+	if (sasl_mech_binds(s->mech))
+		buf_add(&gs2, s->creds->cb_data, s->creds->cb_len);
 	buf_adds(&without_proof, "c=");
 	b64_encode(gs2.data, gs2.len, &without_proof);
 	buf_adds(&without_proof, ",r=");
@@ -731,7 +756,9 @@ scram_server_final(struct sasl *s, const unsigned char *ch, size_t len,
 	explicit_bzero(s->server_sig, sizeof s->server_sig);
 	if (!ok)
 		return seterr(err, errlen, "%s: the server's signature is "
-		    "wrong: the server does not know the password", mname);
+		    "wrong: the server does not know the password%s", mname,
+		    sasl_mech_binds(s->mech) ? " or is not at the other end "
+		    "of this TLS channel" : "");
 	s->server_verified = true;
 	return 0;
 }
@@ -743,7 +770,7 @@ sasl_start(struct sasl *s, enum sasl_mech mech,
     const struct sasl_creds *creds, bool want_ir, bool *ir_present,
     struct buf *ir, char *err, size_t errlen)
 {
-	static const struct sasl_creds none = { NULL, NULL, NULL, NULL, 0 };
+	static const struct sasl_creds none = { .user = NULL };
 
 	memset(s, 0, sizeof *s);
 	s->mech = mech;
@@ -752,9 +779,9 @@ sasl_start(struct sasl *s, enum sasl_mech mech,
 		*ir_present = false;
 	if (check_creds(mech, s->creds, err, errlen) < 0)
 		return -1;
-	if (mech == SASL_SCRAM_SHA_256)
+	if (mech == SASL_SCRAM_SHA_256 || mech == SASL_SCRAM_SHA_256_PLUS)
 		s->hashlen = 32;
-	else if (mech == SASL_SCRAM_SHA_1)
+	else if (mech == SASL_SCRAM_SHA_1 || mech == SASL_SCRAM_SHA_1_PLUS)
 		s->hashlen = 20;
 
 	/* CRAM-MD5 is the one mechanism the server speaks first in. */
@@ -770,6 +797,8 @@ sasl_start(struct sasl *s, enum sasl_mech mech,
 		break;
 	case SASL_SCRAM_SHA_256:
 	case SASL_SCRAM_SHA_1:
+	case SASL_SCRAM_SHA_256_PLUS:
+	case SASL_SCRAM_SHA_1_PLUS:
 		scram_client_first(s, ir);
 		break;
 	case SASL_XOAUTH2:
@@ -831,6 +860,8 @@ sasl_step(struct sasl *s, const unsigned char *challenge, size_t len,
 		break;
 	case SASL_SCRAM_SHA_256:
 	case SASL_SCRAM_SHA_1:
+	case SASL_SCRAM_SHA_256_PLUS:
+	case SASL_SCRAM_SHA_1_PLUS:
 		if (s->step == 0) {
 			if (len != 0)
 				return seterr(err, errlen, "%s: the server "
@@ -892,6 +923,8 @@ sasl_done_ok(const struct sasl *s)
 	switch (s->mech) {
 	case SASL_SCRAM_SHA_256:
 	case SASL_SCRAM_SHA_1:
+	case SASL_SCRAM_SHA_256_PLUS:
+	case SASL_SCRAM_SHA_1_PLUS:
 		return s->server_verified;
 	case SASL_NONE:
 		return false;

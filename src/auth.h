@@ -15,14 +15,20 @@ enum sasl_mech {
 	SASL_NONE = 0,
 	SASL_SCRAM_SHA_256, SASL_SCRAM_SHA_1, SASL_CRAM_MD5, SASL_PLAIN,
 	SASL_LOGIN, SASL_XOAUTH2, SASL_OAUTHBEARER, SASL_EXTERNAL,
+	SASL_SCRAM_SHA_256_PLUS, SASL_SCRAM_SHA_1_PLUS,
 };
 
 /* "PLAIN" -> SASL_PLAIN, case-insensitively; SASL_NONE when unknown. */
 enum sasl_mech sasl_mech_from_name(const char *name);
 const char *sasl_mech_name(enum sasl_mech m);
 
+/* True for SCRAM-SHA-256-PLUS and SCRAM-SHA-1-PLUS, the mechanisms that
+ * need a channel binding. */
+bool sasl_mech_binds(enum sasl_mech m);
+
 /* Mechanisms tried by default, strongest first, ending with SASL_NONE:
- * SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN. */
+ * SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS (when the connection has a channel
+ * binding), SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN. */
 extern const enum sasl_mech sasl_default_order[];
 
 struct sasl_creds {
@@ -31,6 +37,15 @@ struct sasl_creds {
 	const char *authzid;	/* NULL or "" for none */
 	const char *host;	/* for OAUTHBEARER's host= */
 	int port;		/* for OAUTHBEARER's port= */
+	/* The TLS channel binding (RFC 5929 tls-unique, RFC 9266
+	 * tls-exporter): its type name and data, or cb_type NULL when the
+	 * connection has none.  SCRAM-*-PLUS sends it (gs2 flag "p=TYPE");
+	 * plain SCRAM with a binding sends the flag "y" (RFC 5802 6: the
+	 * client could bind but the server offers no -PLUS), so give plain
+	 * SCRAM a binding only when the server offers no -PLUS mechanism. */
+	const char *cb_type;
+	const unsigned char *cb_data;
+	size_t cb_len;
 };
 
 struct sasl {
@@ -58,6 +73,7 @@ struct sasl {
  * user; LOGIN refuses CR or LF in the user or password; XOAUTH2 and
  * OAUTHBEARER refuse control characters in user, authzid and host and
  * need an RFC 6750 b64token as the token.  An empty password is allowed.
+ * SCRAM-*-PLUS needs a channel binding (cb_type and a non-empty cb_data).
  * CRAM-MD5 never has an initial response.  If "AUTH MECH <base64 ir>"
  * would be too long for a command line (RFC 4954: 512 octets), sasl_free
  * and start again with want_ir false.  *ir and *out hold secrets: wipe

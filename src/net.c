@@ -680,6 +680,13 @@ conn_is_tls(const struct conn *c)
 	return c->tls != NULL;
 }
 
+const char *
+conn_channel_binding(struct conn *c, struct buf *out)
+{
+	buf_reset(out);
+	return c->tls != NULL ? tls_channel_binding(c->tls, out) : NULL;
+}
+
 void
 conn_queue(struct conn *c, const void *p, size_t n)
 {

@@ -59,6 +59,9 @@ struct conn *conn_open(const struct net_target *t, int64_t deadline,
 /* True when the peer is loopback or a Unix socket. */
 bool conn_is_local(const struct conn *c);
 bool conn_is_tls(const struct conn *c);
+/* The TLS channel binding of the connection (see tls_channel_binding),
+   or NULL with out empty when the connection is not TLS. */
+const char *conn_channel_binding(struct conn *c, struct buf *out);
 
 /* Queue bytes for sending; nothing is written until conn_flush. */
 void conn_queue(struct conn *c, const void *p, size_t n);

@@ -468,6 +468,36 @@ auth_candidates(const struct session *s, enum sasl_mech *out, size_t max)
 	return n;
 }
 
+/* Does the server offer a mechanism with channel binding? */
+static bool
+server_offers_binding(const struct session *s)
+{
+	return caps_has_auth(&s->caps, "SCRAM-SHA-256-PLUS") ||
+	    caps_has_auth(&s->caps, "SCRAM-SHA-1-PLUS");
+}
+
+/*
+ * Point creds at the channel binding for mechanism m: -PLUS binds; plain
+ * SCRAM is told of the binding only when the server offers no -PLUS, so
+ * that it sends the "y" flag and a server that does bind can see the
+ * -PLUS names were stripped from EHLO (RFC 5802 6).  false when m is to be
+ * skipped: a -PLUS mechanism from the default list without a binding.
+ */
+static bool
+auth_bind(const struct session *s, enum sasl_mech m, const char *cb_type,
+    const struct buf *cb, struct sasl_creds *creds)
+{
+	bool listed = s->cfg->auth != NULL && s->cfg->auth->mode == AUTH_LIST;
+
+	if (sasl_mech_binds(m) && cb_type == NULL && !listed)
+		return false;
+	creds->cb_type = sasl_mech_binds(m) || !server_offers_binding(s) ?
+	    cb_type : NULL;
+	creds->cb_data = (const unsigned char *)cb->data;
+	creds->cb_len = cb->len;
+	return true;
+}
+
 static int
 authenticate(struct session *s, struct failure *f)
 {
@@ -495,11 +525,15 @@ authenticate(struct session *s, struct failure *f)
 		return fail(f, FAIL_USAGE, 0, "--auth", "no mechanism given");
 
 	char *secret = NULL;
-	struct sasl_creds creds = { s->cfg->user, NULL, NULL,
-	    s->cfg->target.host, s->cfg->target.port };
+	struct sasl_creds creds = { .user = s->cfg->user,
+	    .host = s->cfg->target.host, .port = s->cfg->target.port };
+	struct buf cb;
+	buf_init(&cb);
+	const char *cb_type = conn_channel_binding(s->conn, &cb);
 	reply_init(&last);
 	for (size_t i = 0; i < ncand; i++) {
-		if (!caps_has_auth(&s->caps, sasl_mech_name(cand[i])))
+		if (!caps_has_auth(&s->caps, sasl_mech_name(cand[i])) ||
+		    !auth_bind(s, cand[i], cb_type, &cb, &creds))
 			continue;
 		if (secret == NULL && cand[i] != SASL_EXTERNAL) {
 			if (s->cfg->ev.secret == NULL ||
@@ -529,6 +563,7 @@ authenticate(struct session *s, struct failure *f)
 	}
 out:
 	free_secret(secret);
+	buf_free(&cb);
 	reply_free(&last);
 	return rc;
 }

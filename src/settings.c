@@ -355,8 +355,8 @@ parse_auth(const char *arg, struct setting_value *v, const char **hint)
 	    t = strtok_r(NULL, ", \t", &save))
 		ok = auth_add(a, t);
 	free(copy);
-	*hint = "on, off or mechanisms: SCRAM-SHA-256, SCRAM-SHA-1, "
-	    "CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER, EXTERNAL";
+	*hint = "on, off or mechanisms: SCRAM-SHA-256-PLUS, "
+	    "SCRAM-SHA-1-PLUS, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER, EXTERNAL";
 	if (!ok || (a->n == 0 && a->unsupported == NULL))
 		return SE_INVALID;
 	v->str = upper_dup(arg);

@@ -273,6 +273,25 @@ tls_parse_fingerprint(const char *s, unsigned char out[32])
 }
 
 const char *
+tls_channel_binding(struct tls *t, struct buf *out)
+{
+	bool tls13 = gnutls_protocol_get_version(t->s) == GNUTLS_TLS1_3;
+	gnutls_channel_binding_t type = tls13 ? GNUTLS_CB_TLS_EXPORTER :
+	    GNUTLS_CB_TLS_UNIQUE;
+	gnutls_datum_t cb = { NULL, 0 };
+
+	buf_reset(out);
+	if (gnutls_session_channel_binding(t->s, type, &cb) < 0 ||
+	    cb.size == 0) {
+		gnutls_free(cb.data);
+		return NULL;
+	}
+	buf_add(out, cb.data, cb.size);
+	gnutls_free(cb.data);
+	return tls13 ? "tls-exporter" : "tls-unique";
+}
+
+const char *
 tls_library_version(void)
 {
 	return gnutls_check_version(NULL);

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "report.h"
+#include "util.h"
 
 struct tls_config {
 	const char *servername;	/* --host name: SNI and name check;
@@ -85,6 +86,15 @@ bool tls_wants_write(const struct tls *t);
 void tls_close(struct tls *t, int64_t deadline);
 /* Free without sending anything (after an error). */
 void tls_free(struct tls *t);
+
+/*
+ * The session's channel binding for SASL (RFC 5056): tls-exporter
+ * (RFC 9266) under TLS 1.3, tls-unique (RFC 5929) under TLS 1.2.  Puts
+ * the data in *out (replacing it) and returns the type's name, or returns
+ * NULL with out empty when GnuTLS has none for this session.  Never fails
+ * otherwise: no binding only means no -PLUS mechanism.
+ */
+const char *tls_channel_binding(struct tls *t, struct buf *out);
 
 /* The GnuTLS version string, for --version. */
 const char *tls_library_version(void);

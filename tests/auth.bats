@@ -1391,3 +1391,146 @@ relay_start() {
 	fake_wait
 	fake_assert_sent "AUTH PLAIN $(b64 '\0%s\0%s' "$USER_NAME" "$PASS")"
 }
+
+# --- SCRAM with channel binding (RFC 5802, RFC 5929, RFC 9266) ----------
+# The fake computes the binding on its own side of the TLS connection:
+# tls-unique under TLS 1.2, tls-exporter under TLS 1.3.
+
+# scram_plus_start [DIRECTIVES...]: a STARTTLS server offering both SCRAM
+# families after TLS, with the extra scenario lines given.
+scram_plus_start() {
+	need_certs
+	fake_start <<-EOF
+		tls-cert server.pem
+		capabilities-tls AUTH SCRAM-SHA-256 SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS
+		auth-secret $USER_NAME $PASS
+		$(printf '%s\n' "$@")
+	EOF
+}
+
+# assert_scram_plus MECH CBTYPE: the client-first and client-final lines
+# name the binding type; c= carries more than the gs2 header.
+assert_scram_plus() {
+	local -a c
+	mapfile -t c < <(fake_commands)
+	assert_regex "${c[3]}" "^AUTH $1 [A-Za-z0-9+/]+=*\$"
+	assert_regex "$(unb64 "${c[3]#AUTH "$1" }")" "^p=$2,,n=alice,r=[^,]{16,}\$"
+	# "p=TYPE,," and at least 12 octets of binding
+	assert_regex "$(unb64 "${c[4]}")" '^c=[A-Za-z0-9+/]{32,}=*,r=[^,]+,p='
+	assert_equal "${c[5]}" ''
+}
+
+@test "SCRAM-SHA-256-PLUS is preferred over TLS 1.3, bound with tls-exporter: 0" {
+	scram_plus_start
+	CARRIER_PASSWORD=$PASS send --starttls --tls-ca "$CERTS/ca.pem" --user "$USER_NAME"
+	assert_success
+	assert_equal "$stderr" ''
+	fake_wait
+	assert_scram_plus SCRAM-SHA-256-PLUS tls-exporter
+	run fake_transcript
+	assert_line --partial 'tls started: TLSv1.3'
+	assert_line 'S: 235 2.7.0 Authentication successful'
+}
+
+@test "SCRAM-SHA-256-PLUS over TLS 1.2 is bound with tls-unique: 0" {
+	scram_plus_start 'tls-protocols 1.2 1.2'
+	CARRIER_PASSWORD=$PASS send --starttls --tls-ca "$CERTS/ca.pem" --user "$USER_NAME"
+	assert_success
+	assert_equal "$stderr" ''
+	fake_wait
+	assert_scram_plus SCRAM-SHA-256-PLUS tls-unique
+}
+
+@test "SCRAM-SHA-1-PLUS when named, over TLS 1.2 and TLS 1.3: 0" {
+	local v t
+	for v in 1.2 1.3; do
+		scram_plus_start "tls-protocols $v $v"
+		CARRIER_PASSWORD=$PASS send --starttls --tls-ca "$CERTS/ca.pem" \
+			--user "$USER_NAME" --auth scram-sha-1-plus
+		assert_success
+		assert_equal "$stderr" ''
+		fake_wait
+		t=tls-exporter; [[ $v == 1.2 ]] && t=tls-unique
+		assert_scram_plus SCRAM-SHA-1-PLUS $t
+		# a 20-octet proof
+		assert_regex "$(unb64 "$(fake_commands | sed -n 5p)")" ',p=[A-Za-z0-9+/]{27}=$'
+		fake_teardown
+	done
+}
+
+@test "SCRAM-PLUS: a server whose binding differs answers e=channel-bindings-dont-match: 77" {
+	scram_plus_start 'scram-binding wrong'
+	CARRIER_PASSWORD=$PASS send --starttls --tls-ca "$CERTS/ca.pem" --user "$USER_NAME"
+	assert_failure 77
+	assert_equal "$stderr" 'carrier: AUTH: bad challenge from the server: SCRAM-SHA-256-PLUS: server reported error: channel-bindings-dont-match'
+	fake_wait
+	local -a c
+	mapfile -t c < <(fake_commands)
+	assert_equal "${c[5]}" '*'
+	assert_equal "${c[6]}" 'QUIT'
+	refute_output
+}
+
+@test "SCRAM-PLUS: a server that signs another channel's binding is not believed: 77, no mail" {
+	scram_plus_start 'scram-binding wrong-signed'
+	CARRIER_PASSWORD=$PASS send --starttls --tls-ca "$CERTS/ca.pem" --user "$USER_NAME"
+	assert_failure 77
+	assert_equal "$stderr" 'carrier: AUTH: bad challenge from the server: SCRAM-SHA-256-PLUS: the server'"'"'s signature is wrong: the server does not know the password or is not at the other end of this TLS channel'
+	fake_wait
+	run fake_commands
+	refute_line --partial 'MAIL FROM'
+}
+
+@test "SCRAM-PLUS is not tried in clear; plain SCRAM says n when nothing binds: 0" {
+	fake_start <<-EOF
+		capabilities AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-256
+		auth-secret $USER_NAME $PASS
+	EOF
+	CARRIER_PASSWORD=$PASS send --user "$USER_NAME"
+	assert_success
+	fake_wait
+	local -a c
+	mapfile -t c < <(fake_commands)
+	assert_regex "$(unb64 "${c[1]#AUTH SCRAM-SHA-256 }")" '^n,,n=alice,'
+}
+
+@test "SCRAM-PLUS named but the connection has no TLS: 77" {
+	fake_start <<-EOF
+		capabilities AUTH SCRAM-SHA-256-PLUS
+		auth-secret $USER_NAME $PASS
+	EOF
+	CARRIER_PASSWORD=$PASS send --user "$USER_NAME" --auth SCRAM-SHA-256-PLUS
+	assert_failure 77
+	assert_equal "$stderr" 'carrier: AUTH: SCRAM-SHA-256-PLUS needs a TLS channel binding, and this connection has none'
+	fake_wait
+	fake_assert_commands <<-EOF
+		EHLO client.test
+		QUIT
+	EOF
+}
+
+@test "plain SCRAM over TLS when the server offers no -PLUS: flag y (RFC 5802 6): 0" {
+	need_certs
+	fake_start <<-EOF
+		tls-cert server.pem
+		capabilities-tls AUTH SCRAM-SHA-256
+		auth-secret $USER_NAME $PASS
+	EOF
+	CARRIER_PASSWORD=$PASS send --starttls --tls-ca "$CERTS/ca.pem" --user "$USER_NAME"
+	assert_success
+	fake_wait
+	local -a c
+	mapfile -t c < <(fake_commands)
+	assert_regex "$(unb64 "${c[3]#AUTH SCRAM-SHA-256 }")" '^y,,n=alice,'
+	assert_equal "$(unb64 "${c[4]}" | cut -d, -f1)" 'c=eSws'
+}
+
+@test "plain SCRAM named while the server offers -PLUS: flag n, not y: 0" {
+	scram_plus_start
+	CARRIER_PASSWORD=$PASS send --starttls --tls-ca "$CERTS/ca.pem" --user "$USER_NAME" --auth scram-sha-256
+	assert_success
+	fake_wait
+	local -a c
+	mapfile -t c < <(fake_commands)
+	assert_regex "$(unb64 "${c[3]#AUTH SCRAM-SHA-256 }")" '^n,,n=alice,'
+}

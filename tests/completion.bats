@@ -76,14 +76,16 @@ complete_words() {
 	assert_success
 	assert_output scram-sha-256,CRAM-MD5
 	run complete_words carrier --auth PLAIN,SCRAM
-	assert_output "$(printf '%s\n' PLAIN,SCRAM-SHA-1 PLAIN,SCRAM-SHA-256)"
+	assert_output "$(printf '%s\n' PLAIN,SCRAM-SHA-1 PLAIN,SCRAM-SHA-1-PLUS \
+		PLAIN,SCRAM-SHA-256 PLAIN,SCRAM-SHA-256-PLUS)"
 }
 
 @test "bash: --auth with nothing typed offers every mechanism, on and off" {
 	run complete_words carrier --auth ""
 	assert_success
 	assert_output "$(printf '%s\n' CRAM-MD5 EXTERNAL LOGIN OAUTHBEARER PLAIN \
-		SCRAM-SHA-1 SCRAM-SHA-256 XOAUTH2 off on)"
+		SCRAM-SHA-1 SCRAM-SHA-1-PLUS SCRAM-SHA-256 SCRAM-SHA-256-PLUS XOAUTH2 \
+		off on)"
 }
 
 @test "bash: --debug= offers 1 and 2, --report offers json" {

@@ -60,6 +60,11 @@ Session settings:
                            and BYTES in the same send(), then the handshake
   auth-secret USER PASS    the built-in AUTH mechanisms check these (without
                            it they accept anything, except SCRAM: 454)
+  scram-binding MODE       SCRAM-*-PLUS with a channel binding that is not
+                           this connection's: "wrong" checks the client's
+                           c= against it (and answers e=channel-bindings-
+                           dont-match), "wrong-signed" signs with it
+                           without checking (a server on another channel)
 
 Replies.  Each is a sequence: the k-th time the step happens it gets the
 k-th entry, the last entry repeats; counts run across connections.
@@ -95,7 +100,9 @@ STARTTLS 220 and the handshake (454 without tls-cert), unknown verb 500;
 503 for a bad sequence (RCPT before MAIL, DATA without recipients: 554), 555
 for a MAIL/RCPT parameter whose keyword was not offered (any after HELO), 552
 for MAIL SIZE= over the offered SIZE.  AUTH: PLAIN, LOGIN, CRAM-MD5,
-SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER, EXTERNAL (client
+SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS and SCRAM-SHA-256-PLUS (over
+TLS: tls-exporter under TLS 1.3, tls-unique under 1.2; plain SCRAM with the
+"y" flag fails when a -PLUS is offered), XOAUTH2, OAUTHBEARER, EXTERNAL (client
 certificate) when offered in an "AUTH ..." keyword, 504 for others, 503 when
 no AUTH is offered.  "default" in after-tls, mid-data and auth scripts does
 nothing.
@@ -306,6 +313,7 @@ class Scenario:
         self.implicit_tls = False
         self.starttls_hidden = False
         self.auth_secret = None
+        self.scram_binding = None
         # key -> list of entries; keys: ('verb', 'MAIL'), ('rcpt', addr),
         # 'greeting', 'data-end', ('data-end', addr), 'after-tls',
         # 'mid-data' (entries are (n, response)), ('auth', MECH or '*')
@@ -407,6 +415,10 @@ class Scenario:
             if len(parts) != 2:
                 raise ScenarioError('auth-secret USER PASSWORD')
             self.auth_secret = (unescape(parts[0]), unescape(parts[1]))
+        elif word == 'scram-binding':
+            if rest not in ('wrong', 'wrong-signed'):
+                raise ScenarioError('scram-binding wrong|wrong-signed')
+            self.scram_binding = rest
         elif word in ('greeting', 'after-tls'):
             self._add(word, parse_response(rest))
         elif word == 'mid-data':
@@ -1189,27 +1201,53 @@ class Session:
             good = s is None or (user == s[0] and digest.lower() == hmac.new(
                 s[1], challenge, 'md5').hexdigest().encode())
             yield ok if good else bad
-        elif mech in ('SCRAM-SHA-1', 'SCRAM-SHA-256'):
-            yield from self.scram(mech, first, decode)
+        elif mech in ('SCRAM-SHA-1', 'SCRAM-SHA-256', 'SCRAM-SHA-1-PLUS',
+                      'SCRAM-SHA-256-PLUS'):
+            yield from self.scram(mech, first, decode,
+                                  any(m.endswith('-PLUS') for m in offered))
         else:
             yield '504 5.5.4 Unrecognized authentication type'
 
-    def scram(self, mech, first, decode):
-        """RFC 5802 server side (no channel binding)."""
+    def channel_binding(self):
+        """(type, data) of this TLS connection, computed on the server's
+        side: tls-exporter (RFC 9266) under TLS 1.3, tls-unique under 1.2;
+        (None, None) in clear."""
+        if not self.tls:
+            return None, None
+        if self.io.version() != 'TLSv1.3':
+            return 'tls-unique', self.io.get_channel_binding('tls-unique')
+        return 'tls-exporter', tls_exporter(self.io)
+
+    def scram(self, mech, first, decode, plus_offered):
+        """RFC 5802 server side, with channel binding for -PLUS."""
         bad = '535 5.7.8 Error: authentication failed'
         if self.sc.auth_secret is None:
             yield '454 4.7.0 %s needs auth-secret in the scenario' % mech
             return
         user_ok, password = self.sc.auth_secret
-        h = 'sha1' if mech == 'SCRAM-SHA-1' else 'sha256'
+        h = 'sha1' if mech.startswith('SCRAM-SHA-1') else 'sha256'
         if first is None:
             first = yield '334 '
         client_first = decode(first)
-        m = client_first and re.fullmatch(rb'([ny],[^,]*,)(n=[^,]*,r=([^,]+)(?:,.*)?)', client_first)
+        m = client_first and re.fullmatch(rb'([ny]|p=[A-Za-z0-9.-]+),([^,]*,)(n=[^,]*,r=([^,]+)(?:,.*)?)', client_first)
         if not m:
             yield '501 5.5.2 Bad SCRAM client-first-message'
             return
-        gs2, client_first_bare, cnonce = m.groups()
+        flag, _, client_first_bare, cnonce = m.groups()
+        gs2 = m.group(1) + b',' + m.group(2)
+        cb_type, cb = self.channel_binding()
+        if mech.endswith('-PLUS'):
+            if cb is None or flag != b'p=' + cb_type.encode():
+                yield '535 5.7.8 Error: wrong channel binding type'
+                return
+            if self.sc.scram_binding:
+                cb = bytes(b ^ 0xff for b in cb)
+            gs2 += cb
+        elif flag == b'y' and plus_offered:
+            # RFC 5802 6: the client could bind, yet a -PLUS is offered:
+            # someone removed it from what the client saw.
+            yield bad
+            return
         user = re.match(rb'n=([^,]*)', client_first_bare).group(1)
         user = user.replace(b'=2C', b',').replace(b'=3D', b'=')
         salt, iterations = secrets.token_bytes(16), 4096
@@ -1217,22 +1255,65 @@ class Session:
         server_first = b'r=%s,s=%s,i=%d' % (nonce, base64.b64encode(salt), iterations)
         client_final = decode((yield '334 ' + base64.b64encode(server_first).decode()))
         m = client_final and re.fullmatch(rb'(c=([^,]*),r=([^,]*)(?:,.*)?),p=([^,]*)', client_final)
-        if not m or m.group(3) != nonce or decode(m.group(2)) != gs2:
+        if not m or m.group(3) != nonce:
             yield bad
             return
         without_proof, proof = m.group(1), decode(m.group(4))
+        signed_only = self.sc.scram_binding == 'wrong-signed'
+        if signed_only:
+            # Sign the messages as this server sees them, on its channel.
+            without_proof = b'c=' + base64.b64encode(gs2) + b',r=' + nonce
+        elif decode(m.group(2)) != gs2:
+            err = b'e=channel-bindings-dont-match' if mech.endswith('-PLUS') else None
+            if err:
+                yield '334 ' + base64.b64encode(err).decode()
+            yield bad
+            return
         salted = hashlib.pbkdf2_hmac(h, password, salt, iterations)
         client_key = hmac.new(salted, b'Client Key', h).digest()
         auth_message = client_first_bare + b',' + server_first + b',' + without_proof
         signature = hmac.new(hashlib.new(h, client_key).digest(), auth_message, h).digest()
         expected = bytes(a ^ b for a, b in zip(client_key, signature))
-        if user != user_ok or proof is None or not hmac.compare_digest(proof, expected):
+        if not signed_only and (user != user_ok or proof is None or
+                                not hmac.compare_digest(proof, expected)):
             yield bad
             return
         server_key = hmac.new(salted, b'Server Key', h).digest()
         server_final = b'v=' + base64.b64encode(hmac.new(server_key, auth_message, h).digest())
         yield '334 ' + base64.b64encode(server_final).decode()
         yield '235 2.7.0 Authentication successful'
+
+
+def tls_exporter(sslsock):
+    """RFC 9266 tls-exporter of a TLS 1.3 connection.  Python's ssl has
+    no exporter before 3.13, so ask OpenSSL through ctypes; the SSL* is the
+    second field after PyObject_HEAD of _ssl._SSLSocket (CPython 3.8 to
+    3.12)."""
+    import ctypes
+
+    lib = ctypes.CDLL(_libssl_path())
+    ptr = ctypes.c_void_p.from_address(
+        id(sslsock._sslobj) + 3 * ctypes.sizeof(ctypes.c_void_p)).value
+    out = ctypes.create_string_buffer(32)
+    label = b'EXPORTER-Channel-Binding'
+    f = lib.SSL_export_keying_material
+    f.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+                  ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
+                  ctypes.c_size_t, ctypes.c_int]
+    if f(ptr, out, 32, label, len(label), b'', 0, 1) != 1:
+        raise RuntimeError('SSL_export_keying_material failed')
+    return out.raw
+
+
+def _libssl_path():
+    """The libssl the _ssl module is linked with (ldd-free: from the
+    process's maps)."""
+    with open('/proc/self/maps') as maps:
+        for line in maps:
+            path = line.split()[-1]
+            if '/libssl.so' in path:
+                return path
+    raise RuntimeError('libssl is not loaded')
 
 
 # ---------------------------------------------------------------------------

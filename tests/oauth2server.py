@@ -15,7 +15,9 @@ Endpoints:
   POST /token      grant_type refresh_token, device_code (RFC 8628 3.4) and
                    authorization_code (verifies the PKCE code_verifier,
                    redirect_uri and the code)
-  POST /introspect RFC 7662 for a token=... form: {"active": true|false}
+  POST /introspect RFC 7662 for a token=... form: {"active": true|false},
+                   with "username" when active and introspect-user is set
+                   (what Dovecot's oauth2 passdb compares with the login)
 
 Tokens it issues: access tokens "ya29.atN", refresh tokens "1//rtN", N
 counting from 1 across the run.  A refresh token is valid when the scenario
@@ -39,6 +41,7 @@ of the kind gets the k-th entry, the last entry repeats:
   device OUTCOME        ok | malformed | invalid_client
   refresh-token TOKEN   a refresh token that is valid from the start
   lifetime SECONDS      expires_in of issued access tokens (default 3600)
+  introspect-user NAME  the owner of every active token, for /introspect
   delay SECONDS         wait before answering each refresh (concurrency)
   interval SECONDS      the device grant's interval (default 1)
   device-expires S      the device code's expires_in (default 60)
@@ -71,6 +74,7 @@ class State:
         self.interval = 1
         self.device_expires = 60
         self.client_secret = None
+        self.introspect_user = None
         self.pending_code = None    # (code, challenge, redirect_uri)
         for line in scenario.splitlines():
             line = line.strip()
@@ -91,6 +95,8 @@ class State:
                 self.device_expires = int(rest)
             elif word == 'client-secret':
                 self.client_secret = rest
+            elif word == 'introspect-user':
+                self.introspect_user = rest
             else:
                 raise SystemExit('oauth2server: unknown directive %r' % word)
 
@@ -185,7 +191,12 @@ class Handler(BaseHTTPRequestHandler):
         if path == '/device':
             return self.device(f)
         if path == '/introspect':
-            return self.send(200, {'active': f.get('token') in S.access})
+            active = f.get('token') in S.access
+            record('introspect %s' % ('active' if active else 'inactive'))
+            answer = {'active': active}
+            if active and S.introspect_user:
+                answer['username'] = S.introspect_user
+            return self.send(200, answer)
         if path != '/token':
             return self.send(404, {'error': 'not_found'})
         if S.client_secret is not None and f.get('client_secret') != S.client_secret:

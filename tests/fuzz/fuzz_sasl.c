@@ -25,7 +25,7 @@
 #define NONCE "fuzzNonce"
 
 static const struct sasl_creds creds = {
-	"us=er,x", "pencil", NULL, "mx.example", 587,
+	"us=er,x", "pencil", NULL, "mx.example", 587, NULL, NULL, 0,
 };
 
 #define REQUIRE(c) do { if (!(c)) { \

@@ -31,6 +31,12 @@
 # 8BITMIME CHUNKING ENHANCEDSTATUSCODES PIPELINING (no SMTPUTF8, no SIZE).
 # SASL (Postfix asks Dovecot; REAL_SASL_MECHS): PLAIN LOGIN CRAM-MD5
 # SCRAM-SHA-1 SCRAM-SHA-256; a wrong password gets 535 5.7.8.
+# With REALMTA_OAUTH2_INTROSPECT=URL (and REALMTA_OAUTH2_CA=FILE, the CA of
+# URL's certificate) set for realmta_start, Dovecot also offers XOAUTH2 and
+# OAUTHBEARER (REAL_SASL_MECHS says so) through an oauth2 passdb that POSTs
+# each bearer token to URL (RFC 7662 introspection) and accepts it when the
+# answer has "active": true and "username" equal to the login name.  URL
+# must be on loopback.
 # TLS: certificate from tests/lib/mkcerts for localhost, 127.0.0.1 and ::1,
 # signed by the CA in REAL_CA (verify with host name REAL_TLS_NAME=localhost
 # or the IP address).  Override the generator with REALMTA_MKCERTS=PROGRAM.
@@ -143,6 +149,27 @@ _realmta_have_ipv6() {
 	    grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6
 }
 
+# _realmta_oauth2_passdb W: with REALMTA_OAUTH2_INTROSPECT, write the
+# oauth2 passdb's settings file and print its block (first, for the bearer
+# mechanisms only).
+_realmta_oauth2_passdb() {
+	local w=$1 url=${REALMTA_OAUTH2_INTROSPECT:-}
+	[[ -n $url ]] || return 0
+	case $url in
+	http://127.0.0.1:* | https://127.0.0.1:* | http://localhost:* | https://localhost:*) ;;
+	*) _realmta_log "REALMTA_OAUTH2_INTROSPECT must be on loopback: $url"; return 1 ;;
+	esac
+	install -m 0644 "${REALMTA_OAUTH2_CA:?REALMTA_OAUTH2_CA}" "$w/certs/oauth2-ca.pem" || return 1
+	printf '%s\n' 'introspection_mode = post' "introspection_url = $url" \
+	    'force_introspection = yes' 'active_attribute = active' \
+	    'active_value = true' 'username_attribute = username' \
+	    "tls_ca_cert_file = $w/certs/oauth2-ca.pem" >"$w/dovecot/oauth2.conf.ext"
+	chmod 0644 "$w/dovecot/oauth2.conf.ext"
+	printf '%s\n' 'passdb {' '  driver = oauth2' \
+	    '  mechanisms = xoauth2 oauthbearer' \
+	    "  args = $w/dovecot/oauth2.conf.ext" '}'
+}
+
 _realmta_write_dovecot_conf() {
 	local w=$1 lmtp_port=$2 addrs=$3 u
 	local uid gid
@@ -154,6 +181,8 @@ _realmta_write_dovecot_conf() {
 		    "$uid" "$gid" "$w/mail/$u" >>"$w/dovecot/users"
 	done
 	chmod 0644 "$w/dovecot/users"
+	local oauth2_passdb
+	oauth2_passdb=$(_realmta_oauth2_passdb "$w") || return 1
 	cat >"$w/dovecot/dovecot.conf" <<EOF
 # Private Dovecot for carrier's tests (tests/lib/realmta.bash).
 base_dir = $w/dovecot/run
@@ -167,13 +196,14 @@ ssl = no
 hostname = $REALMTA_LMTP_NAME
 postmaster_address = postmaster@$REALMTA_DOMAIN
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256${REALMTA_OAUTH2_INTROSPECT:+ xoauth2 oauthbearer}
 auth_verbose = yes
 # No 2 s pause after a failed authentication: tests try wrong passwords.
 auth_failure_delay = 0
 mail_location = maildir:$w/mail/%n
 lmtp_hdr_delivery_address = final
 shutdown_clients = yes
+$oauth2_passdb
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%n $w/dovecot/users
@@ -385,7 +415,7 @@ realmta_start() {
 	ports=$(_realmta_pick_ports 4) || { _realmta_fail "$dir"; return 1; }
 	read -r smtp sub smtps lmtp <<<"$ports"
 
-	_realmta_write_dovecot_conf "$w" "$lmtp" "$addrs"
+	_realmta_write_dovecot_conf "$w" "$lmtp" "$addrs" || { _realmta_fail "$dir"; return 1; }
 	_realmta_write_postfix_conf "$w" "$smtp" "$sub" "$smtps" "$v6"
 	# Postfix re-reads (300 ms sleeps, ~2 s) a main.cf modified this second.
 	touch -d '-1 minute' "$w/etc/main.cf" "$w/etc/master.cf" "$w/etc/vmailbox"
@@ -445,6 +475,7 @@ realmta_start() {
 	export REAL_POSTFIX_LOG=$w/postfix.log
 	export REAL_DOVECOT_LOG=$w/dovecot.log
 	export REAL_SASL_MECHS='PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256'
+	[[ -n ${REALMTA_OAUTH2_INTROSPECT:-} ]] && REAL_SASL_MECHS+=' XOAUTH2 OAUTHBEARER'
 	export -f realmta_wait_delivery realmta_messages realmta_last_message \
 	    realmta_strip_trace realmta_clear realmta_stop _realmta_log \
 	    _realmta_wait_pid_gone

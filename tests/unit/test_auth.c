@@ -77,12 +77,20 @@ test_names(void)
 	CHECK_STR(sasl_mech_name(SASL_OAUTHBEARER), "OAUTHBEARER",
 	    "name of OAUTHBEARER");
 	CHECK_STR(sasl_mech_name(SASL_CRAM_MD5), "CRAM-MD5", "name of CRAM");
-	CHECK(sasl_default_order[0] == SASL_SCRAM_SHA_256 &&
-	    sasl_default_order[1] == SASL_SCRAM_SHA_1 &&
-	    sasl_default_order[2] == SASL_CRAM_MD5 &&
-	    sasl_default_order[3] == SASL_PLAIN &&
-	    sasl_default_order[4] == SASL_LOGIN &&
-	    sasl_default_order[5] == SASL_NONE, "default order");
+	CHECK(sasl_mech_from_name("scram-sha-256-plus") ==
+	    SASL_SCRAM_SHA_256_PLUS, "SCRAM-SHA-256-PLUS by name");
+	CHECK(sasl_mech_from_name("SCRAM-SHA-1-PLUS") == SASL_SCRAM_SHA_1_PLUS,
+	    "SCRAM-SHA-1-PLUS by name");
+	CHECK(sasl_mech_binds(SASL_SCRAM_SHA_1_PLUS) &&
+	    !sasl_mech_binds(SASL_SCRAM_SHA_256), "only -PLUS binds");
+	CHECK(sasl_default_order[0] == SASL_SCRAM_SHA_256_PLUS &&
+	    sasl_default_order[1] == SASL_SCRAM_SHA_1_PLUS &&
+	    sasl_default_order[2] == SASL_SCRAM_SHA_256 &&
+	    sasl_default_order[3] == SASL_SCRAM_SHA_1 &&
+	    sasl_default_order[4] == SASL_CRAM_MD5 &&
+	    sasl_default_order[5] == SASL_PLAIN &&
+	    sasl_default_order[6] == SASL_LOGIN &&
+	    sasl_default_order[7] == SASL_NONE, "default order");
 }
 
 static void
@@ -154,8 +162,8 @@ test_plain(void)
 	struct sasl s;
 	struct buf ir, out;
 	bool present;
-	struct sasl_creds c = { "tim", "tanstaaftanstaaf", NULL, NULL, 0 };
-	struct sasl_creds c2 = { "Kurt", "xipj3plmq", "Ursel", NULL, 0 };
+	struct sasl_creds c = { "tim", "tanstaaftanstaaf", NULL, NULL, 0, NULL, NULL, 0 };
+	struct sasl_creds c2 = { "Kurt", "xipj3plmq", "Ursel", NULL, 0, NULL, NULL, 0 };
 	char *e;
 
 	buf_init(&ir);
@@ -192,14 +200,14 @@ test_plain(void)
 	sasl_free(&s);
 
 	/* Empty password: defined behaviour (sent as given). */
-	struct sasl_creds ce = { "tim", "", NULL, NULL, 0 };
+	struct sasl_creds ce = { "tim", "", NULL, NULL, 0, NULL, NULL, 0 };
 	CHECK(sasl_start(&s, SASL_PLAIN, &ce, true, &present, &ir, err,
 	    sizeof err) == 0 && present, "PLAIN empty password");
 	CHECK_MEM(&ir, "\0tim\0", "PLAIN empty password response");
 	sasl_free(&s);
 
 	/* CR/LF are carried by PLAIN (base64), never emitted raw. */
-	struct sasl_creds ccr = { "tim", "a\r\nRSET", NULL, NULL, 0 };
+	struct sasl_creds ccr = { "tim", "a\r\nRSET", NULL, NULL, 0, NULL, NULL, 0 };
 	CHECK(sasl_start(&s, SASL_PLAIN, &ccr, true, &present, &ir, err,
 	    sizeof err) == 0, "PLAIN carries CR/LF in the password");
 	e = enc(ir.data, ir.len);
@@ -208,8 +216,8 @@ test_plain(void)
 	sasl_free(&s);
 
 	/* Missing pieces. */
-	struct sasl_creds nouser = { NULL, "x", NULL, NULL, 0 };
-	struct sasl_creds nopw = { "tim", NULL, NULL, NULL, 0 };
+	struct sasl_creds nouser = { NULL, "x", NULL, NULL, 0, NULL, NULL, 0 };
+	struct sasl_creds nopw = { "tim", NULL, NULL, NULL, 0, NULL, NULL, 0 };
 	CHECK(sasl_start(&s, SASL_PLAIN, &nouser, true, &present, &ir, err,
 	    sizeof err) == -1 && !present, "PLAIN without user: error");
 	CHECK(strstr(err, "user") != NULL, "  says user: %s", err);
@@ -221,7 +229,7 @@ test_plain(void)
 	/* NUL: a NUL-terminated credential cannot hold one; an embedded NUL
 	 * simply ends the string, so "ti\0m" is sent as "ti" and never
 	 * shifts the field boundaries. */
-	struct sasl_creds cn = { "ti\0m", "pw", "a\0b", NULL, 0 };
+	struct sasl_creds cn = { "ti\0m", "pw", "a\0b", NULL, 0, NULL, NULL, 0 };
 	CHECK(sasl_start(&s, SASL_PLAIN, &cn, true, &present, &ir, err,
 	    sizeof err) == 0, "PLAIN with truncated parts");
 	CHECK_MEM(&ir, "a\0ti\0pw", "exactly two NUL separators");
@@ -237,7 +245,7 @@ test_login(void)
 	struct sasl s;
 	struct buf ir, out;
 	bool present;
-	struct sasl_creds c = { "tim", "tanstaaftanstaaf", NULL, NULL, 0 };
+	struct sasl_creds c = { "tim", "tanstaaftanstaaf", NULL, NULL, 0, NULL, NULL, 0 };
 
 	buf_init(&ir);
 	buf_init(&out);
@@ -265,8 +273,8 @@ test_login(void)
 	CHECK(sasl_done_ok(&s), "LOGIN done");
 	sasl_free(&s);
 
-	struct sasl_creds crlf = { "tim", "pw\r\nQUIT", NULL, NULL, 0 };
-	struct sasl_creds crlfu = { "t\nim", "pw", NULL, NULL, 0 };
+	struct sasl_creds crlf = { "tim", "pw\r\nQUIT", NULL, NULL, 0, NULL, NULL, 0 };
+	struct sasl_creds crlfu = { "t\nim", "pw", NULL, NULL, 0, NULL, NULL, 0 };
 	CHECK(sasl_start(&s, SASL_LOGIN, &crlf, true, &present, &ir, err,
 	    sizeof err) == -1, "LOGIN refuses CR/LF in the password");
 	CHECK(strstr(err, "QUIT") == NULL, "  without showing it: %s", err);
@@ -284,7 +292,7 @@ test_cram(void)
 	struct sasl s;
 	struct buf ir, out;
 	bool present = true;
-	struct sasl_creds c = { "tim", "tanstaaftanstaaf", NULL, NULL, 0 };
+	struct sasl_creds c = { "tim", "tanstaaftanstaaf", NULL, NULL, 0, NULL, NULL, 0 };
 	char *e;
 
 	buf_init(&ir);
@@ -337,6 +345,7 @@ struct scram_vec {
 	enum sasl_mech mech;
 	const char *cnonce, *client_first, *server_first, *client_final,
 	    *server_final;
+	const struct sasl_creds *creds;	/* NULL: user/pencil, no binding */
 };
 
 static const struct scram_vec rfc5802 = {
@@ -346,7 +355,7 @@ static const struct scram_vec rfc5802 = {
 	"i=4096",
 	"c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
 	"p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
-	"v=rmF9pqV8S7suAoZWja4dJRkFsKQ=",
+	"v=rmF9pqV8S7suAoZWja4dJRkFsKQ=", NULL,
 };
 
 static const struct scram_vec rfc7677 = {
@@ -356,10 +365,61 @@ static const struct scram_vec rfc7677 = {
 	"s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
 	"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
 	"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
-	"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+	"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=", NULL,
 };
 
-static const struct sasl_creds pencil = { "user", "pencil", NULL, NULL, 0 };
+static const struct sasl_creds pencil = { "user", "pencil", NULL, NULL, 0,
+    NULL, NULL, 0 };
+
+/*
+ * Channel binding: no RFC has a -PLUS vector, so these are the RFC 7677
+ * and RFC 5802 exchanges with a fixed binding (octets 0, 1, 2, ...), the
+ * client-final and server-final computed independently (Python's hashlib
+ * and hmac).  The y flag vector is RFC 7677's with "y,," (RFC 5802 6).
+ */
+static const unsigned char cb_octets[32] = {
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+	20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+};
+static const struct sasl_creds pencil_exporter = { "user", "pencil", NULL,
+    NULL, 0, "tls-exporter", cb_octets, 32 };
+static const struct sasl_creds pencil_unique = { "user", "pencil", NULL,
+    NULL, 0, "tls-unique", cb_octets, 12 };
+
+static const struct scram_vec plus256 = {
+	SASL_SCRAM_SHA_256_PLUS, "rOprNGfwEbeRWgbNEkqO",
+	"p=tls-exporter,,n=user,r=rOprNGfwEbeRWgbNEkqO",
+	"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+	"s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+	"c=cD10bHMtZXhwb3J0ZXIsLAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f,"
+	"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+	"p=QC6CS20quADQRb3mT99YUH+n3VJxUvzuK0K0E1Vrs2M=",
+	"v=2GiAgapEppLVlUXbxUDksL3VgYHzuqiK5tR4mhJGgvs=",
+	&pencil_exporter,
+};
+
+static const struct scram_vec plus1 = {
+	SASL_SCRAM_SHA_1_PLUS, "fyko+d2lbbFgONRv9qkxdawL",
+	"p=tls-unique,,n=user,r=fyko+d2lbbFgONRv9qkxdawL",
+	"r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,"
+	"i=4096",
+	"c=cD10bHMtdW5pcXVlLCwAAQIDBAUGBwgJCgs=,"
+	"r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+	"p=ResgVA2w6fEFiwzXkrPSGTt/RSg=",
+	"v=HKBeWjn99U5AvtgAjz6m1d81mhk=",
+	&pencil_unique,
+};
+
+static const struct scram_vec yflag256 = {
+	SASL_SCRAM_SHA_256, "rOprNGfwEbeRWgbNEkqO",
+	"y,,n=user,r=rOprNGfwEbeRWgbNEkqO",
+	"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+	"s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+	"c=eSws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+	"p=FoqiHTtQEDE8lz1CdaEe3tK4mS+iMDTl77SPyDS53DY=",
+	"v=dI4KpiQJwBr1+V+K6U1dA6l6I4I9DUNXWND4pcpRU3U=",
+	&pencil_exporter,
+};
 
 /* Run a vector up to the server-final message; returns 0 when every
  * client message matched. */
@@ -373,8 +433,8 @@ scram_to_final(struct sasl *s, const struct scram_vec *v, bool ir_ok,
 
 	buf_init(&ir);
 	sasl_set_test_nonce(v->cnonce);
-	if (sasl_start(s, v->mech, &pencil, ir_ok, &present, &ir, err,
-	    sizeof err) != 0)
+	if (sasl_start(s, v->mech, v->creds ? v->creds : &pencil, ir_ok,
+	    &present, &ir, err, sizeof err) != 0)
 		ok = 0;
 	if (ir_ok) {
 		if (!present || !mem_eq(&ir, v->client_first,
@@ -391,6 +451,34 @@ scram_to_final(struct sasl *s, const struct scram_vec *v, bool ir_ok,
 	sasl_set_test_nonce(NULL);
 	buf_free(&ir);
 	return ok ? 0 : -1;
+}
+
+/* -PLUS without a binding, or with an empty one, cannot start. */
+static void
+test_scram_binding_needed(void)
+{
+	struct sasl_creds c = pencil;
+	struct sasl s;
+	struct buf ir;
+	bool present;
+
+	buf_init(&ir);
+	CHECK(sasl_start(&s, SASL_SCRAM_SHA_256_PLUS, &c, true, &present, &ir,
+	    err, sizeof err) == -1 && !present,
+	    "-PLUS without a binding refused");
+	CHECK_STR(err, "SCRAM-SHA-256-PLUS needs a TLS channel binding, and "
+	    "this connection has none", "  says why");
+	sasl_free(&s);
+	c.cb_type = "tls-unique";
+	c.cb_data = cb_octets;
+	CHECK(sasl_start(&s, SASL_SCRAM_SHA_1_PLUS, &c, true, &present, &ir,
+	    err, sizeof err) == -1, "-PLUS with an empty binding refused");
+	sasl_free(&s);
+	c.cb_len = 12;
+	CHECK(sasl_start(&s, SASL_PLAIN, &c, true, &present, &ir, err,
+	    sizeof err) == 0, "a binding does not bother PLAIN");
+	sasl_free(&s);
+	buf_free_secret(&ir);
 }
 
 static void
@@ -571,7 +659,7 @@ test_scram_names(void)
 	struct sasl s;
 	struct buf ir, out;
 	bool present;
-	struct sasl_creds c = { "a=b,c", "pencil", "x,y=", NULL, 0 };
+	struct sasl_creds c = { "a=b,c", "pencil", "x,y=", NULL, 0, NULL, NULL, 0 };
 
 	buf_init(&ir);
 	buf_init(&out);
@@ -588,7 +676,7 @@ test_scram_names(void)
 	sasl_free(&s);
 
 	/* Empty password: defined (PBKDF2 over the empty string). */
-	struct sasl_creds ce = { "user", "", NULL, NULL, 0 };
+	struct sasl_creds ce = { "user", "", NULL, NULL, 0, NULL, NULL, 0 };
 	sasl_start(&s, SASL_SCRAM_SHA_256, &ce, true, &present, &ir, err,
 	    sizeof err);
 	CHECK(step_str(&s, "r=N0nceSRV,s=QSXCR+Q6sek8bf92,i=2", &out) == 0,
@@ -596,8 +684,8 @@ test_scram_names(void)
 	sasl_free(&s);
 
 	/* Non-ASCII password: normalised; invalid UTF-8 used as is. */
-	struct sasl_creds cu = { "user", "p\xc3\xa4ss", NULL, NULL, 0 };
-	struct sasl_creds cb = { "user", "p\xe4ss", NULL, NULL, 0 };
+	struct sasl_creds cu = { "user", "p\xc3\xa4ss", NULL, NULL, 0, NULL, NULL, 0 };
+	struct sasl_creds cb = { "user", "p\xe4ss", NULL, NULL, 0, NULL, NULL, 0 };
 	sasl_start(&s, SASL_SCRAM_SHA_256, &cu, true, &present, &ir, err,
 	    sizeof err);
 	CHECK(step_str(&s, "r=N0nceSRV,s=QSXCR+Q6sek8bf92,i=2", &out) == 0,
@@ -620,7 +708,8 @@ test_xoauth2(void)
 	struct buf ir, out;
 	bool present;
 	struct sasl_creds c = { "someuser@example.com",
-	    "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg", NULL, NULL, 0 };
+	    "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg", NULL, NULL, 0,
+	    NULL, NULL, 0 };
 	char *e;
 
 	buf_init(&ir);
@@ -648,11 +737,11 @@ test_xoauth2(void)
 	    "XOAUTH2 answers the empty 334");
 	sasl_free(&s);
 
-	struct sasl_creds inj = { "a\001auth=Bearer x", "tok", NULL, NULL, 0 };
-	struct sasl_creds badtok = { "a", "tok en", NULL, NULL, 0 };
-	struct sasl_creds badtok2 = { "a", "tok\001", NULL, NULL, 0 };
-	struct sasl_creds badtok3 = { "a", "", NULL, NULL, 0 };
-	struct sasl_creds badtok4 = { "a", "ab=c", NULL, NULL, 0 };
+	struct sasl_creds inj = { "a\001auth=Bearer x", "tok", NULL, NULL, 0, NULL, NULL, 0 };
+	struct sasl_creds badtok = { "a", "tok en", NULL, NULL, 0, NULL, NULL, 0 };
+	struct sasl_creds badtok2 = { "a", "tok\001", NULL, NULL, 0, NULL, NULL, 0 };
+	struct sasl_creds badtok3 = { "a", "", NULL, NULL, 0, NULL, NULL, 0 };
+	struct sasl_creds badtok4 = { "a", "ab=c", NULL, NULL, 0, NULL, NULL, 0 };
 	CHECK(sasl_start(&s, SASL_XOAUTH2, &inj, true, &present, &ir, err,
 	    sizeof err) == -1, "XOAUTH2 ^A in the user refused");
 	sasl_free(&s);
@@ -681,7 +770,7 @@ test_oauthbearer(void)
 	bool present;
 	struct sasl_creds c = { "user@example.com",
 	    "vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg==", NULL,
-	    "server.example.com", 143 };
+	    "server.example.com", 143, NULL, NULL, 0 };
 	char *e;
 
 	buf_init(&ir);
@@ -706,7 +795,7 @@ test_oauthbearer(void)
 	CHECK(step_str(&s, "{}", &out) == SASL_EXTRA_CHALLENGE, "OAUTHBEARER loop refused");
 	sasl_free(&s);
 
-	struct sasl_creds nouser = { NULL, "tok", NULL, NULL, 0 };
+	struct sasl_creds nouser = { NULL, "tok", NULL, NULL, 0, NULL, NULL, 0 };
 	CHECK(sasl_start(&s, SASL_OAUTHBEARER, &nouser, false, &present, &ir,
 	    err, sizeof err) == 0 && !present, "OAUTHBEARER without user");
 	CHECK(step_str(&s, "", &out) == 0 &&
@@ -714,12 +803,12 @@ test_oauthbearer(void)
 	    "OAUTHBEARER answers the empty 334");
 	sasl_free(&s);
 
-	struct sasl_creds esc = { "a,b=c", "tok", NULL, NULL, 587 };
+	struct sasl_creds esc = { "a,b=c", "tok", NULL, NULL, 587, NULL, NULL, 0 };
 	CHECK(sasl_start(&s, SASL_OAUTHBEARER, &esc, true, &present, &ir, err,
 	    sizeof err) == 0 && MEMLIT(&ir, "n,a=a=2Cb=3Dc,\001port=587"
 	    "\001auth=Bearer tok\001\001"), "OAUTHBEARER saslname escaping");
 	sasl_free(&s);
-	struct sasl_creds badhost = { "u", "tok", NULL, "h\001auth=x", 1 };
+	struct sasl_creds badhost = { "u", "tok", NULL, "h\001auth=x", 1, NULL, NULL, 0 };
 	CHECK(sasl_start(&s, SASL_OAUTHBEARER, &badhost, true, &present, &ir,
 	    err, sizeof err) == -1, "OAUTHBEARER ^A in host refused");
 	sasl_free(&s);
@@ -733,8 +822,8 @@ test_external(void)
 	struct sasl s;
 	struct buf ir, out;
 	bool present;
-	struct sasl_creds none = { NULL, NULL, NULL, NULL, 0 };
-	struct sasl_creds az = { NULL, NULL, "admin", NULL, 0 };
+	struct sasl_creds none = { NULL, NULL, NULL, NULL, 0, NULL, NULL, 0 };
+	struct sasl_creds az = { NULL, NULL, "admin", NULL, 0, NULL, NULL, 0 };
 	char *e;
 
 	buf_init(&ir);
@@ -773,7 +862,7 @@ test_ir_rules(void)
 	static const enum sasl_mech all[] = { SASL_SCRAM_SHA_256,
 	    SASL_SCRAM_SHA_1, SASL_CRAM_MD5, SASL_PLAIN, SASL_LOGIN,
 	    SASL_XOAUTH2, SASL_OAUTHBEARER, SASL_EXTERNAL };
-	struct sasl_creds c = { "u", "tok", NULL, "h", 25 };
+	struct sasl_creds c = { "u", "tok", NULL, "h", 25, NULL, NULL, 0 };
 	struct sasl s;
 	struct buf ir;
 	bool present;
@@ -809,6 +898,10 @@ main(void)
 	test_cram();
 	test_scram_vector(&rfc5802);
 	test_scram_vector(&rfc7677);
+	test_scram_vector(&plus256);
+	test_scram_vector(&plus1);
+	test_scram_vector(&yflag256);
+	test_scram_binding_needed();
 	test_scram_bad_first();
 	test_scram_names();
 	test_xoauth2();
