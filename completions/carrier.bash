@@ -139,14 +139,17 @@ _carrier() {
 		--host | --port | --helo | --timeout | --source | --proxy | \
 			--proxy-host | --proxy-port | --tls-ca | --tls-cert | \
 			--tls-key | --tls-fingerprint | --tls-priority | \
-			--user | --auth | --from | --file | --mail-option | \
+			--user | --auth | --from | --message-file | --file | \
+			--mail-option | --tls-trust-file | --tls-cert-file | \
+			--tls-key-file | --logfile | --aliases | --socket | \
 			--rcpt-option | --log | --report | --account | --config | \
 			--verify | --expn | --command | --maildir | --mbox | \
 			--queue-remove | --queue-max-age | --oauth2-provider | \
 			--oauth2-client-id | --oauth2-authorization-endpoint | \
 			--oauth2-device-endpoint | --oauth2-token-endpoint | \
 			--oauth2-scope | --oauth2-token-file | \
-			-f | -r | -F | -N | -R | -V | -B | -C | -L | -h | -o | -b)
+			-f | -r | -F | -N | -R | -V | -B | -C | -L | -h | -o | -b | \
+			-a | -X)
 			opt=$prev
 			;;
 		esac
@@ -178,10 +181,12 @@ _carrier() {
 		--port)
 			_carrier_match "$val" $'25\n465\n587\n2003' "$prefix"
 			;;
-		--account)
+		--account | -a)
 			_carrier_match "$val" "$(_carrier_accounts)" "$prefix"
 			;;
-		--file | --config | -C | --tls-ca | --tls-cert | --tls-key | --log)
+		--message-file | --file | --config | -C | --tls-ca | --tls-cert | \
+			--tls-key | --log | --tls-trust-file | --tls-cert-file | \
+			--tls-key-file | --logfile | -X | --aliases | --socket)
 			compopt -o filenames 2>/dev/null
 			local f
 			while IFS= read -r f; do
@@ -244,18 +249,25 @@ _carrier() {
 		sendmail | mailq | newaliases) return 0 ;;
 		esac
 		local opts='--host --port --lmtp --helo --timeout --source --proxy --proxy-host --proxy-port -4 -6
---tls --starttls --starttls= --tls-ca --tls-cert --tls-key --tls-fingerprint
+--tls --tls= --tls-on-connect --tls-starttls= --starttls --starttls= --tls-ca --tls-cert --tls-key --tls-fingerprint
 --tls-priority --tls-no-verify
 --user --auth --no-initial-response --allow-plaintext-auth
 --oauth2-login --oauth2-logout --oauth2-provider --oauth2-client-id
 --oauth2-authorization-endpoint --oauth2-device-endpoint
 --oauth2-token-endpoint --oauth2-scope --oauth2-token-file
---from --read-recipients --file --batch --maildir --mbox
+--socket --protocol= --domain --source-ip --tls-trust-file --tls-cert-file
+--tls-key-file --tls-priorities --tls-certcheck= --tls-host-override
+--passwordeval --auto-from= --maildomain --dsn-notify --dsn-return
+--set-from-header= --set-date-header= --set-msgid-header=
+--remove-bcc-headers= --undisclosed-recipients= --logfile
+--logfile-time-format --aliases --read-envelope-from --pretend --serverinfo
+--rmqs
+--from --read-recipients --message-file --batch --maildir --mbox
 --mail-option --rcpt-option --smtputf8 --require-tls --keep-bcc
 --verbose --debug --debug= --progress --log --syslog --syslog= --report=
 --queue --queue= --queue-only --flush --flush=due --list-queue --queue-remove
 --queue-max-age
---account --config --sendmail --help --version
+--account --config --file --sendmail --help --version
 --features --verify --expn --noop --server-help --server-help= --command'
 		local o
 		for o in $opts; do

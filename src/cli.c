@@ -20,22 +20,24 @@
 /* carrier's own options that are not settings of the table (settings.c):
    actions, message sources, output and queue control. */
 enum {
-	OPT_TLS = 256, OPT_STARTTLS, OPT_FILE, OPT_MAIL_OPTION,
+	OPT_TLS_ON_CONNECT = 256, OPT_STARTTLS, OPT_FILE, OPT_MAIL_OPTION,
 	OPT_RCPT_OPTION, OPT_SMTPUTF8, OPT_DEBUG, OPT_PROGRESS, OPT_REPORT,
 	OPT_ACCOUNT, OPT_HELP, OPT_VERSION, OPT_FEATURES, OPT_VERIFY,
 	OPT_EXPN, OPT_NOOP, OPT_SERVER_HELP, OPT_COMMAND, OPT_SENDMAIL,
 	OPT_QUEUE, OPT_QUEUE_ONLY, OPT_FLUSH, OPT_LIST_QUEUE,
 	OPT_QUEUE_REMOVE, OPT_QUEUE_MAX_AGE, OPT_BATCH, OPT_MAILDIR,
-	OPT_MBOX, OPT_OAUTH2_LOGIN, OPT_OAUTH2_LOGOUT,
+	OPT_MBOX, OPT_OAUTH2_LOGIN, OPT_OAUTH2_LOGOUT, OPT_READ_ENVELOPE_FROM,
+	OPT_PRETEND, OPT_SERVERINFO, OPT_RMQS, OPT_CONFIGURE, OPT_PASSWORD,
 	OPT_SETTING = 1024,	/* + the row of the settings table */
 };
 
 static const struct option own_longopts[] = {
-	{ "tls", no_argument, NULL, OPT_TLS },
+	{ "tls-on-connect", no_argument, NULL, OPT_TLS_ON_CONNECT },
 	{ "starttls", optional_argument, NULL, OPT_STARTTLS },
 	{ "from", required_argument, NULL, 'f' },
 	{ "read-recipients", no_argument, NULL, 't' },
-	{ "file", required_argument, NULL, OPT_FILE },
+	{ "message-file", required_argument, NULL, OPT_FILE },
+	{ "read-envelope-from", no_argument, NULL, OPT_READ_ENVELOPE_FROM },
 	{ "mail-option", required_argument, NULL, OPT_MAIL_OPTION },
 	{ "rcpt-option", required_argument, NULL, OPT_RCPT_OPTION },
 	{ "smtputf8", no_argument, NULL, OPT_SMTPUTF8 },
@@ -45,6 +47,14 @@ static const struct option own_longopts[] = {
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "account", required_argument, NULL, OPT_ACCOUNT },
 	{ "config", required_argument, NULL, 'C' },
+	/* msmtp's long form of -C: a configuration file, never a message
+	   (it holds passwords). */
+	{ "file", required_argument, NULL, 'C' },
+	{ "pretend", no_argument, NULL, 'P' },
+	{ "serverinfo", no_argument, NULL, 'S' },
+	{ "rmqs", required_argument, NULL, OPT_RMQS },
+	{ "configure", required_argument, NULL, OPT_CONFIGURE },
+	{ "password", required_argument, NULL, OPT_PASSWORD },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "features", no_argument, NULL, OPT_FEATURES },
@@ -68,18 +78,26 @@ static const struct option own_longopts[] = {
 };
 #define OWN_COUNT	(sizeof own_longopts / sizeof own_longopts[0])
 
-/* What one parse carries besides the options. */
+/* What one parse carries besides the options: the options that chose
+   something another option may contradict, by name, for the message. */
 struct cli {
 	struct options *o;
 	int host_port;		/* the PORT of --host HOST:PORT, 0: none */
+	enum tristate tls;	/* --tls[=on|off] */
+	const char *implicit_by;	/* --tls-on-connect, --tls-starttls=off */
+	const char *starttls_by;	/* --starttls, --tls-starttls=on */
+	const char *action_by;		/* the option that chose o->action */
+	const char *queue_only_by;	/* --queue-only, -odq */
 };
 
 /* sendmail's flags; -o and -b take their letters as an argument. */
 static const char sendmail_shortopts[] =
     "+:46b:B:C:f:F:h:iL:N:o:q::r:R:tUvV:";
-/* The same without '+' for carrier's own command line, where options and
-   operands may mix. */
-static const char *const shortopts = sendmail_shortopts + 1;
+/* carrier's own command line, where options and operands may mix:
+   sendmail's flags and msmtp's -a, -d, -P, -S, -X; msmtp's ignored -A,
+   -G, -m, -n, -O too. */
+static const char shortopts[] =
+    ":46a:A:b:B:C:df:F:Gh:iL:mnN:o:O:Pq::r:R:StUvV:X:";
 
 void
 options_init(struct options *o)
@@ -88,6 +106,8 @@ options_init(struct options *o)
 	o->lmtp = UNSET;
 	o->tls = TLS_UNSET;
 	o->tls_certcheck = UNSET;
+	o->tls_starttls = UNSET;
+	o->auto_from = o->allow_from_override = UNSET;
 	o->progress = UNSET;
 	o->set_from_header = o->set_date_header = o->set_msgid_header = UNSET;
 	o->family = AF_UNSPEC;
@@ -168,8 +188,8 @@ setting_option(struct cli *st, const struct setting *row, const char *name,
 	enum setting_error e;
 	int rc;
 
-	if (arg == NULL)
-		arg = row->fixed;
+	if (arg == NULL)	/* --tls, --auth: msmtp's "on" */
+		arg = row->fixed != NULL ? row->fixed : "";
 	if ((e = setting_parse(row, arg, &v, &hint)) != SE_OK) {
 		char msg[512];
 
@@ -178,6 +198,8 @@ setting_option(struct cli *st, const struct setting *row, const char *name,
 	}
 	rc = store_setting(st, row->id, name, &v, f);
 	setting_value_free(&v, row->id);
+	/* The account does not replace it, not even with "" or off. */
+	st->o->cli_keys |= (uint64_t)1 << row->id;
 	return rc;
 }
 
@@ -190,6 +212,123 @@ take_str(char **field, struct setting_value *v)
 	if (*field == NULL)
 		free(v->str);
 	v->str = NULL;
+}
+
+/* msmtp's settings that carrier does not have: only "" or off, which
+   ask for nothing. */
+static int
+unsupported_setting(enum config_key id, const char *name,
+    const struct setting_value *v, struct failure *f)
+{
+	if (v->str == NULL || *v->str == '\0' || strcmp(v->str, "off") == 0)
+		return 0;
+	return fail(f, FAIL_USAGE, 0, name, "%s is not supported by carrier",
+	    config_key_name(id));
+}
+
+/* --tls, --tls-starttls: TLS on or off, and how it starts. */
+static int
+store_tls(struct cli *st, enum config_key id, const char *name,
+    const struct setting_value *v)
+{
+	if (id == CK_TLS) {
+		st->tls = v->num ? YES : NO;
+		return 0;
+	}
+	/* A later --tls-starttls replaces an earlier one. */
+	if (st->implicit_by != NULL && strncmp(st->implicit_by, name,
+	    strlen(name)) == 0)
+		st->implicit_by = NULL;
+	if (st->starttls_by != NULL && strncmp(st->starttls_by, name,
+	    strlen(name)) == 0)
+		st->starttls_by = NULL;
+	st->o->tls_starttls = v->num ? YES : NO;
+	if (v->num)
+		st->starttls_by = "--tls-starttls=on";
+	else
+		st->implicit_by = "--tls-starttls=off";
+	return 0;
+}
+
+/* How the message's header is edited: set_*_header,
+   undisclosed_recipients, auto_from and allow_from_override. */
+static void
+store_header_setting(struct options *o, enum config_key id,
+    const struct setting_value *v)
+{
+	enum tristate t = v->num == CH_OFF ? NO : YES;
+
+	switch (id) {
+	case CK_SET_FROM_HEADER:
+		o->set_from_header = t;
+		o->replace_from_header = v->num == CH_ON;
+		break;
+	case CK_SET_DATE_HEADER:
+		o->set_date_header = t;
+		break;
+	case CK_SET_MSGID_HEADER:
+		o->set_msgid_header = t;
+		break;
+	case CK_UNDISCLOSED_RECIPIENTS:
+		o->undisclosed_recipients = v->num != 0;
+		break;
+	case CK_AUTO_FROM:
+		o->auto_from = v->num ? YES : NO;
+		break;
+	default:	/* CK_ALLOW_FROM_OVERRIDE */
+		o->allow_from_override = v->num ? YES : NO;
+		break;
+	}
+}
+
+/* The settings of msmtp's sendmail mode: the envelope and the log. */
+static int
+store_message_setting(struct cli *st, enum config_key id, const char *name,
+    struct setting_value *v, struct failure *f)
+{
+	struct options *o = st->o;
+
+	switch (id) {
+	case CK_MAILDOMAIN:
+		take_str(&o->maildomain, v);
+		break;
+	case CK_ALIASES:
+		take_str(&o->aliases, v);
+		break;
+	case CK_LOGFILE_TIME_FORMAT:
+		take_str(&o->log_time_format, v);
+		break;
+	case CK_SET_FROM_HEADER: case CK_SET_DATE_HEADER:
+	case CK_SET_MSGID_HEADER: case CK_UNDISCLOSED_RECIPIENTS:
+	case CK_AUTO_FROM: case CK_ALLOW_FROM_OVERRIDE:
+		store_header_setting(o, id, v);
+		break;
+	case CK_TLS: case CK_TLS_STARTTLS:
+		return store_tls(st, id, name, v);
+	case CK_SOCKET:
+		if (v->str != NULL && v->str[0] != '\0' && v->str[0] != '/')
+			return fail(f, FAIL_USAGE, 0, name, "'%s' is not an "
+			    "absolute path", v->str);
+		if (v->str != NULL && v->str[0] != '\0')
+			take_str(&o->host, v);
+		break;
+	case CK_PASSWORDEVAL:
+		take_str(&o->passwordeval, v);
+		break;
+	case CK_OAUTH2_CLIENT_SECRET_EVAL:
+		take_str(&o->oauth2.client_secret_eval, v);
+		break;
+	case CK_TLS_HOST_OVERRIDE:
+		take_str(&o->tls_host, v);
+		break;
+	case CK_NTLMDOMAIN: case CK_TLS_CRL_FILE:
+	case CK_TLS_MIN_DH_PRIME_BITS: case CK_TLS_FORCE_SSLV3:
+		return unsupported_setting(id, name, v, f);
+	default:
+		return fail(f, FAIL_INTERNAL, 0, name, "no field for the "
+		    "setting %s", config_key_name(id));
+	}
+	return 0;
 }
 
 /* The parsed value into its field of struct options. */
@@ -241,19 +380,15 @@ store_setting(struct cli *st, enum config_key id, const char *name,
 		take_str(&o->oauth2.token_file, v);
 		break;
 	case CK_TIMEOUT:
-		/* 0 means "not given" in struct options, so that the
-		   configuration cannot tell `off` from nothing. */
-		if (v->num == 0)
-			return fail(f, FAIL_USAGE, 0, name, "invalid value "
-			    "'off' (a number of seconds, 1 to %d)",
-			    SETTING_TIMEOUT_MAX);
+		/* off: 0, the RFC 5321 limits, as the account's `timeout
+		   off`; the account cannot replace it (cli_keys). */
 		o->timeout = (int)v->num;
 		break;
 	case CK_PROTOCOL:
 		o->lmtp = v->num ? YES : NO;
 		break;
 	case CK_DOMAIN:
-		set_str(&o->helo, v->str);
+		take_str(&o->helo, v);
 		break;
 	case CK_AUTH:
 		if (v->auth.unsupported != NULL)
@@ -262,7 +397,7 @@ store_setting(struct cli *st, enum config_key id, const char *name,
 		o->auth = v->auth;
 		break;
 	case CK_USER:
-		set_str(&o->user, v->str);
+		take_str(&o->user, v);
 		break;
 	case CK_ALLOW_PLAINTEXT_AUTH:
 		o->allow_plaintext_auth = v->num != 0;
@@ -274,16 +409,16 @@ store_setting(struct cli *st, enum config_key id, const char *name,
 		o->require_tls = v->num != 0;
 		break;
 	case CK_TLS_TRUST_FILE:
-		set_str(&o->tls_ca, v->str);
+		take_str(&o->tls_ca, v);
 		break;
 	case CK_TLS_CERT_FILE:
-		set_str(&o->tls_cert, v->str);
+		take_str(&o->tls_cert, v);
 		break;
 	case CK_TLS_KEY_FILE:
-		set_str(&o->tls_key, v->str);
+		take_str(&o->tls_key, v);
 		break;
 	case CK_TLS_PRIORITIES:
-		set_str(&o->tls_priority, v->str);
+		take_str(&o->tls_priority, v);
 		break;
 	case CK_TLS_FINGERPRINT:
 		if (v->num != 0 && v->num != 32)
@@ -305,14 +440,13 @@ store_setting(struct cli *st, enum config_key id, const char *name,
 		take_str(&o->dsn_return, v);
 		break;
 	case CK_LOGFILE:
-		set_str(&o->logfile, v->str);
+		take_str(&o->logfile, v);
 		break;
 	case CK_SYSLOG:
 		take_str(&o->syslog_facility, v);
 		break;
 	default:
-		return fail(f, FAIL_INTERNAL, 0, name, "no field for the "
-		    "setting %s", config_key_name(id));
+		return store_message_setting(st, id, name, v, f);
 	}
 	return 0;
 }
@@ -352,72 +486,114 @@ sendmail_b(const char *arg, struct options *o, struct failure *f)
 	return fail(f, FAIL_USAGE, 0, "-b", "-b%s is not supported", arg);
 }
 
+/* "--verify: cannot be used with --noop" (64): the last of two options
+   that cannot both hold would silently win. */
+static int
+conflict(const char *first, const char *second, struct failure *f)
+{
+	return fail(f, FAIL_USAGE, 0, second, "cannot be used with %s", first);
+}
+
+/* The option name of an action, for the message of a conflict. */
+static const char *
+action_name(int c)
+{
+	static const struct { int c; const char *name; } names[] = {
+		{ OPT_HELP, "--help" }, { OPT_VERSION, "--version" },
+		{ OPT_FEATURES, "--features" }, { OPT_VERIFY, "--verify" },
+		{ OPT_EXPN, "--expn" }, { OPT_NOOP, "--noop" },
+		{ OPT_SERVER_HELP, "--server-help" },
+		{ OPT_COMMAND, "--command" }, { OPT_FLUSH, "--flush" },
+		{ OPT_LIST_QUEUE, "--list-queue" },
+		{ OPT_OAUTH2_LOGIN, "--oauth2-login" },
+		{ OPT_OAUTH2_LOGOUT, "--oauth2-logout" },
+		{ OPT_QUEUE_REMOVE, "--queue-remove" },
+		{ OPT_RMQS, "--rmqs" }, { 'S', "--serverinfo" }, { 'q', "-q" },
+		{ 'b', "-b" },
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].c == c)
+			return names[i].name;
+	return "?";
+}
+
+/* Two options that each pick what carrier does cannot both hold: the
+   last would silently win.  The same one again (--command twice) may. */
+static int
+set_action(struct cli *st, int c, enum action a, struct failure *f)
+{
+	const char *name = action_name(c);
+
+	if (st->action_by != NULL && st->o->action != a)
+		return conflict(st->action_by, name, f);
+	st->action_by = name;
+	st->o->action = a;
+	return 0;
+}
+
 /* The options that pick what carrier does: queries, queue work, help. */
 static int
-action_option(int c, const char *arg, struct options *o, struct failure *f)
+action_option(int c, const char *arg, struct cli *st, struct failure *f)
 {
+	static const struct { int c; enum action a; } plain[] = {
+		{ OPT_HELP, ACT_SHOW_HELP }, { OPT_VERSION, ACT_SHOW_VERSION },
+		{ OPT_FEATURES, ACT_FEATURES }, { OPT_NOOP, ACT_NOOP },
+		{ OPT_LIST_QUEUE, ACT_LIST_QUEUE },
+		{ OPT_OAUTH2_LOGIN, ACT_OAUTH2_LOGIN },
+		{ OPT_OAUTH2_LOGOUT, ACT_OAUTH2_LOGOUT },
+		{ 'S', ACT_SERVERINFO }, { 'q', ACT_FLUSH_QUEUE },
+	};
+	struct options *o = st->o;
+
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+		if (plain[i].c == c)
+			return set_action(st, c, plain[i].a, f);
 	switch (c) {
-	case OPT_HELP:
-		o->action = ACT_SHOW_HELP;
-		break;
-	case OPT_VERSION:
-		o->action = ACT_SHOW_VERSION;
-		break;
-	case OPT_FEATURES:
-		o->action = ACT_FEATURES;
-		break;
 	case OPT_VERIFY:
 	case OPT_EXPN:
-		if (no_controls(c == OPT_VERIFY ? "--verify" : "--expn", arg,
-		    false, f) < 0)
-			return -1;
-		o->action = c == OPT_VERIFY ? ACT_VERIFY : ACT_EXPN;
-		o->query_arg = arg;
-		break;
-	case OPT_NOOP:
-		o->action = ACT_NOOP;
-		break;
 	case OPT_SERVER_HELP:
-		if (arg && no_controls("--server-help", arg, false, f) < 0)
+	case OPT_RMQS:
+		if (arg != NULL && no_controls(action_name(c), arg, false,
+		    f) < 0)
 			return -1;
-		o->action = ACT_HELP;
+		if (c == OPT_RMQS && *arg == '\0')
+			return fail(f, FAIL_USAGE, 0, "--rmqs", "needs a value: "
+			    "host, @domain or #queue");
 		o->query_arg = arg;
-		break;
+		return set_action(st, c, c == OPT_VERIFY ? ACT_VERIFY :
+		    c == OPT_EXPN ? ACT_EXPN : c == OPT_RMQS ? ACT_RMQS :
+		    ACT_HELP, f);
 	case OPT_COMMAND:
 		if (no_controls("--command", arg, false, f) < 0)
 			return -1;
 		if (*arg == '\0')
 			return fail(f, FAIL_USAGE, 0, "--command", "empty");
-		o->action = ACT_COMMAND;
 		strlist_add(&o->commands, arg);
-		break;
+		return set_action(st, c, ACT_COMMAND, f);
 	case OPT_FLUSH:
 		if (arg != NULL && strcmp(arg, "due") != 0)
 			return fail(f, FAIL_USAGE, 0, "--flush", "'%s' is not "
 			    "due", arg);
-		o->action = ACT_FLUSH_QUEUE;
 		o->flush_due = arg != NULL;
-		break;
-	case OPT_LIST_QUEUE:
-		o->action = ACT_LIST_QUEUE;
-		break;
-	case OPT_OAUTH2_LOGIN:
-		o->action = ACT_OAUTH2_LOGIN;
-		break;
-	case OPT_OAUTH2_LOGOUT:
-		o->action = ACT_OAUTH2_LOGOUT;
-		break;
+		return set_action(st, c, ACT_FLUSH_QUEUE, f);
 	case OPT_QUEUE_REMOVE:
 		if (strpbrk(arg, "/.") == arg || strchr(arg, '/') != NULL)
 			return fail(f, FAIL_USAGE, 0, "--queue-remove",
 			    "'%s' is not a queue id", arg);
-		o->action = ACT_REMOVE_QUEUED;
 		o->query_arg = arg;
-		break;
+		return set_action(st, c, ACT_REMOVE_QUEUED, f);
+	case OPT_CONFIGURE:
+		return fail(f, FAIL_USAGE, 0, "--configure", "not supported by "
+		    "carrier: write the account by hand (carrier.conf(5); "
+		    "your provider documents its submission host and port)");
+	case OPT_PASSWORD:
+		return fail(f, FAIL_USAGE, 0, "--password", "never on the "
+		    "command line, where every local user can read it: use "
+		    "passwordeval, ~/.netrc or CARRIER_PASSWORD");
 	default:
 		return fail(f, FAIL_INTERNAL, 0, "options", "unhandled %d", c);
 	}
-	return 0;
 }
 
 /* The message sources: --file, --batch, --maildir, --mbox. */
@@ -438,14 +614,16 @@ source_option(int c, const char *arg, struct options *o)
 
 /* carrier's own long options that are not settings of the table. */
 static int
-long_option(int c, const char *arg, struct options *o, struct failure *f)
+long_option(int c, const char *arg, struct cli *st, struct failure *f)
 {
 	static const char *const starttls_words[] = { "required", "optional",
 	    NULL };
+	struct options *o = st->o;
 
 	switch (c) {
-	case OPT_TLS:
+	case OPT_TLS_ON_CONNECT:
 		o->tls = TLS_IMPLICIT;
+		st->implicit_by = "--tls-on-connect";
 		break;
 	case OPT_STARTTLS:
 		if (arg != NULL && !word_in(arg, starttls_words))
@@ -453,6 +631,10 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 			    "not required or optional", arg);
 		o->tls = arg && ascii_ieq(arg, "optional") ?
 		    TLS_STARTTLS_OPTIONAL : TLS_STARTTLS_REQUIRED;
+		st->starttls_by = "--starttls";
+		break;
+	case OPT_READ_ENVELOPE_FROM:
+		o->read_envelope_from = true;
 		break;
 	case OPT_FILE:
 	case OPT_BATCH:
@@ -499,12 +681,13 @@ long_option(int c, const char *arg, struct options *o, struct failure *f)
 		break;
 	case OPT_QUEUE_ONLY:
 		o->queue_only = o->queue_on = true;
+		st->queue_only_by = "--queue-only";
 		break;
 	case OPT_QUEUE_MAX_AGE:
 		return positive("--queue-max-age", arg, 365, &o->queue_max_age,
 		    f);
 	default:
-		return action_option(c, arg, o, f);
+		return action_option(c, arg, st, f);
 	}
 	return 0;
 }
@@ -517,6 +700,28 @@ short_option(int c, const char *arg, struct cli *st, struct failure *f)
 	switch (c) {
 	case '4':
 		o->family = AF_INET;
+		break;
+	case 'a':
+		set_str(&o->account, arg);
+		break;
+	case 'd':
+		if (o->debug < 2)
+			o->debug++;
+		break;
+	case 'P':
+		o->pretend = true;
+		break;
+	case 'q':
+	case 'S':
+		return action_option(c, arg, st, f);
+	case 'X':
+		return setting_option(st, setting_by_key("logfile"), "-X", arg,
+		    f);
+	case 'A':	/* msmtp ignores these sendmail flags too */
+	case 'G':
+	case 'm':
+	case 'n':
+	case 'O':
 		break;
 	case '6':
 		o->family = AF_INET6;
@@ -555,10 +760,9 @@ short_option(int c, const char *arg, struct cli *st, struct failure *f)
 		return setting_option(st, setting_by_key("dsn_notify"), "-N",
 		    arg, f);
 	case 'o':
+		if (strcmp(arg, "dq") == 0)
+			st->queue_only_by = "-odq";
 		return sendmail_o(arg, o, f);
-	case 'q':
-		o->action = ACT_FLUSH_QUEUE;
-		break;
 	case 'R':
 		return setting_option(st, setting_by_key("dsn_return"), "-R",
 		    arg, f);
@@ -615,50 +819,144 @@ bad_option(int c, char **argv, bool sendmail_name, struct failure *f)
 	    "needs a value" : "unknown option");
 }
 
-/* getopt's table: carrier's own options, then every setting that has a
-   long option, with OPT_SETTING + its row as the value. */
+/* Is name one of carrier's own long options? */
+static bool
+own_option(const char *name)
+{
+	for (size_t i = 0; i < OWN_COUNT; i++)
+		if (strcmp(own_longopts[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* The option msmtp gives a configuration key: --tls-trust-file for
+   tls_trust_file.  NULL for an old name that folds into another key, and
+   for the secrets, which argv would show to every local user. */
+static bool
+key_option(const struct setting *row, char *out, size_t outlen)
+{
+	if (row->key == NULL || strcmp(config_key_name(row->id), row->key) != 0
+	    || row->id == CK_PASSWORD || row->id == CK_OAUTH2_CLIENT_SECRET ||
+	    strlen(row->key) >= outlen)
+		return false;
+	for (size_t i = 0; ; i++) {
+		out[i] = row->key[i] == '_' ? '-' : row->key[i];
+		if (out[i] == '\0')
+			break;
+	}
+	return !own_option(out);
+}
+
+/* Does the setting's value say on (or auto) when it is left out, as in
+   msmtp's --tls and --auth? */
+static bool
+value_may_be_left_out(const struct setting *row)
+{
+	switch (row->type) {
+	case ST_BOOL: case ST_AUTH: case ST_SYSLOG: case ST_HDR3: case ST_HDR2:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void
+add_longopt(struct option *all, size_t *n, size_t cap, const char *name,
+    int has_arg, int val)
+{
+	if (*n == cap - 1)
+		abort();	/* the table outgrew the array */
+	all[*n] = (struct option){ name, has_arg, NULL, val };
+	(*n)++;
+}
+
+/* getopt's table: carrier's own options, then every setting under
+   msmtp's name for it (--KEY with '-' for '_') and under carrier's own
+   name where it has one, with OPT_SETTING + its row as the value. */
 static const struct option *
 longopts(void)
 {
-	static struct option all[OWN_COUNT + 64 + 1];
+	static struct option all[OWN_COUNT + 160 + 1];
+	static char names[128][40];
 	static size_t n;
+	const size_t cap = sizeof all / sizeof all[0];
 
 	if (n > 0)
 		return all;
+	if (settings_count > sizeof names / sizeof names[0])
+		abort();
 	memcpy(all, own_longopts, sizeof own_longopts);
 	n = OWN_COUNT;
 	for (size_t i = 0; i < settings_count; i++) {
 		const struct setting *row = &settings[i];
+		int val = OPT_SETTING + (int)i;
+		bool keyed = key_option(row, names[i], sizeof names[i]);
 
-		if (row->option == NULL)
-			continue;
-		if (n == sizeof all / sizeof all[0] - 1)
-			abort();	/* the table outgrew the array */
-		all[n].name = row->option;
-		all[n].has_arg = row->fixed == NULL ? required_argument :
-		    row->value_optional ? optional_argument : no_argument;
-		all[n].flag = NULL;
-		all[n].val = OPT_SETTING + (int)i;
-		n++;
+		if (keyed)
+			add_longopt(all, &n, cap, names[i],
+			    value_may_be_left_out(row) ? optional_argument :
+			    required_argument, val);
+		if (row->option != NULL && !(keyed &&
+		    strcmp(row->option, names[i]) == 0))
+			add_longopt(all, &n, cap, row->option,
+			    row->fixed == NULL ? required_argument :
+			    row->value_optional ? optional_argument :
+			    no_argument, val);
 	}
 	memset(&all[n], 0, sizeof all[n]);
 	return all;
 }
 
+/* Is w the value of a valueless --auth rather than a recipient?  Any
+   word without '@' (a misspelt mechanism is then refused, not mailed). */
+static bool
+auth_words(const char *w)
+{
+	return *w != '\0' && *w != '-' && strchr(w, '@') == NULL;
+}
+
 /* One option getopt returned. */
 static int
-one_option(int c, const char *arg, struct cli *st, struct failure *f)
+one_option(int c, int idx, const char *arg, struct cli *st,
+    struct failure *f)
 {
 	if (c >= OPT_SETTING) {
 		const struct setting *row = &settings[c - OPT_SETTING];
 		char name[64];
 
-		(void)snprintf(name, sizeof name, "--%s", row->option);
+		/* Named as it was written: --tls-ca or --tls-trust-file. */
+		(void)snprintf(name, sizeof name, "--%s", longopts()[idx].name);
 		return setting_option(st, row, name, arg, f);
 	}
 	if (c >= 256)
-		return long_option(c, arg, st->o, f);
+		return long_option(c, arg, st, f);
 	return short_option(c, arg, st, f);
+}
+
+/* What two options decide together: the TLS mode of --tls and
+   --tls-starttls, and the options that cannot both hold. */
+static int
+settle(struct cli *st, struct failure *f)
+{
+	struct options *o = st->o;
+
+	if (st->implicit_by != NULL && st->starttls_by != NULL)
+		return conflict(st->implicit_by, st->starttls_by, f);
+	if (st->tls == NO && (st->implicit_by != NULL ||
+	    (st->starttls_by != NULL && o->tls != TLS_UNSET)))
+		return conflict("--tls=off", st->implicit_by != NULL ?
+		    st->implicit_by : st->starttls_by, f);
+	if (st->tls == NO)
+		o->tls = TLS_OFF;
+	else if (st->tls == YES && o->tls == TLS_UNSET)
+		o->tls = o->tls_starttls == NO ? TLS_IMPLICIT :
+		    TLS_STARTTLS_REQUIRED;
+	if (st->queue_only_by != NULL && o->action == ACT_FLUSH_QUEUE)
+		return conflict(st->queue_only_by, st->action_by != NULL ?
+		    st->action_by : "-q", f);
+	if (o->pretend && st->action_by != NULL)
+		return conflict("--pretend", st->action_by, f);
+	return 0;
 }
 
 /* The words after the options: recipients.  Under the name sendmail,
@@ -699,7 +997,7 @@ cli_parse(int argc, char **argv, const char *invoked_as, struct options *o,
 	bool sendmail_name = strcmp(invoked_as, "sendmail") == 0 ||
 	    strcmp(invoked_as, "mailq") == 0 ||
 	    strcmp(invoked_as, "newaliases") == 0;
-	struct cli st = { o, 0 };
+	struct cli st = { .o = o, .tls = UNSET };
 	const char *last_arg = NULL;
 	int c, idx;
 
@@ -720,8 +1018,15 @@ cli_parse(int argc, char **argv, const char *invoked_as, struct options *o,
 	    longopts(), &idx)) != -1) {
 		if (c == '?' || c == ':')
 			return bad_option(c, argv, sendmail_name, f);
+		/* "--auth PLAIN" as carrier always took it, "--auth" alone
+		   as msmtp does: the next word is the value unless it is
+		   an address. */
+		if (c >= OPT_SETTING && optarg == NULL && optind < argc &&
+		    settings[c - OPT_SETTING].type == ST_AUTH &&
+		    auth_words(argv[optind]))
+			optarg = argv[optind++];
 		last_arg = optarg;
-		if (one_option(c, optarg, &st, f) < 0)
+		if (one_option(c, idx, optarg, &st, f) < 0)
 			return -1;
 		if (c == 'C' && sendmail_name)
 			o->config_from_caller = true;
@@ -729,6 +1034,8 @@ cli_parse(int argc, char **argv, const char *invoked_as, struct options *o,
 	/* --port wins over the port of --host HOST:PORT, in any order. */
 	if (o->port == 0)
 		o->port = st.host_port;
+	if (settle(&st, f) < 0)
+		return -1;
 	/* Was "--" the end of the flags (and not the value of one)? */
 	bool dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
 	    argv[optind - 1] != last_arg;

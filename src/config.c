@@ -398,6 +398,9 @@ apply_tls(const struct config *c, const struct config_account *a,
 	if (o->tls == TLS_UNSET && vset(a, CK_TLS)) {
 		if (!a->v[CK_TLS].num)
 			o->tls = TLS_OFF;
+		else if (o->tls_starttls != UNSET)
+			o->tls = o->tls_starttls == NO ? TLS_IMPLICIT :
+			    TLS_STARTTLS_REQUIRED;
 		else if (vset(a, CK_TLS_STARTTLS) && !a->v[CK_TLS_STARTTLS].num)
 			o->tls = TLS_IMPLICIT;
 		else
@@ -448,13 +451,14 @@ apply_oauth2(const struct config_account *a, struct oauth2_settings *s)
 /* Authentication.  Credentials only for the account's own host and
    user, so that `--host other` never receives the account's secret. */
 static void
-apply_auth(const struct config_account *a, struct options *o)
+apply_auth(const struct config_account *own, const struct config_account *a,
+    struct options *o)
 {
-	const char *target = vstr(a, CK_SOCKET), *s;
+	const char *target = vstr(own, CK_SOCKET), *s;
 	bool creds_ok;
 
 	if (target == NULL)
-		target = vstr(a, CK_HOST);
+		target = vstr(own, CK_HOST);
 	if (target == NULL)
 		target = "localhost";
 	creds_ok = (o->host == NULL || ascii_ieq(o->host, target)) &&
@@ -485,15 +489,19 @@ static int
 apply_from(const struct config *c, const struct config_account *a,
     struct options *o, struct failure *f)
 {
-	bool forced = vset(a, CK_ALLOW_FROM_OVERRIDE) &&
+	bool forced = o->allow_from_override != UNSET ?
+	    o->allow_from_override == NO : vset(a, CK_ALLOW_FROM_OVERRIDE) &&
 	    !a->v[CK_ALLOW_FROM_OVERRIDE].num;
+	bool automatic = o->auto_from != UNSET ? o->auto_from == YES :
+	    vset(a, CK_AUTO_FROM) && a->v[CK_AUTO_FROM].num;
 	char *from = NULL;
 	const char *s;
 
-	if (vset(a, CK_AUTO_FROM) && a->v[CK_AUTO_FROM].num) {
+	if (automatic) {
 		char *u = user_name();
 
-		s = vstr(a, CK_MAILDOMAIN);
+		s = o->maildomain != NULL ? o->maildomain :
+		    vstr(a, CK_MAILDOMAIN);
 		from = s ? xasprintf("%s@%s", u, s) : xstrdup(u);
 		free(u);
 	} else if ((s = vstr(a, CK_FROM)) != NULL && !is_pattern(s)) {
@@ -557,14 +565,22 @@ apply_output(const struct config *c, const struct config_account *a,
 }
 
 int
-config_apply(const struct config *c, const struct config_account *a,
+config_apply(const struct config *c, const struct config_account *own,
     struct options *o, struct failure *f)
 {
+	/* What the command line set is the command line's, even "" or
+	   off: the account's value of it is left out (a shallow copy). */
+	struct config_account masked = *own;
+	const struct config_account *a = &masked;
+
+	for (int k = 0; k < CK_COUNT; k++)
+		if (o->cli_keys & (uint64_t)1 << k)
+			masked.v[k].line = 0;
 	if (check_account(c, a, f) != 0)
 		return -1;
 	/* Before the connection fills o->host: the credentials' rule
-	   compares the command line's host with the account's. */
-	apply_auth(a, o);
+	   compares the command line's host with the account's own. */
+	apply_auth(own, a, o);
 	if (apply_connection(c, a, o, f) != 0 || apply_tls(c, a, o, f) != 0 ||
 	    apply_from(c, a, o, f) != 0)
 		return -1;

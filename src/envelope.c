@@ -219,7 +219,8 @@ add_missing_headers(const struct options *o, struct message *m,
 		headers_remove(&m->head, "From");
 	h = m->head.data;
 	hl = m->head.len;
-	if (wants(o->set_from_header, o->sendmail) &&
+	/* An explicit -F asks for the From it names in any mode. */
+	if (wants(o->set_from_header, o->sendmail || o->fullname != NULL) &&
 	    headers_count(h, hl, "From") == 0) {
 		buf_adds(&add, "From: ");
 		if (o->fullname != NULL) {

@@ -52,6 +52,10 @@ run(struct run *r, int argc, char **argv, struct failure *f)
 		progname = "sendmail";
 	if (secret_protect_process(f) < 0 || setup_session(r, NULL, f) < 0)
 		return -1;
+	if (r->o.pretend) {
+		setup_pretend(r, stdout);
+		return 0;
+	}
 	if (r->o.tls_certcheck == NO)
 		warnx_safe("warning: TLS certificate verification is off "
 		    "(--tls-no-verify): anybody on the path can read and change "

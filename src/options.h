@@ -48,6 +48,8 @@ enum action {
 	ACT_REMOVE_QUEUED,	/* --queue-remove ID */
 	ACT_SMTP_STDIN,		/* sendmail -bs */
 	ACT_OAUTH2_LOGIN, ACT_OAUTH2_LOGOUT,	/* --oauth2-login, -logout */
+	ACT_SERVERINFO,		/* -S, --serverinfo (msmtp) */
+	ACT_RMQS,		/* --rmqs=host|@domain|#queue: ETRN */
 };
 
 
@@ -77,6 +79,8 @@ struct options {
 	char *tls_host;			/* tls_host_override: the name to
 					   verify; NULL: host */
 	enum tristate tls_certcheck;	/* NO: --tls-no-verify */
+	enum tristate tls_starttls;	/* --tls-starttls: how --tls or the
+					   account's `tls on` starts TLS */
 
 	/* authentication */
 	char *user;
@@ -90,6 +94,10 @@ struct options {
 	/* envelope and message */
 	char *from;			/* -f; "" is the null sender */
 	bool from_set;
+	bool read_envelope_from;	/* --read-envelope-from: From: */
+	enum tristate auto_from;	/* --auto-from */
+	enum tristate allow_from_override;	/* --allow-from-override */
+	bool pretend;			/* -P: print, never connect */
 	bool read_recipients;		/* -t */
 	char *file;			/* --file (the last one) */
 	struct strlist batch_files;	/* every --file, for --batch */
@@ -137,6 +145,9 @@ struct options {
 	bool replace_from_header;	/* set_from_header on: always write */
 	bool undisclosed_recipients;	/* To/Cc/Bcc replaced */
 	char *log_time_format;		/* strftime for the log file */
+	/* The settings the command line gave (bit = enum config_key):
+	   the account never replaces them, not even with on or off. */
+	uint64_t cli_keys;
 };
 
 void options_init(struct options *o);

@@ -1,6 +1,6 @@
 /*
- * query.c: the actions that send no message (--features, --verify,
- * --expn, --noop, --server-help, --command): each reply as "CODE text"
+ * query.c: the actions that send no message (--features, -S, --verify,
+ * --expn, --noop, --server-help, --command, --rmqs): each reply as "CODE text"
  * on standard output.
  */
 #include <stdio.h>
@@ -37,7 +37,12 @@ query(struct run *r, struct failure *f)
 	if (session_open(&s, &r->sc, f) < 0)
 		return -1;
 	reply_init(&rep);
-	if (r->o.action == ACT_FEATURES) {
+	if (r->o.action == ACT_FEATURES || r->o.action == ACT_SERVERINFO) {
+		/* -S (msmtp): which server, then what it offers. */
+		if (r->o.action == ACT_SERVERINFO)
+			printf("server %s port %d%s\n", r->host, r->port,
+			    r->sc.tls == TLS_OFF ? "" : r->sc.tls ==
+			    TLS_IMPLICIT ? " TLS on connect" : " STARTTLS");
 		for (size_t i = 0; i < s.caps.n; i++) {
 			char *esc = escape_bytes(s.caps.v[i].params,
 			    strlen(s.caps.v[i].params));
@@ -57,6 +62,9 @@ query(struct run *r, struct failure *f)
 			break;
 		case ACT_NOOP:
 			strlist_add(&lines, "NOOP");
+			break;
+		case ACT_RMQS:	/* msmtp's --rmqs: RFC 1985 ETRN */
+			strlist_addn(&lines, xasprintf("ETRN %s", arg));
 			break;
 		case ACT_HELP:
 			strlist_addn(&lines, arg ? xasprintf("HELP %s", arg) :

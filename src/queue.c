@@ -322,9 +322,9 @@ once(char **field, const char *v)
    session is set up.  Never one that reads a configuration, writes a
    file or names a secret. */
 static const char *const route_options[] = {
-	"host", "port", "lmtp", "tls", "starttls", "tls-ca", "tls-cert",
-	"tls-key", "tls-fingerprint", "tls-priority", "tls-no-verify", "user",
-	"auth", "no-initial-response", "allow-plaintext-auth", "proxy",
+	"host", "port", "lmtp", "tls", "tls-on-connect", "starttls", "tls-ca",
+	"tls-cert", "tls-key", "tls-fingerprint", "tls-priority",
+	"tls-no-verify", "user", "auth", "no-initial-response", "allow-plaintext-auth", "proxy",
 	"proxy-host", "proxy-port", NULL,
 };
 
@@ -351,8 +351,11 @@ parse_words(const char *const *words, size_t n, struct options *o,
 	int rc;
 
 	argv[0] = xstrdup("carrier");
+	/* Entries written before --tls meant msmtp's TLS-with-STARTTLS
+	   said "--tls" for implicit TLS. */
 	for (size_t i = 0; i < n; i++)
-		argv[i + 1] = xstrdup(words[i]);
+		argv[i + 1] = xstrdup(strcmp(words[i], "--tls") == 0 ?
+		    "--tls-on-connect" : words[i]);
 	rc = cli_parse((int)n + 1, argv, "carrier", o, f);
 	if (rc == 0 && (o->recipients.n > 0 || o->action != ACT_SEND))
 		rc = fail(f, FAIL_USAGE, 0, "option", "not a setting");
@@ -456,7 +459,7 @@ queue_route_of(const struct options *o, struct strlist *words)
 		add_word(words, "proxy-port", port);
 	}
 	if (o->tls == TLS_IMPLICIT)
-		add_word(words, "tls", NULL);
+		add_word(words, "tls-on-connect", NULL);
 	else if (o->tls == TLS_STARTTLS_REQUIRED ||
 	    o->tls == TLS_STARTTLS_OPTIONAL)
 		add_word(words, "starttls", o->tls == TLS_STARTTLS_OPTIONAL ?

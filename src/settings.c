@@ -154,6 +154,8 @@ const struct setting settings[] = {
 	    ST_TEXT, "where the OAuth2 tokens are kept"),
 };
 const size_t settings_count = sizeof settings / sizeof settings[0];
+/* struct options marks the settings of the command line in 64 bits. */
+_Static_assert(CK_COUNT <= 64, "options.cli_keys has 64 bits");
 
 /* SASL mechanisms msmtp accepts for `auth` that carrier does not have. */
 static const char *const msmtp_only_mechs[] = { "DIGEST-MD5", "GSSAPI",

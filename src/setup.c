@@ -105,6 +105,7 @@ static bool
 needs_secret(const struct options *o)
 {
 	if ((o->user == NULL && !oauth2_in_use(o)) || o->queue_only ||
+	    o->pretend ||
 	    !auth_may_need_secret(&o->auth))
 		return false;
 	switch (o->action) {
@@ -256,7 +257,67 @@ setup_free(struct run *r)
 int
 setup_parse(struct run *r, int argc, char **argv, struct failure *f)
 {
-	return cli_parse(argc, argv, path_base(argv[0]), &r->o, f);
+	const struct options *o = &r->o;
+
+	if (cli_parse(argc, argv, path_base(argv[0]), &r->o, f) < 0)
+		return -1;
+	/* Said before anything is read: standard input may be a terminal
+	   or a pipe nobody will close. */
+	if (o->action == ACT_SEND && !o->batch && !o->read_recipients &&
+	    o->recipients.n == 0 && !o->pretend)
+		return fail(f, FAIL_USAGE, 0, "no recipients", "give them as "
+		    "arguments, or -t to read them from the message");
+	return 0;
+}
+
+/* "" for a field that is not set. */
+static const char *
+shown(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+/* -P (msmtp's --pretend): the settings in effect and the envelope so
+   far, never a password; nothing is connected or read. */
+void
+setup_pretend(const struct run *r, FILE *out)
+{
+	const struct options *o = &r->o;
+	static const char *const tls[] = { "off", "on connect", "STARTTLS",
+	    "STARTTLS if offered" };
+
+	fprintf(out, "configuration file = %s\n", o->config_used ?
+	    o->config_used : "(none)");
+	fprintf(out, "account = %s\n", o->account ? o->account : "(none)");
+	fprintf(out, "host = %s\nport = %d\n", r->host, r->port);
+	fprintf(out, "protocol = %s\n", o->lmtp == YES ? "lmtp" : "smtp");
+	fprintf(out, "domain = %s\n", r->sc.helo);
+	fprintf(out, "timeout = %d\n", o->timeout);
+	fprintf(out, "source_ip = %s\nproxy = %s\n", shown(o->source),
+	    shown(o->proxy ? o->proxy : o->proxy_host));
+	fprintf(out, "tls = %s\n", tls[r->sc.tls]);
+	fprintf(out, "tls_trust_file = %s\n", o->tls_ca ? o->tls_ca :
+	    "(system)");
+	fprintf(out, "tls_fingerprint = %s\ntls_certcheck = %s\n",
+	    shown(o->tls_fingerprint), o->tls_certcheck == NO ? "off" : "on");
+	fprintf(out, "auth = %s\nuser = %s\n", o->auth.mode == AUTH_OFF ?
+	    "off" : o->user != NULL ? "on" : "off", shown(o->user));
+	fprintf(out, "password = %s\n", o->password != NULL ? "*" :
+	    o->passwordeval != NULL ? "(passwordeval)" : o->user != NULL ?
+	    "(netrc, CARRIER_PASSWORD or a prompt)" : "");
+	fprintf(out, "from = %s\n", o->from != NULL ? o->from :
+	    "(the local user)");
+	fprintf(out, "dsn_notify = %s\ndsn_return = %s\n",
+	    shown(o->dsn_notify), shown(o->dsn_return));
+	fprintf(out, "maildomain = %s\naliases = %s\n", shown(o->maildomain),
+	    shown(o->aliases));
+	fprintf(out, "logfile = %s\nsyslog = %s\n", shown(o->logfile),
+	    o->syslog_facility ? o->syslog_facility : "off");
+	fprintf(out, "recipients =");
+	for (size_t i = 0; i < o->recipients.n; i++)
+		fprintf(out, " %s", o->recipients.v[i]);
+	fprintf(out, "%s\n", o->read_recipients ? " (and those of To, Cc, "
+	    "Bcc)" : "");
 }
 
 int
@@ -267,6 +328,14 @@ setup_session(struct run *r, const char *account, struct failure *f)
 	if (config_load(&r->o, f) < 0 || oauth2_check(&r->o, f) < 0)
 		return -1;
 	r->trace.level = r->o.debug;
+	{
+		char note[512];
+
+		(void)snprintf(note, sizeof note, "configuration file %s, "
+		    "account %s", r->o.config_used ? r->o.config_used :
+		    "(none)", r->o.account ? r->o.account : "(none)");
+		trace_info(&r->trace, note);
+	}
 	/* The resolver may hang while the network is down: no lookup when
 	   the EHLO name is given (--helo, `domain`) or nothing needs it. */
 	if (r->o.helo != NULL)
@@ -280,7 +349,7 @@ setup_session(struct run *r, const char *account, struct failure *f)
 	resolve_target(r);
 	session_config_from(r);
 	if (r->o.action != ACT_LIST_QUEUE && r->o.action != ACT_REMOVE_QUEUED &&
-	    setup_proxy(r, f) < 0)
+	    !r->o.pretend && setup_proxy(r, f) < 0)
 		return -1;
 	if (helo_check(r->sc.helo, f) < 0 || auth_user_check(&r->o, f) < 0)
 		return -1;

@@ -6,6 +6,7 @@
 #ifndef CARRIER_SETUP_H
 #define CARRIER_SETUP_H
 
+#include <stdio.h>
 #include "config.h"
 #include "options.h"
 #include "session.h"
@@ -27,7 +28,13 @@ struct run {
 };
 
 /* Parse argv into r->o.  FAIL_USAGE. */
+/* Parse argv into r->o; FAIL_USAGE (64) on a bad command line, and at
+   once when there is nothing to send to (no recipient, no -t). */
 int setup_parse(struct run *r, int argc, char **argv, struct failure *f);
+
+/* -P: the settings of r (after setup_session) on out, never a
+   password. */
+void setup_pretend(const struct run *r, FILE *out);
 
 /*
  * Apply the configuration (the account `account` when not NULL and the

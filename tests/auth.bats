@@ -1172,7 +1172,7 @@ print(base64.b64encode(("%s %s" % (sys.argv[1], d)).encode()).decode())' "$USER_
 		set timeout 10
 		spawn -noecho $env(CARRIER) --host 127.0.0.1 --port $env(FAKE_PORT) \
 			--timeout 5 --helo client.test --user $env(USER_NAME) \
-			--file $env(MSG) -f a@x.test b@x.test
+			--message-file $env(MSG) -f a@x.test b@x.test
 		expect {
 			"Password for alice" {}
 			timeout { puts "NO PROMPT"; exit 101 }

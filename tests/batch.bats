@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# --batch: several messages over one session (--batch --file A --file B,
+# --batch: several messages over one session (--batch --message-file A --message-file B,
 # --maildir DIR, --mbox FILE).  Each message has its own envelope (-t per
 # message), one result line per message on stdout, a failure of one does
 # not stop the others, the exit status is the worst outcome, and a
@@ -54,11 +54,11 @@ connections() {
 	grep -c '^\*\*\* connection [0-9]* from' "$FAKE_DIR/transcript"
 }
 
-@test "--batch with three --file: one connection, three transactions, one line per message" {
+@test "--batch with three --message-file: one connection, three transactions, one line per message" {
 	local a b c
 	a=$(mk one r@x.test) b=$(mk two r@x.test) c=$(mk three r@x.test)
 	fake_start ''
-	run_carrier --batch --file "$a" --file "$b" --file "$c" -f s@x.test r@x.test
+	run_carrier --batch --message-file "$a" --message-file "$b" --message-file "$c" -f s@x.test r@x.test
 	fake_done
 	assert_status 0
 	assert_equal "$output" "$a: delivered
@@ -88,7 +88,7 @@ $c: delivered"
 	a=$(mk one b1@x.test 'Cc: c1@x.test' 'Bcc: d1@x.test')
 	b=$(mk two b2@x.test 'Bcc: d2@x.test, e2@x.test')
 	fake_start ''
-	run_carrier --batch --file "$a" --file "$b" -t
+	run_carrier --batch --message-file "$a" --message-file "$b" -t
 	fake_done
 	assert_status 0
 	assert_equal "$output" "$a: delivered
@@ -118,7 +118,7 @@ $b: delivered"
 	local a b c
 	a=$(mk one b1@x.test) b=$(mk two b2@x.test) c=$(mk three b3@x.test)
 	fake_start 'rcpt b2@x.test 550 5.1.1 No such user'
-	run_carrier --batch --file "$a" --file "$b" --file "$c" -t
+	run_carrier --batch --message-file "$a" --message-file "$b" --message-file "$c" -t
 	fake_done
 	assert_status 67
 	assert_equal "$output" "$a: delivered
@@ -135,7 +135,7 @@ $c: delivered"
 	local a b
 	a=$(mk one b1@x.test) b=$(mk two 'b2@x.test, c2@x.test')
 	fake_start 'rcpt c2@x.test 550 5.1.1 No such user'
-	run_carrier --batch --file "$a" --file "$b" -t
+	run_carrier --batch --message-file "$a" --message-file "$b" -t
 	fake_done
 	assert_status 79
 	assert_equal "$output" "$a: delivered
@@ -152,7 +152,7 @@ $b: delivered to some recipients"
 		data-end default
 		data-end 451 4.3.0 Try again later
 	EOF
-	run_carrier --batch --file "$a" --file "$b" --file "$c" -t
+	run_carrier --batch --message-file "$a" --message-file "$b" --message-file "$c" -t
 	fake_done
 	assert_status 75
 	assert_equal "$output" "$a: delivered
@@ -170,7 +170,7 @@ carrier: $c: message refused: 451 4.3.0 Try again later"
 		rcpt b1@x.test 450 4.2.0 Greylisted
 		rcpt b2@x.test 550 5.1.1 No such user
 	EOF
-	run_carrier --batch --file "$a" --file "$b" --file "$c" -t
+	run_carrier --batch --message-file "$a" --message-file "$b" --message-file "$c" -t
 	fake_done
 	assert_status 67
 	assert_equal "$output" "$a: not delivered, try again later
@@ -181,11 +181,11 @@ carrier: $b: <b2@x.test>: 550 5.1.1 No such user"
 	assert_message 1 "$c"
 }
 
-@test "a --file that cannot be read is reported (66), the others are sent" {
+@test "a --message-file that cannot be read is reported (66), the others are sent" {
 	local a c
 	a=$(mk one b1@x.test) c=$(mk three b3@x.test)
 	fake_start ''
-	run_carrier --batch --file "$a" --file m/missing --file "$c" -t
+	run_carrier --batch --message-file "$a" --message-file m/missing --message-file "$c" -t
 	fake_done
 	assert_status 66
 	assert_equal "$output" "$a: delivered
@@ -309,7 +309,7 @@ RCPT TO:<b3@x.test>'
 		data-end 250 2.0.0 Ok: queued | close
 		data-end default
 	EOF
-	run_carrier --batch --file "$a" --file "$b" --file "$c" --file "$d" -t
+	run_carrier --batch --message-file "$a" --message-file "$b" --message-file "$c" --message-file "$d" -t
 	fake_done
 	assert_status 0
 	assert_equal "$output" "$a: delivered
@@ -337,7 +337,7 @@ RCPT TO:<b4@x.test>'
 		MAIL 421 4.3.2 Shutting down | close
 		MAIL default
 	EOF
-	run_carrier --batch --file "$a" --file "$b" --file "$c" --file "$d" -t
+	run_carrier --batch --message-file "$a" --message-file "$b" --message-file "$c" --message-file "$d" -t
 	fake_done
 	assert_status 75
 	assert_equal "$output" "$a: delivered

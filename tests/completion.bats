@@ -41,8 +41,10 @@ complete_words() {
 @test "bash: an option prefix completes to the long options" {
 	run complete_words carrier --tls-
 	assert_success
-	assert_output "$(printf '%s\n' --tls-ca --tls-cert --tls-fingerprint \
-		--tls-key --tls-no-verify --tls-priority)"
+	assert_output "$(printf '%s\n' --tls-ca --tls-cert --tls-cert-file \
+		--tls-certcheck= --tls-fingerprint --tls-host-override --tls-key \
+		--tls-key-file --tls-no-verify --tls-on-connect --tls-priorities \
+		--tls-priority --tls-starttls= --tls-trust-file)"
 }
 
 @test "bash: --start offers --starttls and --starttls=" {
@@ -134,12 +136,14 @@ complete_words() {
 	assert_output home
 }
 
-@test "bash: file values for --file, --config, -C, --tls-ca and --log" {
+@test "bash: file values for --message-file, --file, --config, -C, --tls-ca and --log" {
 	mkdir -p "$BATS_TEST_TMPDIR/files"
 	touch "$BATS_TEST_TMPDIR/files/message.eml" "$BATS_TEST_TMPDIR/files/mine.pem"
 	cd "$BATS_TEST_TMPDIR/files"
-	run complete_words carrier --file me
+	run complete_words carrier --message-file me
 	assert_output message.eml
+	run complete_words carrier --file mi
+	assert_output mine.pem
 	run complete_words carrier --config = mi
 	assert_output mine.pem
 	run complete_words carrier -C mi

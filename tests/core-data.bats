@@ -113,7 +113,7 @@ send_bytes() {
 	EOF
 	)
 	fake_start 'connections 2'
-	run_carrier -f a@x.test --file "$input" b@x.test </dev/null
+	run_carrier -f a@x.test --message-file "$input" b@x.test </dev/null
 	assert_status 0
 	assert_quiet
 	# The same through a pipe (reads of whatever size the pipe gives).

@@ -29,8 +29,8 @@ usage_error() {
 	usage_error '^carrier: --no-such-option: ' --no-such-option
 }
 
-@test "64: an unknown sendmail flag (-X) is named" {
-	usage_error '^carrier: -X: ' -X /tmp/carrier-x.log
+@test "64: an unknown sendmail flag (-Z) is named" {
+	usage_error '^carrier: -Z: ' -Z /tmp/carrier-x.log
 }
 
 @test "64: --timeout 0, -1, abc and 1.5 are usage errors" {
@@ -65,9 +65,9 @@ usage_error() {
 	run --separate-stderr "$CARRIER" -f a@x.test b@x.test --host
 	assert_status 64
 	assert_stderr_line '^carrier: --host: '
-	run --separate-stderr "$CARRIER" -f a@x.test b@x.test --file
+	run --separate-stderr "$CARRIER" -f a@x.test b@x.test --message-file
 	assert_status 64
-	assert_stderr_line '^carrier: --file: '
+	assert_stderr_line '^carrier: --message-file: '
 	run --separate-stderr "$CARRIER" --host 127.0.0.1 --port "$FAKE_PORT" b@x.test -f
 	assert_status 64
 	assert_stderr_line '^carrier: -f: '
@@ -114,8 +114,11 @@ data_error() {
 	data_error '^carrier: [^:]+: .*xxxx' -f a@x.test "$long"
 }
 
-@test "65: no recipients" {
-	data_error '^carrier: no recipients' -f a@x.test
+@test "64: no recipient and no -t, said before standard input is read" {
+	# A pipe that never ends: the old code read it all first.
+	run --separate-stderr timeout 5 "$CARRIER" -f a@x.test < <(sleep 30)
+	assert_status 64
+	assert_stderr_line '^carrier: no recipients: give them as arguments, or -t to read them from the message$'
 }
 
 @test "65: no sender: no -f and no From header in the native form" {
@@ -135,13 +138,13 @@ data_error() {
 
 # --- 66: no input ---------------------------------------------------------
 
-@test "66: --file that does not exist, and a directory" {
+@test "66: --message-file that does not exist, and a directory" {
 	fake_start ''
-	run_carrier -f a@x.test --file "$BATS_TEST_TMPDIR/missing.eml" b@x.test </dev/null
+	run_carrier -f a@x.test --message-file "$BATS_TEST_TMPDIR/missing.eml" b@x.test </dev/null
 	assert_status 66
 	assert_equal "$output" ""
 	assert_stderr_line "^carrier: .*missing\.eml.*: No such file or directory$"
-	run_carrier -f a@x.test --file "$BATS_TEST_TMPDIR" b@x.test </dev/null
+	run_carrier -f a@x.test --message-file "$BATS_TEST_TMPDIR" b@x.test </dev/null
 	assert_status 66
 	assert_stderr_line '^carrier: .*: Is a directory$'
 	fake_stop

@@ -196,11 +196,11 @@ load lib/core
 	fake_assert_sent "MAIL FROM:<> SIZE=$STD_SIZE"
 }
 
-@test "--file: the message comes from the file, standard input is not read" {
+@test "--message-file: the message comes from the file, standard input is not read" {
 	local file
 	file=$(msg 'Subject: from the file\n\nbody\n')
 	fake_start ''
-	run_carrier -f a@x.test --file "$file" b@x.test <"$(msg 'Subject: stdin\n\nnot this\n')"
+	run_carrier -f a@x.test --message-file "$file" b@x.test <"$(msg 'Subject: stdin\n\nnot this\n')"
 	fake_done
 	assert_status 0
 	assert_quiet

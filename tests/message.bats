@@ -118,8 +118,8 @@ expect_mail() {
 	refuse_before_connecting 65 '^carrier: no recipients: ' "$m" -t
 }
 
-@test "no recipient and no -t: 65, nothing sent" {
-	refuse_before_connecting 65 '^carrier: no recipients: ' "$(test_message)" -f a@x.test
+@test "no recipient and no -t: 64, nothing sent" {
+	refuse_before_connecting 64 '^carrier: no recipients: ' "$(test_message)" -f a@x.test
 }
 
 @test "malformed address fields: 65 naming the field, nothing sent" {

@@ -43,7 +43,7 @@ submission() {
 }
 smtps() {
 	"$CARRIER" --timeout 20 --host "$REAL_TLS_NAME" --port "$REAL_SMTPS_PORT" \
-	    --tls --tls-ca "$REAL_CA" "$@"
+	    --tls-on-connect --tls-ca "$REAL_CA" "$@"
 }
 lmtp_unix() { "$CARRIER" --timeout 20 --lmtp --host "$REAL_LMTP_SOCKET" "$@"; }
 lmtp_tcp() {
@@ -475,8 +475,8 @@ closed_port() {
 	local i
 	for i in 1 2 3; do simple_message "$M/b$i.eml" "batch $i"; done
 	before=$(postfix_connects)
-	run --separate-stderr plain --batch --file "$M/b1.eml" --file "$M/b2.eml" \
-	    --file "$M/b3.eml" -f sender@example.test "$REAL_ADDR"
+	run --separate-stderr plain --batch --message-file "$M/b1.eml" --message-file "$M/b2.eml" \
+	    --message-file "$M/b3.eml" -f sender@example.test "$REAL_ADDR"
 	assert_success
 	assert_equal "$output" "$M/b1.eml: delivered"$'\n'"$M/b2.eml: delivered"$'\n'"$M/b3.eml: delivered"
 	assert_equal "$stderr" ''

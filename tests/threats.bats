@@ -1228,9 +1228,9 @@ open(sys.argv[1], "w").write(str(sent))' "$BATS_TEST_TMPDIR/flooded" >"$BATS_TES
 		# 9: after the handshake, the EHLO reply drips
 		75 @@ ^carrier: EHLO: .*timed out @@ tls-cert server.pem ;; EHLO default ;; EHLO drip 300 250-fake.test\n250 PIPELINING @@ --host localhost --tls-ca $CERTS/ca.pem --starttls
 		# 10: implicit TLS, before the greeting
-		74 @@ ^carrier: greeting: .*closed @@ implicit-tls ;; tls-cert server.pem ;; after-tls close-notify @@ --host localhost --tls-ca $CERTS/ca.pem --tls
-		74 @@ ^carrier: greeting: .*(reset|lost|closed) @@ implicit-tls ;; tls-cert server.pem ;; after-tls reset @@ --host localhost --tls-ca $CERTS/ca.pem --tls
-		75 @@ ^carrier: greeting: .*timed out @@ implicit-tls ;; tls-cert server.pem ;; greeting drip 300 220 fake.test ESMTP @@ --host localhost --tls-ca $CERTS/ca.pem --tls
+		74 @@ ^carrier: greeting: .*closed @@ implicit-tls ;; tls-cert server.pem ;; after-tls close-notify @@ --host localhost --tls-ca $CERTS/ca.pem --tls-on-connect
+		74 @@ ^carrier: greeting: .*(reset|lost|closed) @@ implicit-tls ;; tls-cert server.pem ;; after-tls reset @@ --host localhost --tls-ca $CERTS/ca.pem --tls-on-connect
+		75 @@ ^carrier: greeting: .*timed out @@ implicit-tls ;; tls-cert server.pem ;; greeting drip 300 220 fake.test ESMTP @@ --host localhost --tls-ca $CERTS/ca.pem --tls-on-connect
 		# 12-16 after STARTTLS: close_notify (a clean close, still a loss) and truncation
 		74 @@ ^carrier: MAIL FROM: connection closed by the server @@ tls-cert server.pem ;; MAIL close-notify @@ --host localhost --tls-ca $CERTS/ca.pem --starttls
 		74 @@ ^carrier: MAIL FROM: connection closed without TLS close_notify @@ tls-cert server.pem ;; MAIL close @@ --host localhost --tls-ca $CERTS/ca.pem --starttls

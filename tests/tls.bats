@@ -150,7 +150,7 @@ PRE='EHLO client.test\r\nSTARTTLS\r\n'
 		tls-cert server.pem
 		capabilities PIPELINING, 8BITMIME, SIZE 10485760, STARTTLS
 	EOF
-	send_tls --tls
+	send_tls --tls-on-connect
 	assert_success
 	assert_stderr ''
 	# Nothing in clear; STARTTLS offered over TLS is not used (T12).
@@ -691,7 +691,7 @@ relay_start() {
 		tls-cert server.pem
 		after-tls stall
 	EOF
-	CARRIER_TIMEOUT=1 send_tls --tls
+	CARRIER_TIMEOUT=1 send_tls --tls-on-connect
 	assert_equal "$status" 75
 	assert_stderr 'carrier: greeting: timed out waiting for the server'
 	server_got ''
@@ -701,7 +701,7 @@ relay_start() {
 		tls-cert server.pem
 		after-tls close
 	EOF
-	send_tls --tls
+	send_tls --tls-on-connect
 	assert_equal "$status" 74
 	assert_stderr 'carrier: greeting: connection closed before the greeting'
 	server_got ''
@@ -749,12 +749,12 @@ relay_start() {
 	assert_equal "$(fake_wire)" $'EHLO client.test\r\nSTARTTLS\r'
 }
 
-@test "T15: --tls (implicit) with a self-signed certificate -> 83, nothing sent" {
+@test "T15: --tls-on-connect (implicit) with a self-signed certificate -> 83, nothing sent" {
 	fake_start <<-'EOF'
 		implicit-tls
 		tls-cert selfsigned.pem
 	EOF
-	send_tls --tls
+	send_tls --tls-on-connect
 	assert_equal "$status" 83
 	assert_stderr 'carrier: certificate of localhost: self-signed certificate'
 	server_got ''
@@ -809,7 +809,7 @@ relay_start() {
 		implicit-tls
 		tls-cert selfsigned.pem
 	EOF
-	send --host localhost --tls --tls-no-verify -v
+	send --host localhost --tls-on-connect --tls-no-verify -v
 	assert_success
 	stderr_as_lines
 	assert_line 'carrier: warning: TLS certificate verification is off (--tls-no-verify): anybody on the path can read and change this session'
@@ -849,9 +849,9 @@ relay_start() {
 
 # ---- protocol versions (T19, T20) ----
 
-@test "T19: --tls against a plain-text server -> 83, the greeting never read" {
+@test "T19: --tls-on-connect against a plain-text server -> 83, the greeting never read" {
 	fake_start ''
-	send_tls --tls
+	send_tls --tls-on-connect
 	assert_equal "$status" 83
 	assert_regex "$stderr" '^carrier: TLS handshake with localhost: TLS handshake failed: .* \(the server sent plain text: "220 fake\.test ESMTP"\)$'
 	# Only a ClientHello reached the server.
@@ -911,7 +911,7 @@ python_tls11() {
 		tls-cert server.pem
 		tls-protocols 1.0 1.1
 	EOF
-	send_tls --tls
+	send_tls --tls-on-connect
 	assert_equal "$status" 83
 	assert_regex "$stderr" '^carrier: TLS handshake with localhost: TLS handshake failed: '
 	server_got ''
@@ -924,7 +924,7 @@ python_tls11() {
 		tls-cert server.pem
 		tls-protocols 1.0 1.1
 	EOF
-	send_tls --tls --tls-priority NORMAL:+VERS-TLS1.1 -v
+	send_tls --tls-on-connect --tls-priority NORMAL:+VERS-TLS1.1 -v
 	assert_success
 	stderr_as_lines
 	assert_line '* TLS version: TLS1.1'
@@ -989,7 +989,7 @@ python_tls11() {
 		tls-cert server.pem
 		tls-client-ca client-ca.pem
 	EOF
-	send_tls --tls --tls-cert "$CERTS/client.pem" --tls-key "$CERTS/client-key.pem"
+	send_tls --tls-on-connect --tls-cert "$CERTS/client.pem" --tls-key "$CERTS/client-key.pem"
 	assert_success
 	server_got '' 'EHLO client.test' 'MAIL FROM:<a@x.test> SIZE=135' \
 		'RCPT TO:<b@x.test>' 'DATA' 'QUIT'
@@ -1137,7 +1137,7 @@ lf_cert() {
 		implicit-tls
 		tls-cert server.pem
 	EOF
-	send --host localhost --tls --tls-ca "$BATS_TEST_TMPDIR/empty.pem"
+	send --host localhost --tls-on-connect --tls-ca "$BATS_TEST_TMPDIR/empty.pem"
 	assert_equal "$status" 78
 	assert_stderr "carrier: TLS CA file $BATS_TEST_TMPDIR/empty.pem: no certificates found"
 	server_got ''
@@ -1148,7 +1148,7 @@ lf_cert() {
 		implicit-tls
 		tls-cert server.pem
 	EOF
-	send_tls --tls --tls-priority 'NORMAL:+BOGUS'
+	send_tls --tls-on-connect --tls-priority 'NORMAL:+BOGUS'
 	assert_equal "$status" 78
 	assert_stderr "carrier: TLS priority string: error at character 8 ('+BOGUS') in 'NORMAL:+BOGUS'"
 	server_got ''

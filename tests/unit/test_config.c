@@ -22,6 +22,7 @@ opts_reset(struct options *o)
 	o->tls_certcheck = UNSET;
 	o->progress = UNSET;
 	o->set_from_header = o->set_date_header = o->set_msgid_header = UNSET;
+	o->tls_starttls = o->auto_from = o->allow_from_override = UNSET;
 }
 
 static void

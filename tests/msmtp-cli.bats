@@ -1,0 +1,143 @@
+#!/usr/bin/env bats
+# msmtp's command line with msmtp's meaning (carrier(1), COMING FROM
+# MSMTP): the renamed options, settings as --key=value, -P, conflicts.
+
+load lib/common
+load lib/core
+
+setup() {
+	export HOME=$BATS_TEST_TMPDIR/home LC_ALL=C
+	export XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/xdg
+	mkdir -p "$HOME"
+}
+
+# run_c ARGS...: carrier with no server chosen for it.
+run_c() {
+	run --separate-stderr "$CARRIER" "$@"
+}
+
+# A configuration file that would be mailed if --file meant the message.
+rc_with_secret() {
+	local rc=$BATS_TEST_TMPDIR/msmtprc
+	printf 'account default\nhost 127.0.0.1\nport %s\nfrom a@x.test\npassword s3cr3t-never-mailed\n' "$1" >"$rc"
+	chmod 600 "$rc"
+	echo "$rc"
+}
+
+@test "--file=RC is the configuration file (msmtp's -C), never the message" {
+	fake_start ''
+	local rc
+	rc=$(rc_with_secret "$FAKE_PORT")
+	run_c --file="$rc" --helo t.test b@x.test <"$(test_message)"
+	assert_success
+	fake_assert_sent --partial 'MAIL FROM:<a@x.test>'
+	run fake_data
+	assert_output --partial 'Subject: test'
+	refute_output --partial s3cr3t
+}
+
+@test "--message-file: the message from a file (carrier's old --file)" {
+	fake_start ''
+	local m=$BATS_TEST_TMPDIR/m.eml
+	printf 'Subject: from file\n\nbody\n' >"$m"
+	run_carrier -f a@x.test --message-file "$m" b@x.test </dev/null
+	assert_success
+	run fake_data
+	assert_output --partial 'Subject: from file'
+}
+
+@test "--tls: STARTTLS as in msmtp, so --tls to a server without STARTTLS is 82" {
+	fake_start ''
+	run_carrier --tls -f a@x.test b@x.test <"$(test_message)"
+	assert_status 82
+	assert_stderr_line 'STARTTLS'
+}
+
+@test "--tls=off and --tls-starttls=off -P: the modes as msmtp writes them" {
+	run_c -P --host h.test --tls --tls-starttls=off b@x.test
+	assert_success
+	assert_line 'tls = on connect'
+	assert_line 'port = 465'
+	run_c -P --host h.test --tls=off b@x.test
+	assert_line 'tls = off'
+	run_c -P --host h.test --tls b@x.test
+	assert_line 'tls = STARTTLS'
+}
+
+@test "conflicts: --tls-on-connect with --starttls, two queries, --queue-only with --flush: 64 naming both" {
+	run_c --tls-on-connect --starttls b@x.test
+	assert_status 64
+	assert_stderr 'carrier: --starttls: cannot be used with --tls-on-connect'
+	run_c --verify a@x.test --noop
+	assert_status 64
+	assert_stderr 'carrier: --noop: cannot be used with --verify'
+	run_c --queue-only --flush
+	assert_status 64
+	assert_stderr 'carrier: --flush: cannot be used with --queue-only'
+	run_c --tls-starttls=off --starttls b@x.test
+	assert_status 64
+	assert_stderr 'carrier: --starttls: cannot be used with --tls-starttls=off'
+	run_c --tls=off --tls-on-connect b@x.test
+	assert_status 64
+	assert_stderr 'carrier: --tls-on-connect: cannot be used with --tls=off'
+}
+
+@test "--configure and --password are refused with one 64 line" {
+	run_c --configure=a@x.test
+	assert_status 64
+	assert_stderr_line '^carrier: --configure: not supported by carrier: write the account by hand'
+	run_c --password=hunter2 b@x.test
+	assert_status 64
+	assert_stderr_line '^carrier: --password: never on the command line'
+}
+
+@test "-a ACCOUNT, and settings as --key=value override the account, even to unset" {
+	local rc=$BATS_TEST_TMPDIR/rc
+	printf 'defaults\ntimeout 30\naccount work\nhost w.test\nuser wu\ndsn_notify success\nfrom w@w.test\naccount default\nhost d.test\n' >"$rc"
+	run_c -C "$rc" -a work -P b@x.test
+	assert_success
+	assert_line 'account = work'
+	assert_line 'host = w.test'
+	assert_line 'user = wu'
+	assert_line 'dsn_notify = SUCCESS'
+	assert_line 'timeout = 30'
+	run_c -C "$rc" -a work -P --user= --dsn-notify=off --timeout=off --domain=e.test --tls-trust-file=/ca.pem b@x.test
+	assert_success
+	assert_line 'user = '
+	assert_line 'dsn_notify = '
+	assert_line 'timeout = 0'
+	assert_line 'domain = e.test'
+	assert_line 'tls_trust_file = /ca.pem'
+}
+
+@test "-P prints the settings, never the password, and connects nowhere" {
+	local rc
+	rc=$(rc_with_secret "$(closed_port)")
+	printf 'user u\n' >>"$rc"
+	run_c -P -C "$rc" b@x.test
+	assert_success
+	assert_line 'password = *'
+	refute_output --partial s3cr3t
+}
+
+@test "msmtp's on/off forms and valueless settings: --auth, --syslog=on, --remove-bcc-headers, --tls-certcheck=off" {
+	run_c -P --host h.test --auth --user u --syslog=on --remove-bcc-headers --tls-certcheck=off b@x.test
+	assert_success
+	assert_line 'auth = on'
+	assert_line 'syslog = LOG_USER'
+	assert_line 'tls_certcheck = off'
+	run_c -P --host h.test --tls-crl-file=/x b@x.test
+	assert_status 64
+	assert_stderr 'carrier: --tls-crl-file: tls_crl_file is not supported by carrier'
+}
+
+@test "--rmqs sends ETRN; -S names the server then its capabilities" {
+	fake_start 'rcpt 250 ok'
+	run_carrier --rmqs=@x.test
+	fake_assert_sent 'ETRN @x.test'
+	fake_stop
+	fake_start ''
+	run_carrier -S
+	assert_success
+	assert_line --index 0 "server 127.0.0.1 port $FAKE_PORT"
+}
