@@ -459,105 +459,132 @@ read_output(int fd, char *data, size_t *len, int64_t deadline)
 	}
 }
 
-int
-secret_eval(const char *cmd, int timeout, char **out, struct failure *f)
-{
-	int pfd[2], status = 0;
+/* One run of a command: what it printed and how it ended. */
+struct eval_run {
 	pid_t pid;
-	char *data;
-	size_t len = 0;
-	const char *why = NULL;
-	int read_errno = 0, got;
+	int tty;		/* our terminal, lent to its group; or -1 */
+	int rfd;		/* the read end of its output */
+	char *data;		/* EVAL_MAX + 1 octets, wiped */
+	size_t len;
+	int got;		/* read_output's answer; 2 also for a late exit */
+	int read_errno;
+	int status;
+};
 
-	*out = NULL;
-	if (timeout <= 0)
-		timeout = EVAL_DEFAULT_TIMEOUT;
+/* Start the command in its own process group, its output into a pipe. */
+static int
+eval_start(const char *cmd, struct eval_run *er, struct failure *f)
+{
+	int pfd[2];
+
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return fail(f, FAIL_OSERR, 0, "passwordeval",
 		    "cannot create a pipe: %s", strerror(errno));
 	(void)fflush(NULL);
-	int tty = foreground_terminal();
-	pid = fork();
-	if (pid < 0) {
+	er->tty = foreground_terminal();
+	er->pid = fork();
+	if (er->pid < 0) {
 		int e = errno;
 
 		(void)close(pfd[0]);
 		(void)close(pfd[1]);
-		if (tty >= 0)
-			(void)close(tty);
+		if (er->tty >= 0)
+			(void)close(er->tty);
 		return fail(f, FAIL_OSERR, 0, "passwordeval",
 		    "cannot fork: %s", strerror(e));
 	}
-	if (pid == 0)
-		eval_child(cmd, pfd[1], tty);
+	if (er->pid == 0)
+		eval_child(cmd, pfd[1], er->tty);
 	/* Set here too, so that the group exists (and has the terminal)
 	   whichever process runs first. */
-	(void)setpgid(pid, pid);
-	give_terminal(tty, pid);
+	(void)setpgid(er->pid, er->pid);
+	give_terminal(er->tty, er->pid);
 	(void)close(pfd[1]);
+	er->rfd = pfd[0];
+	return 0;
+}
 
-	data = xmalloc(EVAL_MAX + 1);
-	int64_t deadline = monotonic_ms() + (int64_t)timeout * 1000;
+/* Read its output and wait for its exit, both within the deadline; kill
+   its group when it runs late or prints too much; take the terminal
+   back. */
+static int
+eval_finish(struct eval_run *er, int64_t deadline, struct failure *f)
+{
 	int waited = 1;
 
-	got = read_output(pfd[0], data, &len, deadline);
-	if (got < 0)
-		read_errno = errno;
-	close_keep_errno(pfd[0]);
+	er->data = xmalloc(EVAL_MAX + 1);
+	er->got = read_output(er->rfd, er->data, &er->len, deadline);
+	if (er->got < 0)
+		er->read_errno = errno;
+	close_keep_errno(er->rfd);
 	/* The command may close its output and go on running: the
 	   deadline holds for its exit too. */
-	if (got == 0 && (waited = wait_exit(pid, deadline)) == 0)
-		got = 2;
+	if (er->got == 0 && (waited = wait_exit(er->pid, deadline)) == 0)
+		er->got = 2;
 	if (waited >= 0)
-		waited = got == 0 ? reap(pid, &status) : kill_group(pid,
-		    &status);
-	if (tty >= 0) {
+		waited = er->got == 0 ? reap(er->pid, &er->status) :
+		    kill_group(er->pid, &er->status);
+	if (er->tty >= 0) {
 		int e = errno;
 
-		give_terminal(tty, getpgrp());
-		(void)close(tty);
+		give_terminal(er->tty, getpgrp());
+		(void)close(er->tty);
 		errno = e;
 	}
-	if (waited < 0) {
-		int e = errno;
-
-		explicit_bzero(data, EVAL_MAX + 1);
-		free(data);
+	if (waited < 0)
 		return fail(f, FAIL_OSERR, 0, "passwordeval",
-		    "cannot wait for the command: %s", strerror(e));
-	}
+		    "cannot wait for the command: %s", strerror(errno));
+	return 0;
+}
 
-	int rc = -1;
-	if (got == 1) {
-		fail(f, FAIL_CONFIG, 0, "passwordeval",
-		    "the command printed more than %d KiB", EVAL_MAX / 1024);
-	} else if (got == 2) {
-		fail(f, FAIL_CONFIG, 0, "passwordeval",
-		    "the command did not finish within %d s (killed)",
-		    timeout);
-	} else if (read_errno != 0) {
-		fail(f, FAIL_OSERR, 0, "passwordeval",
-		    "cannot read the command's output: %s",
-		    strerror(read_errno));
-	} else if (WIFSIGNALED(status)) {
-		fail(f, FAIL_CONFIG, 0, "passwordeval",
-		    "the command was killed by signal %d (%s)",
-		    WTERMSIG(status), strsignal(WTERMSIG(status)));
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		int st = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+/* What the run came to: the first line of its output, or why not. */
+static int
+eval_verdict(const struct eval_run *er, int timeout, char **out,
+    struct failure *f)
+{
+	const char *why = NULL;
+	int st = WIFEXITED(er->status) ? WEXITSTATUS(er->status) : -1;
 
-		fail(f, FAIL_CONFIG, 0, "passwordeval",
-		    "the command failed with exit status %d%s", st,
-		    st == 127 ? " (command not found?)" :
-		    st == 126 ? " (cannot be run?)" : "");
-	} else if ((*out = first_line(data, len, &why)) == NULL) {
-		fail(f, FAIL_CONFIG, 0, "passwordeval",
-		    "no password from the command: %s", why);
-	} else {
-		rc = 0;
-	}
-	explicit_bzero(data, EVAL_MAX + 1);
-	free(data);
+	if (er->got == 1)
+		return fail(f, FAIL_CONFIG, 0, "passwordeval", "the command "
+		    "printed more than %d KiB", EVAL_MAX / 1024);
+	if (er->got == 2)
+		return fail(f, FAIL_CONFIG, 0, "passwordeval", "the command "
+		    "did not finish within %d s (killed)", timeout);
+	if (er->read_errno != 0)
+		return fail(f, FAIL_OSERR, 0, "passwordeval", "cannot read "
+		    "the command's output: %s", strerror(er->read_errno));
+	if (WIFSIGNALED(er->status))
+		return fail(f, FAIL_CONFIG, 0, "passwordeval", "the command "
+		    "was killed by signal %d (%s)", WTERMSIG(er->status),
+		    strsignal(WTERMSIG(er->status)));
+	if (st != 0)
+		return fail(f, FAIL_CONFIG, 0, "passwordeval", "the command "
+		    "failed with exit status %d%s", st, st == 127 ?
+		    " (command not found?)" : st == 126 ?
+		    " (cannot be run?)" : "");
+	if ((*out = first_line(er->data, er->len, &why)) == NULL)
+		return fail(f, FAIL_CONFIG, 0, "passwordeval", "no password "
+		    "from the command: %s", why);
+	return 0;
+}
+
+int
+secret_eval(const char *cmd, int timeout, char **out, struct failure *f)
+{
+	struct eval_run er = { .tty = -1, .rfd = -1 };
+	int rc;
+
+	*out = NULL;
+	if (timeout <= 0)
+		timeout = EVAL_DEFAULT_TIMEOUT;
+	if (eval_start(cmd, &er, f) < 0)
+		return -1;
+	rc = eval_finish(&er, monotonic_ms() + (int64_t)timeout * 1000, f);
+	if (rc == 0)
+		rc = eval_verdict(&er, timeout, out, f);
+	explicit_bzero(er.data, EVAL_MAX + 1);
+	free(er.data);
 	return rc;
 }
 

@@ -307,56 +307,132 @@ auth_mechanism_refused(const struct reply *r)
 	    strcmp(r->enhanced, "5.7.11") == 0;
 }
 
+/* One AUTH exchange: the mechanism's state and its buffers (wiped). */
+struct auth_exchange {
+	struct sasl sasl;
+	struct buf raw, b64;
+	const char *name;
+	char err[160];
+};
+
+/* "AUTH MECH", with the initial response when it fits the line. */
+static int
+auth_begin(struct session *s, struct auth_exchange *x, enum sasl_mech mech,
+    const struct sasl_creds *creds, struct reply *last, struct failure *f)
+{
+	struct buf line;
+	bool ir = false;
+	char shown[64];
+	int rc;
+
+	if (sasl_start(&x->sasl, mech, creds, !s->cfg->no_initial_response,
+	    &ir, &x->raw, x->err, sizeof x->err) < 0)
+		return fail(f, FAIL_AUTH, 0, "AUTH", "%s", x->err);
+	buf_init(&line);
+	buf_addf(&line, "AUTH %s", x->name);
+	if (ir) {
+		b64_encode(x->raw.data, x->raw.len, &x->b64);
+		/* RFC 4954 4: an initial response that would make the line
+		   longer than 512 octets goes in the first 334 instead. */
+		if (line.len + 1 + (x->b64.len ? x->b64.len : 1) + 2 <= 512) {
+			buf_addc(&line, ' ');
+			if (x->b64.len)
+				buf_add(&line, x->b64.data, x->b64.len);
+			else
+				buf_addc(&line, '=');
+		} else {
+			/* Start again so that the mechanism expects to send
+			   it later. */
+			sasl_free(&x->sasl);
+			buf_free_secret(&x->raw);
+			buf_free_secret(&x->b64);
+			if (sasl_start(&x->sasl, mech, creds, false, &ir,
+			    &x->raw, x->err, sizeof x->err) < 0) {
+				buf_free_secret(&line);
+				return fail(f, FAIL_AUTH, 0, "AUTH", "%s",
+				    x->err);
+			}
+			ir = false;
+		}
+	}
+	(void)snprintf(shown, sizeof shown, "AUTH %s%s", x->name,
+	    ir ? " <redacted>" : "");
+	rc = command(s, line.data, shown, last, "AUTH", f);
+	buf_free_secret(&line);
+	return rc;
+}
+
+/* The answer to one 334 challenge (the text after "334 ", one line); a
+   challenge the mechanism cannot answer is cancelled with "*" (RFC 4954
+   4) and ends the exchange. */
+static int
+auth_answer(struct session *s, struct auth_exchange *x, struct reply *last,
+    struct failure *f)
+{
+	const char *ch = last->text.data ? last->text.data : "";
+	int bad;
+
+	buf_reset(&x->raw);
+	if (b64_decode(ch, last->text.len, &x->raw) < 0) {
+		(void)snprintf(x->err, sizeof x->err, "%s: the challenge is "
+		    "not valid base64", x->name);
+		bad = -1;
+	} else
+		bad = sasl_step(&x->sasl, (const unsigned char *)x->raw.data,
+		    x->raw.len, &x->b64, x->err, sizeof x->err);
+	if (bad < 0) {
+		if (command(s, "*", NULL, last, "AUTH", f) < 0)
+			return -1;
+		if (bad == SASL_EXTRA_CHALLENGE)
+			return fail(f, FAIL_PROTOCOL, 334, "AUTH", "%s",
+			    x->err);
+		return fail(f, FAIL_AUTH, 0, "AUTH", "bad challenge from the "
+		    "server: %s", x->err);
+	}
+	buf_reset(&x->raw);
+	b64_encode(x->b64.data, x->b64.len, &x->raw);
+	buf_free_secret(&x->b64);
+	return command(s, x->raw.len ? x->raw.data : "", "<redacted>", last,
+	    "AUTH", f);
+}
+
+/* The final reply: 1 accepted, 0 the mechanism refused (try the next),
+   -1 the end of the attempt. */
+static int
+auth_verdict(struct auth_exchange *x, const struct reply *last,
+    struct failure *f)
+{
+	char what[64];
+
+	if (last->code == 235) {
+		if (!sasl_done_ok(&x->sasl))
+			return fail(f, FAIL_AUTH, 235, x->name, "the server did "
+			    "not prove it knows the password");
+		return 1;
+	}
+	if (reply_transient(last))
+		return fail_reply(f, FAIL_TEMP, "AUTH", last);
+	if (last->code < 500)
+		return fail_reply(f, FAIL_PROTOCOL, "AUTH", last);
+	/* 503 included: carrier never authenticates twice. */
+	(void)snprintf(what, sizeof what, "AUTH %s refused", x->name);
+	fail_reply(f, FAIL_AUTH, what, last);
+	return auth_mechanism_refused(last) ? 0 : -1;
+}
+
 /* One mechanism: 1 accepted, 0 refused (try the next), -1 fatal. */
 static int
 auth_one(struct session *s, enum sasl_mech mech,
     const struct sasl_creds *creds, struct reply *last, struct failure *f)
 {
-	const char *name = sasl_mech_name(mech);
-	struct sasl sasl;
-	struct buf raw, b64, line;
-	bool ir_present = false;
+	struct auth_exchange x;
 	int rc = -1, challenges = 0;
-	char err[160];
 
-	memset(&sasl, 0, sizeof sasl);
-	buf_init(&raw);
-	buf_init(&b64);
-	buf_init(&line);
-	if (sasl_start(&sasl, mech, creds, !s->cfg->no_initial_response,
-	    &ir_present, &raw, err, sizeof err) < 0) {
-		fail(f, FAIL_AUTH, 0, "AUTH", "%s", err);
-		goto out;
-	}
-	buf_addf(&line, "AUTH %s", name);
-	if (ir_present) {
-		b64_encode(raw.data, raw.len, &b64);
-		/* RFC 4954 4: an initial response that would make the line
-		   longer than 512 octets goes in the first 334 instead. */
-		if (line.len + 1 + (b64.len ? b64.len : 1) + 2 <= 512) {
-			buf_addc(&line, ' ');
-			if (b64.len)
-				buf_add(&line, b64.data, b64.len);
-			else
-				buf_addc(&line, '=');
-		} else {
-			/* RFC 4954 4: too long for the command line; start
-			   again so the mechanism expects to send it later. */
-			sasl_free(&sasl);
-			buf_free_secret(&raw);
-			buf_free_secret(&b64);
-			if (sasl_start(&sasl, mech, creds, false, &ir_present,
-			    &raw, err, sizeof err) < 0) {
-				fail(f, FAIL_AUTH, 0, "AUTH", "%s", err);
-				goto out;
-			}
-			ir_present = false;
-		}
-	}
-	char shown[64];
-	(void)snprintf(shown, sizeof shown, "AUTH %s%s", name,
-	    ir_present ? " <redacted>" : "");
-	if (command(s, line.data, shown, last, "AUTH", f) < 0)
+	memset(&x, 0, sizeof x);
+	buf_init(&x.raw);
+	buf_init(&x.b64);
+	x.name = sasl_mech_name(mech);
+	if (auth_begin(s, &x, mech, creds, last, f) < 0)
 		goto out;
 	while (last->code == 334) {
 		if (++challenges > MAX_CHALLENGES) {
@@ -365,58 +441,14 @@ auth_one(struct session *s, enum sasl_mech mech,
 			s->usable = false;
 			goto out;
 		}
-		/* The challenge is the text after "334 ", one line. */
-		const char *ch = last->text.data ? last->text.data : "";
-		int bad = 0;
-		buf_reset(&raw);
-		if (b64_decode(ch, last->text.len, &raw) < 0) {
-			(void)snprintf(err, sizeof err, "%s: the challenge is "
-			    "not valid base64", name);
-			bad = -1;
-		} else
-			bad = sasl_step(&sasl, (const unsigned char *)raw.data,
-			    raw.len, &b64, err, sizeof err);
-		if (bad < 0) {
-			/* RFC 4954 4: cancel with "*", then give up. */
-			if (command(s, "*", NULL, last, "AUTH", f) < 0)
-				goto out;
-			if (bad == SASL_EXTRA_CHALLENGE)
-				fail(f, FAIL_PROTOCOL, 334, "AUTH", "%s", err);
-			else
-				fail(f, FAIL_AUTH, 0, "AUTH", "bad challenge "
-				    "from the server: %s", err);
-			goto out;
-		}
-		buf_reset(&raw);
-		b64_encode(b64.data, b64.len, &raw);
-		buf_free_secret(&b64);
-		if (command(s, raw.len ? raw.data : "", "<redacted>", last,
-		    "AUTH", f) < 0)
+		if (auth_answer(s, &x, last, f) < 0)
 			goto out;
 	}
-	if (last->code == 235) {
-		if (!sasl_done_ok(&sasl)) {
-			fail(f, FAIL_AUTH, 235, name,
-			    "the server did not prove it knows the password");
-			goto out;
-		}
-		rc = 1;
-	} else if (reply_transient(last)) {
-		fail_reply(f, FAIL_TEMP, "AUTH", last);
-	} else if (last->code >= 500) {
-		/* 503 included: carrier never authenticates twice. */
-		char what[64];
-		(void)snprintf(what, sizeof what, "AUTH %s refused", name);
-		fail_reply(f, FAIL_AUTH, what, last);
-		if (auth_mechanism_refused(last))
-			rc = 0;
-	} else
-		fail_reply(f, FAIL_PROTOCOL, "AUTH", last);
+	rc = auth_verdict(&x, last, f);
 out:
-	sasl_free(&sasl);
-	buf_free_secret(&raw);
-	buf_free_secret(&b64);
-	buf_free_secret(&line);
+	sasl_free(&x.sasl);
+	buf_free_secret(&x.raw);
+	buf_free_secret(&x.b64);
 	return rc;
 }
 
@@ -519,8 +551,8 @@ authenticate(struct session *s, struct failure *f)
 	if (!conn_is_tls(s->conn) && !conn_is_local(s->conn) &&
 	    !s->cfg->allow_plaintext_auth)
 		return fail(f, FAIL_CONFIG, 0, "AUTH", "refusing to send "
-		    "credentials over an unencrypted connection; use --tls or "
-		    "--starttls (or --allow-plaintext-auth)");
+		    "credentials over an unencrypted connection; use --starttls "
+		    "or --tls-on-connect (or --allow-plaintext-auth)");
 	if ((ncand = auth_candidates(s, cand, 16)) == 0)
 		return fail(f, FAIL_USAGE, 0, "--auth", "no mechanism given");
 
@@ -977,7 +1009,7 @@ static int
 require_tls_check(const struct session *s, struct failure *f)
 {
 	const char *missing = !conn_is_tls(s->conn) ? "the connection is not "
-	    "TLS (use --tls or --starttls)" : s->cfg->tls_cfg.no_verify ?
+	    "TLS (use --starttls or --tls-on-connect)" : s->cfg->tls_cfg.no_verify ?
 	    "the server's certificate was not verified (--tls-no-verify)" :
 	    !s->caps.esmtp || !caps_has(&s->caps, "REQUIRETLS") ?
 	    "the server does not offer REQUIRETLS" : NULL;

@@ -1314,7 +1314,7 @@ relay_start() {
 	relay_start
 	CARRIER_PASSWORD=$PASS send --user "$USER_NAME"
 	assert_failure 78
-	assert_equal "$stderr" 'carrier: AUTH: refusing to send credentials over an unencrypted connection; use --tls or --starttls (or --allow-plaintext-auth)'
+	assert_equal "$stderr" 'carrier: AUTH: refusing to send credentials over an unencrypted connection; use --starttls or --tls-on-connect (or --allow-plaintext-auth)'
 	fake_wait
 	fake_assert_commands <<-EOF
 		EHLO client.test

@@ -1339,10 +1339,10 @@ time.sleep(8)' "$1" "$2" "$BATS_TEST_TMPDIR/proxy.port" 3>&- &
 
 @test "(b) 8, 10: in the middle of the handshake (after the ServerHello): stall 75, FIN or RST 83, nothing sent in clear" {
 	local fault mode want
-	for mode in tls starttls; do
+	for mode in tls-on-connect starttls; do
 		for fault in stall close reset; do
 			[[ $mode == starttls && $fault != close ]] && continue
-			if [[ $mode == tls ]]; then
+			if [[ $mode == tls-on-connect ]]; then
 				fake_start --max-time 15 $'implicit-tls\ntls-cert server.pem'
 			else
 				fake_start --max-time 15 'tls-cert server.pem'

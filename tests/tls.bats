@@ -144,7 +144,7 @@ PRE='EHLO client.test\r\nSTARTTLS\r\n'
 
 # ---- successful sessions ----
 
-@test "--tls: implicit TLS verified against --tls-ca, message delivered" {
+@test "--tls-on-connect: implicit TLS verified against --tls-ca, message delivered" {
 	fake_start <<-'EOF'
 		implicit-tls
 		tls-cert server.pem
@@ -386,7 +386,7 @@ relay_start() {
 		--helo client.test --starttls=optional --user u \
 		-f a@x.test b@x.test <"$(test_message)"
 	assert_equal "$status" 78
-	assert_stderr 'carrier: AUTH: refusing to send credentials over an unencrypted connection; use --tls or --starttls (or --allow-plaintext-auth)'
+	assert_stderr 'carrier: AUTH: refusing to send credentials over an unencrypted connection; use --starttls or --tls-on-connect (or --allow-plaintext-auth)'
 	server_got 'EHLO client.test\r\nQUIT\r\n' 'EHLO client.test' 'QUIT'
 }
 
@@ -1183,7 +1183,7 @@ rt_message() {
 	fake_start 'capabilities +REQUIRETLS'
 	run_carrier --require-tls -f a@x.test b@x.test <"$(rt_message)"
 	assert_equal "$status" 82
-	assert_stderr 'carrier: REQUIRETLS: the connection is not TLS (use --tls or --starttls); the message was not sent'
+	assert_stderr 'carrier: REQUIRETLS: the connection is not TLS (use --starttls or --tls-on-connect); the message was not sent'
 	fake_wait
 	fake_refute_sent --partial 'MAIL FROM'
 	fake_start $'tls-cert server.pem\ncapabilities +REQUIRETLS'

@@ -378,6 +378,17 @@ EOF
 #   instance recorded in DIR is stopped first.  Returns non-zero (after
 #   printing the servers' logs to stderr and cleaning up) if anything fails.
 realmta_start() {
+	local i
+	# The ports are picked free, but another process may take one before
+	# a server binds it: start again with new ports, twice at most.
+	for i in 1 2 3; do
+		_realmta_start_once "$@" && return 0
+		((i < 3)) && _realmta_log "start failed; again with other ports"
+	done
+	return 1
+}
+
+_realmta_start_once() {
 	local dir=${1:?realmta_start DIR}
 	local w ports smtp sub smtps lmtp v6=0 addrs=127.0.0.1 p u
 	mkdir -p "$dir" || return 1
