@@ -359,3 +359,132 @@ $d: delivered"
 	assert_stderr_line '^carrier: --batch: no message'
 	refute_connected
 }
+
+# turns: the client's round trips as the fake server counted them.
+turns() {
+	wc -l <"$FAKE_DIR/turns"
+}
+
+@test "pipelining across messages, CHUNKING: 5 messages cost one round trip after EHLO; RSET ahead of each later one" {
+	local a b c d e
+	a=$(mk one r@x.test) b=$(mk two r@x.test) c=$(mk three r@x.test) d=$(mk four r@x.test) e=$(mk five r@x.test)
+	# The first MAIL is answered late: whatever the client pipelines has
+	# arrived by then.
+	fake_start <<-'EOF'
+		capabilities +CHUNKING
+		MAIL sleep 400 | default
+		MAIL default
+	EOF
+	run_carrier --batch --file "$a" --file "$b" --file "$c" --file "$d" --file "$e" -f s@x.test r@x.test
+	fake_done
+	assert_status 0
+	assert_equal "$output" "$a: delivered
+$b: delivered
+$c: delivered
+$d: delivered
+$e: delivered"
+	assert_equal "$stderr" ""
+	# greeting, EHLO, the five messages, QUIT
+	assert_equal "$(turns)" 4
+	assert_equal "$(grep -c '^MAIL' "$FAKE_DIR/commands")" 5
+	assert_equal "$(grep -c '^RSET' "$FAKE_DIR/commands")" 4
+	assert_equal "$(head -n 4 "$FAKE_DIR/commands" | sed 's/ .*//')" 'EHLO
+MAIL
+RCPT
+BDAT'
+	assert_message 1 "$a"
+	assert_message 5 "$e"
+}
+
+@test "pipelining across messages, PIPELINING alone: each further message costs one round trip (MAIL/RCPT/DATA behind the end of data)" {
+	local a b c d e
+	a=$(mk one r@x.test) b=$(mk two r@x.test) c=$(mk three r@x.test) d=$(mk four r@x.test) e=$(mk five r@x.test)
+	fake_start <<-'EOF'
+		data-end sleep 300 | default
+	EOF
+	run_carrier --batch --file "$a" --file "$b" --file "$c" --file "$d" --file "$e" -f s@x.test r@x.test
+	fake_done
+	assert_status 0
+	assert_equal "$(printf '%s\n' "$output" | grep -c ': delivered$')" 5
+	# greeting, EHLO, one per message, the last one's end of data, QUIT:
+	# 9 (one message after the other: 13)
+	assert_equal "$(turns)" 9
+	[[ $(grep -c '^RSET' "$FAKE_DIR/commands") -eq 0 ]]
+	assert_message 3 "$c"
+}
+
+@test "pipelining across messages: a refusal in the middle of the flight changes nothing for the others (CHUNKING)" {
+	local a b c d
+	a=$(mk one b1@x.test) b=$(mk two b2@x.test) c=$(mk three b3@x.test) d=$(mk four b4@x.test)
+	fake_start <<-'EOF'
+		capabilities +CHUNKING
+		MAIL sleep 400 | default
+		MAIL default
+		rcpt b2@x.test 550 5.1.1 No such user
+	EOF
+	run_carrier --batch --file "$a" --file "$b" --file "$c" --file "$d" -t
+	fake_done
+	assert_status 67
+	assert_equal "$output" "$a: delivered
+$b: not delivered
+$c: delivered
+$d: delivered"
+	assert_equal "$stderr" "carrier: $b: <b2@x.test>: 550 5.1.1 No such user"
+	assert_equal "$(turns)" 4
+	# The RSET ahead of the third transaction closes the second's (whose
+	# BDAT the server refused: no valid recipients).
+	assert_equal "$(grep -c '^RSET' "$FAKE_DIR/commands")" 3
+	assert_message 3 "$c"
+	assert_message 4 "$d"
+	[[ ! -e $FAKE_DIR/message.5 ]]
+}
+
+@test "pipelining across messages: a 421 in the middle of the flight; the messages behind it go again over a new connection, each delivered once" {
+	local a b c d
+	a=$(mk one b1@x.test) b=$(mk two b2@x.test) c=$(mk three b3@x.test) d=$(mk four b4@x.test)
+	fake_start <<-'EOF'
+		connections 2
+		capabilities +CHUNKING
+		MAIL sleep 400 | default
+		MAIL 421 4.3.2 Shutting down | close
+		MAIL default
+	EOF
+	run_carrier --batch --file "$a" --file "$b" --file "$c" --file "$d" -t
+	fake_done
+	assert_status 75
+	assert_equal "$output" "$a: delivered
+$b: not delivered, try again later
+$c: delivered
+$d: delivered"
+	assert_equal "$stderr" "carrier: $b: MAIL FROM: 421 4.3.2 Shutting down"
+	assert_equal "$(connections)" 2
+	assert_equal "$(sed -n '/^--- connection 2/,$p' "$FAKE_DIR/commands" | grep '^RCPT')" 'RCPT TO:<b3@x.test>
+RCPT TO:<b4@x.test>'
+	# The server records what arrives after its close (messages 2 to 4),
+	# but accepted only the first message there; the second connection
+	# carries the third and the fourth.
+	assert_equal "$(grep -c '^S: 250 2\.0\.0 Ok: queued' "$FAKE_DIR/transcript")" 3
+	assert_message 1 "$a"
+	assert_message 5 "$c"
+	assert_message 6 "$d"
+	[[ ! -e $FAKE_DIR/message.7 ]]
+}
+
+@test "pipelining across messages over LMTP: each recipient's reply in order, a refused one only for its message" {
+	local a b c
+	a=$(mk one b1@x.test) b=$(mk two b2@x.test) c=$(mk three b3@x.test)
+	fake_start <<-'EOF'
+		lmtp
+		data-end sleep 300 | default
+		data-end b2@x.test 452 4.2.2 Mailbox full
+	EOF
+	run_carrier --lmtp --batch --file "$a" --file "$b" --file "$c" -t
+	fake_done
+	assert_status 75
+	assert_equal "$output" "$a: delivered
+$b: not delivered, try again later
+$c: delivered"
+	assert_equal "$stderr" "carrier: $b: <b2@x.test>: 452 4.2.2 Mailbox full"
+	# greeting, LHLO, one per message, the last one's end of data, QUIT
+	assert_equal "$(turns)" 7
+}

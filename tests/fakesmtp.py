@@ -29,6 +29,11 @@ Recordings in DIR, each written (unbuffered) as soon as the bytes arrive:
               (tls started ... sni: NAME, closed (FIN), stalled, client sent
               plaintext instead of a TLS handshake, max-time reached, ...)
   wire        every byte received outside TLS (not the TLS records)
+  turns       one line "turn" each time the server, having sent something,
+              had to wait for the client's next bytes (none were buffered):
+              the client's round trips, the connect counting as the first
+              (delay replies with "sleep" so that what a client pipelines
+              has arrived before the server looks)
 
 SCENARIO FILE
 -------------
@@ -462,6 +467,7 @@ class Recorder:
         self.commands = self._open('commands')
         self.transcript = self._open('transcript')
         self.wire = self._open('wire')
+        self.turns = self._open('turns')
         self.messages = 0
         self.data = None
 
@@ -563,10 +569,14 @@ class Session:
         self.bdat_open = False
         self.mid = None           # pending mid-data entry (octets, response)
         self.received = 0         # octets of the current message
+        self.answered = True      # sent since the last read (or connect)
 
     # -- I/O --------------------------------------------------------------
 
     def recv(self):
+        if self.answered:
+            self.rec.turns.write(b'turn\n')
+            self.answered = False
         try:
             data = self.io.recv(65536)
         except ConnectionResetError:
@@ -613,6 +623,7 @@ class Session:
         if not data or self.muted:
             return
         self.rec.lines('S: ', data)
+        self.answered = True
         try:
             if self.drip:
                 for i in range(len(data)):
