@@ -1312,3 +1312,34 @@ $scenario"
 	need_strace
 	kill_flush_steps 'data-end 554 5.7.1 No' '?rename,?renameat,?renameat2' fsync '?unlink,?unlinkat'
 }
+
+@test "flush, pipelined across entries: a 421 in the middle of the flight; the entries behind it stay queued (75), only the one answered 2xx leaves" {
+	local r
+	for r in b1 b2 b3; do
+		run --separate-stderr "$CARRIER" --queue-only --queue="$Q" -f a@x.test "$r@x.test" <"$(test_message)"
+		assert_status 0
+	done
+	fake_start <<-'EOF'
+		capabilities +CHUNKING
+		MAIL sleep 400 | default
+		MAIL 421 4.3.2 Shutting down | close
+	EOF
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 75
+	assert_equal "$(grep -c ': delivered$' <<<"$output")" 1
+	assert_equal "$(grep -c ': deferred' <<<"$output")" 2
+	assert_equal "$(grep -c . <<<"$stderr")" 2
+	stderr_has '^carrier: [^ ]+: MAIL FROM: 421 4\.3\.2 Shutting down$'
+	stderr_has '^carrier: [^ ]+: not sent: the session ended before this message was answered \(MAIL FROM: 421 4\.3\.2 Shutting down\)$'
+	# All three went out in one flight; one connection, no new one.
+	assert_equal "$(mails)" 3
+	refute grep -q '^--- connection 2' "$FAKE_DIR/commands"
+	assert_equal "$(count_ids)" 2
+	local first
+	first=$(sed -n 's/^RCPT TO:<\(.*\)>$/\1/p' "$FAKE_DIR/commands" | head -n 1)
+	for id in $(ids); do
+		refute grep -q "$first" "$Q/$id.env"
+	done
+	assert_queue_whole
+}
