@@ -456,8 +456,8 @@ attempt_send(struct run *r, struct link *l, struct attempt *a,
 /* What may be in flight at once: bounded so that neither side can block
    writing while the other does too (the replies of this many commands fit
    in any socket buffer), and so that little is sent again after a 421. */
-#define WINDOW_MESSAGES	32
-#define WINDOW_COMMANDS	400
+#define WINDOW_MESSAGES	100
+#define WINDOW_COMMANDS	1000
 #define WINDOW_OCTETS	(1024 * 1024)
 
 static void
