@@ -488,3 +488,46 @@ $c: delivered"
 	# greeting, LHLO, one per message, the last one's end of data, QUIT
 	assert_equal "$(turns)" 7
 }
+
+@test "pipelining across messages: 452 too many recipients in the flight; the further round follows the messages behind it, each outcome its own" {
+	local a b c
+	a=$(mk one 'b1@x.test, b2@x.test, b3@x.test') b=$(mk two b4@x.test) c=$(mk three b5@x.test)
+	fake_start <<-'EOF'
+		capabilities +CHUNKING
+		MAIL sleep 400 | default
+		MAIL default
+		rcpt b3@x.test 452 4.5.3 Too many recipients
+		rcpt b3@x.test default
+	EOF
+	run_carrier --batch --file "$a" --file "$b" --file "$c" -t
+	fake_done
+	assert_status 0
+	assert_equal "$output" "$a: delivered
+$b: delivered
+$c: delivered"
+	assert_equal "$stderr" ""
+	# The third transaction's RCPT was the last one of the flight; the
+	# further round for b3 comes after it, alone.
+	assert_equal "$(grep '^RCPT' "$FAKE_DIR/commands")" 'RCPT TO:<b1@x.test>
+RCPT TO:<b2@x.test>
+RCPT TO:<b3@x.test>
+RCPT TO:<b4@x.test>
+RCPT TO:<b5@x.test>
+RCPT TO:<b3@x.test>'
+	assert_message 4 "$a"
+}
+
+@test "pipelining across messages: 120 messages with CHUNKING, more than the window holds (100), all delivered in order over one connection" {
+	local i args=()
+	for i in $(seq 120); do args+=(--file "$(mk "m$i" r@x.test)"); done
+	fake_start <<-'EOF'
+		capabilities +CHUNKING
+	EOF
+	run_carrier --batch "${args[@]}" -f s@x.test r@x.test
+	fake_done
+	assert_status 0
+	assert_equal "$(grep -c ': delivered$' <<<"$output")" 120
+	assert_equal "$(sed -n '120p' <<<"$output")" "m/m120: delivered"
+	assert_equal "$(connections)" 1
+	assert_message 120 "$M/m120"
+}
