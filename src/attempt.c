@@ -599,6 +599,8 @@ settle(struct run *r, struct link *l)
 		if (!p->more)
 			continue;
 		p->more = false;
+		/* Its own DSN and BODY parameters, not the latest message's. */
+		message_params(r, p->a->entry);
 		land(p, session_flight_rest(&l->s, p->fl, &p->f));
 	}
 	resend(r, l);
@@ -672,6 +674,8 @@ post(struct run *r, struct link *l, struct pending *p)
 	bool tail_data;
 	bool ahead = in_flight(l, &count, &cmds, &octets, &tail_data);
 
+	/* Replies read since p was prepared may have set another's. */
+	message_params(r, p->a->entry);
 	if (!ahead && link_ready(l, &r->sc, &p->f) < 0) {
 		p->s.at_open = true;
 		land(p, -1);

@@ -1343,3 +1343,30 @@ $scenario"
 	done
 	assert_queue_whole
 }
+
+@test "flush, pipelined across entries: each transaction, and a further round after a 452, carries its own entry's DSN parameters" {
+	run --separate-stderr "$CARRIER" --queue-only --queue="$Q" -f a@x.test -N success -V one b1@x.test c1@x.test <"$(test_message)"
+	assert_status 0
+	sleep 1.1	# the entries are flushed oldest first
+	run --separate-stderr "$CARRIER" --queue-only --queue="$Q" -f a@x.test -N never -V two b2@x.test <"$(test_message)"
+	assert_status 0
+	fake_start <<-'EOF'
+		capabilities +CHUNKING, DSN
+		MAIL sleep 400 | default
+		MAIL default
+		rcpt c1@x.test 452 4.5.3 Too many recipients
+		rcpt c1@x.test default
+	EOF
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 0
+	assert_equal "$(grep -c ': delivered$' <<<"$output")" 2
+	assert_equal "$(grep '^MAIL\|^RCPT' "$FAKE_DIR/commands" | sed 's/ SIZE=[0-9]*//')" 'MAIL FROM:<a@x.test> ENVID=one
+RCPT TO:<b1@x.test> NOTIFY=SUCCESS
+RCPT TO:<c1@x.test> NOTIFY=SUCCESS
+MAIL FROM:<a@x.test> ENVID=two
+RCPT TO:<b2@x.test> NOTIFY=NEVER
+MAIL FROM:<a@x.test> ENVID=one
+RCPT TO:<c1@x.test> NOTIFY=SUCCESS'
+	assert_equal "$(ids)" ""
+}
