@@ -49,6 +49,13 @@ assert_message() {
 	fi
 }
 
+# run_batch4: --batch -t over the files $a $b $c $d, to the fake server,
+# which is then done.
+run_batch4() {
+	run_carrier --batch --file "$a" --file "$b" --file "$c" --file "$d" -t
+	fake_done
+}
+
 # connections: how many connections the fake server saw.
 connections() {
 	grep -c '^\*\*\* connection [0-9]* from' "$FAKE_DIR/transcript"
@@ -309,8 +316,7 @@ RCPT TO:<b3@x.test>'
 		data-end 250 2.0.0 Ok: queued | close
 		data-end default
 	EOF
-	run_carrier --batch --file "$a" --file "$b" --file "$c" --file "$d" -t
-	fake_done
+	run_batch4
 	assert_status 0
 	assert_equal "$output" "$a: delivered
 $b: delivered
@@ -337,8 +343,7 @@ RCPT TO:<b4@x.test>'
 		MAIL 421 4.3.2 Shutting down | close
 		MAIL default
 	EOF
-	run_carrier --batch --file "$a" --file "$b" --file "$c" --file "$d" -t
-	fake_done
+	run_batch4
 	assert_status 75
 	assert_equal "$output" "$a: delivered
 $b: delivered
@@ -422,8 +427,7 @@ BDAT'
 		MAIL default
 		rcpt b2@x.test 550 5.1.1 No such user
 	EOF
-	run_carrier --batch --file "$a" --file "$b" --file "$c" --file "$d" -t
-	fake_done
+	run_batch4
 	assert_status 67
 	assert_equal "$output" "$a: delivered
 $b: not delivered
@@ -449,8 +453,7 @@ $d: delivered"
 		MAIL 421 4.3.2 Shutting down | close
 		MAIL default
 	EOF
-	run_carrier --batch --file "$a" --file "$b" --file "$c" --file "$d" -t
-	fake_done
+	run_batch4
 	assert_status 75
 	assert_equal "$output" "$a: delivered
 $b: not delivered, try again later

@@ -30,10 +30,11 @@ Recordings in DIR, each written (unbuffered) as soon as the bytes arrive:
               plaintext instead of a TLS handshake, max-time reached, ...)
   wire        every byte received outside TLS (not the TLS records)
   turns       one line "turn" each time the server, having sent something,
-              had to wait for the client's next bytes (none were buffered):
-              the client's round trips, the connect counting as the first
-              (delay replies with "sleep" so that what a client pipelines
-              has arrived before the server looks)
+              had to read again for the client's next bytes: the client's
+              round trips, the connect counting as the first.  A "sleep"
+              part takes in (outside TLS) what arrived meanwhile, so delay
+              a reply with it and what a client pipelines behind that
+              reply is not counted as a turn of its own
 
 SCENARIO FILE
 -------------
@@ -577,6 +578,24 @@ class Session:
         if self.answered:
             self.rec.turns.write(b'turn\n')
             self.answered = False
+        return self._recv()
+
+    def drain(self):
+        """After a sleep: take in what the client sent meanwhile."""
+        while not self.tls:
+            try:
+                ready, _, _ = select.select([self.sock], [], [], 0)
+            except (OSError, ValueError):
+                return
+            if not ready:
+                return
+            data = self._recv()
+            if not data:
+                return        # EOF: the next recv sees it again
+            self.buf += data
+            self.answered = False
+
+    def _recv(self):
         try:
             data = self.io.recv(65536)
         except ConnectionResetError:
@@ -723,6 +742,7 @@ class Session:
                 self.rec.event('dripping one byte every %d ms' % part[1])
             elif kind == 'sleep':
                 time.sleep(part[1] / 1000)
+                self.drain()
             elif kind == 'endless':
                 if self.first_code is None:
                     self.first_code = int(part[1])
