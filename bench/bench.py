@@ -859,13 +859,15 @@ def slow_batch(c, a, runs, msgs, p_sink, p_smtp, delay_ms, have_batch):
             if mine in walls and label in walls:
                 print("%s / %s: %s" % (mine, label.split(",")[0],
                                        ratio(walls[mine], walls[label])))
-    # The limit: after the session is set up, the 49 further messages
-    # need at most 3 round trips with CHUNKING, 1.1 each with DATA.
-    for label, limit in ((rows[1][0], 3.0), (rows[0][0], 49 * 1.1)):
+    # The limit: after the first message (4 round trips with CHUNKING, 5
+    # with DATA), the 49 further ones need at most 3 round trips in all
+    # with CHUNKING, 1.1 each with DATA.
+    for label, first, limit in ((rows[1][0], 4, 3.0),
+                                (rows[0][0], 5, 49 * 1.1)):
         rs = res[label]
         rt = [r.rt for r in rs if r.ok and r.rt is not None]
         if rt:
-            extra = mean(rt) * SLOW_BATCH - 4
+            extra = mean(rt) * SLOW_BATCH - first
             print("%s %s: the 49 further messages add %.1f round trips "
                   "(limit %.1f)" % ("MET    " if extra <= limit + 1e-9 else
                                     "NOT MET", label, extra, limit))
