@@ -165,6 +165,21 @@ struct sent {
 	bool refused;		/* some recipient refused for good */
 };
 
+/* One message between its send and its conclusion. */
+struct pending {
+	struct attempt *a;
+	struct message m;
+	struct mail_envelope e;
+	struct sent s;
+	struct failure f;
+	struct flight *fl;	/* in flight on the link's session */
+	bool done;		/* the outcome is known */
+	bool more;		/* further rounds after everything in flight */
+	bool retry;		/* to be sent again over a new session */
+	bool reused;		/* posted behind another message */
+	bool retried;
+};
+
 /* Mark the recipients another try may still deliver to: those without
    the message and not refused for good; all when nothing was sent. */
 static void
@@ -357,52 +372,360 @@ message_params(struct run *r, const struct queue_entry *q)
 	r->sc.body_type = q && q->body_type ? q->body_type : r->o.body_type;
 }
 
-int
-attempt_send(struct run *r, struct link *l, struct attempt *a,
+/* The message read and its envelope decided (or not: s.rc < 0). */
+static void
+pending_init(struct run *r, struct attempt *a, struct pending *p,
     struct failure *f)
 {
-	struct message m;
-	struct mail_envelope e;
-	struct sent s;
-	enum fail_class cl = FAIL_NONE;
+	struct sent *s = &p->s;
 
-	message_init(&m);
-	memset(&e, 0, sizeof e);
-	memset(&s, 0, sizeof s);
-	reply_init(&s.res.final);
+	p->a = a;
+	message_init(&p->m);
+	memset(&p->e, 0, sizeof p->e);
+	memset(s, 0, sizeof *s);
+	reply_init(&s->res.final);
 	a->fate = FATE_NONE;
-	s.rc = prepare(r, a, &m, &e, f);
-	s.sender = a->entry ? a->entry->sender : e.sender;
-	s.recipients = a->entry ? &a->entry->recipients : e.recipients.n ?
-	    &e.recipients : &r->o.recipients;
-	s.not_tried = s.rc == 0 && a->entry == NULL && a->queue_dir &&
+	s->rc = prepare(r, a, &p->m, &p->e, f);
+	s->sender = a->entry ? a->entry->sender : p->e.sender;
+	s->recipients = a->entry ? &a->entry->recipients : p->e.recipients.n ?
+	    &p->e.recipients : &r->o.recipients;
+	s->not_tried = s->rc == 0 && a->entry == NULL && a->queue_dir &&
 	    r->o.queue_only;
-	if (s.rc == 0 && !s.not_tried) {
-		struct envelope_view env = { s.sender, s.recipients };
+	if (s->rc == 0 && !s->not_tried) {
 		r->trace.progress.on = r->o.progress == YES ||
 		    (r->o.progress == UNSET && isatty(STDERR_FILENO) &&
-		    message_size(&m) > 1024 * 1024);
+		    message_size(&p->m) > 1024 * 1024);
 		message_params(r, a->entry);
-		s.rc = send_on(r, l, a, &env, &m, &s.res, &s.at_open, f);
 	}
-	if (s.rc < 0)
-		s.why = *f;
-	if (s.rc == 0 || s.not_tried || a->entry != NULL ||
+}
+
+static bool
+to_send(const struct pending *p)
+{
+	return p->s.rc == 0 && !p->s.not_tried;
+}
+
+/* Everything after the outcome is known: keep, tell, record; frees what
+   p holds.  Returns 0, or -1 with *f as attempt_send. */
+static int
+conclude(struct run *r, struct pending *p, struct failure *f)
+{
+	struct attempt *a = p->a;
+	struct sent *s = &p->s;
+	enum fail_class cl;
+
+	if (s->rc < 0)
+		s->why = *f;
+	if (s->rc == 0 || s->not_tried || a->entry != NULL ||
 	    a->queue_dir != NULL)
-		cl = keep(r, a, &s, &m, f);
+		cl = keep(r, a, s, &p->m, f);
 	else
-		cl = s.why.class;
-	tell(a, &s);
-	record(r, s.sender, s.recipients, &s.res, message_size(&m),
-	    exit_status(cl, false), cl == FAIL_NONE ? &s.why : f, s.queued);
-	send_result_free(&s.res);
-	free(s.queued);
-	envelope_free(&e);
-	message_free(&m);
+		cl = s->why.class;
+	tell(a, s);
+	record(r, s->sender, s->recipients, &s->res, message_size(&p->m),
+	    exit_status(cl, false), cl == FAIL_NONE ? &s->why : f, s->queued);
+	send_result_free(&s->res);
+	free(s->queued);
+	envelope_free(&p->e);
+	message_free(&p->m);
 	if (cl == FAIL_NONE)
 		return 0;
 	/* Its line is printed already, unless main is to print it. */
 	if (a->name == NULL && cl == f->class && !f->reported)
 		return -1;
 	return fail_reported(f, cl);
+}
+
+int
+attempt_send(struct run *r, struct link *l, struct attempt *a,
+    struct failure *f)
+{
+	struct pending p;
+
+	pending_init(r, a, &p, f);
+	if (to_send(&p)) {
+		struct envelope_view env = { p.s.sender, p.s.recipients };
+		p.s.rc = send_on(r, l, a, &env, &p.m, &p.s.res, &p.s.at_open,
+		    f);
+	}
+	return conclude(r, &p, f);
+}
+
+/* --- several messages in flight (attempt_submit) --- */
+
+/* What may be in flight at once: bounded so that neither side can block
+   writing while the other does too (the replies of this many commands fit
+   in any socket buffer), and so that little is sent again after a 421. */
+#define WINDOW_MESSAGES	100
+#define WINDOW_COMMANDS	1000
+#define WINDOW_OCTETS	(1024 * 1024)
+
+static void
+conclude_front(struct run *r, struct link *l)
+{
+	struct pending *p = l->fifo[0];
+
+	int rc = conclude(r, p, &p->f);
+	enum fail_class c = rc < 0 ? p->f.class : FAIL_NONE;
+	memmove(l->fifo, l->fifo + 1, --l->n * sizeof *l->fifo);
+	if (l->done)
+		l->done(l->done_ctx, p->a, c);
+	free(p);
+}
+
+/* Conclude the oldest while their outcomes are known. */
+static void
+report(struct run *r, struct link *l)
+{
+	while (l->n > 0 && l->fifo[0]->done)
+		conclude_front(r, l);
+}
+
+static void
+push(struct link *l, struct pending *p)
+{
+	if (l->n == l->alloc) {
+		l->alloc = l->alloc ? 2 * l->alloc : 16;
+		l->fifo = xreallocarray(l->fifo, l->alloc, sizeof *l->fifo);
+	}
+	l->fifo[l->n++] = p;
+}
+
+static void
+land(struct pending *p, int rc)
+{
+	session_flight_free(p->fl);
+	p->fl = NULL;
+	p->s.rc = rc;
+	p->done = true;
+}
+
+/* The session ended: the messages in flight from index `from` on were not
+   answered.  Each is sent again or fails as not sent. */
+static void
+lost_from(struct link *l, size_t from, const struct failure *cause)
+{
+	for (size_t i = from; i < l->n; i++) {
+		struct pending *p = l->fifo[i];
+		if (p->fl == NULL)
+			continue;
+		session_flight_free(p->fl);
+		p->fl = NULL;
+		if (p->a->retry_lost && !p->retried) {
+			p->retry = true;
+			continue;
+		}
+		fail(&p->f, FAIL_TEMP, 0, "not sent", "the session ended "
+		    "before this message was answered (%s%s%s)", cause->what,
+		    cause->detail[0] ? ": " : "", cause->detail);
+		land(p, -1);
+	}
+}
+
+static void post(struct run *r, struct link *l, struct pending *p);
+static void make_room(struct run *r, struct link *l, const struct pending *p);
+
+/* Send again, in their order, the messages the session took with it. */
+static void
+resend(struct run *r, struct link *l)
+{
+	size_t k = 0, nre = 0;
+	struct pending **re = xcalloc(l->n ? l->n : 1, sizeof *re);
+
+	for (size_t i = 0; i < l->n; i++)
+		if (l->fifo[i]->retry)
+			re[nre++] = l->fifo[i];
+		else
+			l->fifo[k++] = l->fifo[i];
+	l->n = k;
+	for (size_t i = 0; i < nre; i++) {
+		struct pending *p = re[i];
+		p->retry = false;
+		p->retried = true;
+		send_result_free(&p->s.res);
+		reply_init(&p->s.res.final);
+		memset(&p->f, 0, sizeof p->f);
+		make_room(r, l, p);
+		post(r, l, p);
+		push(l, p);
+	}
+	free(re);
+}
+
+/* The oldest message in flight: its next replies.  Returns false when
+   the session ended. */
+static bool
+advance_at(struct run *r, struct link *l, size_t i)
+{
+	struct pending *p = l->fifo[i];
+	enum flight_step st = session_advance(&l->s, p->fl, i + 1 < l->n &&
+	    l->fifo[i + 1]->fl != NULL, &p->f);
+
+	(void)r;
+	if (st == FLIGHT_AWAITING)
+		return true;
+	if (st == FLIGHT_MORE_ROUNDS) {
+		p->more = true;
+		return true;
+	}
+	bool answered = session_flight_answered(p->fl);
+	land(p, st == FLIGHT_FAILED ? -1 : 0);
+	if (st != FLIGHT_FAILED || l->s.usable)
+		return true;
+	/* A reused session lost before any reply: as send_on. */
+	if (p->f.class == FAIL_IOERR && p->reused && p->a->retry_lost &&
+	    !p->retried && !answered && !any_reply(&p->s.res)) {
+		p->done = false;
+		p->retry = true;
+	}
+	struct failure cause = p->f;
+	lost_from(l, i + 1, &cause);
+	return false;
+}
+
+/* Every message in flight to its outcome, then the further rounds of
+   those that need them, with nothing else in flight. */
+static void
+settle(struct run *r, struct link *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct pending *p = l->fifo[i];
+		while (p->fl != NULL && !p->more)
+			if (!advance_at(r, l, i))
+				break;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		struct pending *p = l->fifo[i];
+		if (!p->more)
+			continue;
+		p->more = false;
+		/* Its own DSN and BODY parameters, not the latest message's. */
+		message_params(r, p->a->entry);
+		land(p, session_flight_rest(&l->s, p->fl, &p->f));
+	}
+	resend(r, l);
+}
+
+/* Advance the oldest message in flight one step. */
+static void
+step(struct run *r, struct link *l)
+{
+	size_t i = 0;
+
+	while (i < l->n && l->fifo[i]->fl == NULL)
+		i++;
+	if (i == l->n)
+		return;
+	if (!advance_at(r, l, i) || l->fifo[i]->more)
+		settle(r, l);
+}
+
+static bool
+in_flight(const struct link *l, size_t *count, size_t *cmds, uint64_t *octets,
+    bool *tail_data)
+{
+	*count = *cmds = 0;
+	*octets = 0;
+	*tail_data = false;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct flight *fl = l->fifo[i]->fl;
+		if (fl == NULL)
+			continue;
+		(*count)++;
+		*cmds += session_flight_commands(fl);
+		*octets += session_flight_octets(fl);
+		*tail_data = session_flight_data_due(fl);
+	}
+	return *count > 0;
+}
+
+/* Read replies until p may go out: within the caps, and never behind a
+   DATA whose data has not gone out yet (it would be taken for data). */
+static void
+make_room(struct run *r, struct link *l, const struct pending *p)
+{
+	size_t count, cmds;
+	uint64_t octets;
+	bool tail_data;
+	size_t want = p->s.recipients->n + 3;
+
+	while (in_flight(l, &count, &cmds, &octets, &tail_data) &&
+	    (tail_data || count >= WINDOW_MESSAGES ||
+	    cmds + want > WINDOW_COMMANDS ||
+	    octets + message_size(&p->m) > WINDOW_OCTETS))
+		step(r, l);
+}
+
+static bool
+can_pipeline(const struct link *l)
+{
+	return l->open && l->s.usable && l->s.caps.esmtp &&
+	    caps_has(&l->s.caps, "PIPELINING");
+}
+
+/* Send p behind what is in flight, or in lock-step when the server does
+   not pipeline. */
+static void
+post(struct run *r, struct link *l, struct pending *p)
+{
+	struct envelope_view env = { p->s.sender, p->s.recipients };
+	size_t count, cmds;
+	uint64_t octets;
+	bool tail_data;
+	bool ahead = in_flight(l, &count, &cmds, &octets, &tail_data);
+
+	/* Replies read since p was prepared may have set another's. */
+	message_params(r, p->a->entry);
+	if (!ahead && link_ready(l, &r->sc, &p->f) < 0) {
+		p->s.at_open = true;
+		land(p, -1);
+		return;
+	}
+	if (!can_pipeline(l)) {
+		land(p, send_on(r, l, p->a, &env, &p->m, &p->s.res,
+		    &p->s.at_open, &p->f));
+		return;
+	}
+	p->reused = l->reused;
+	l->reused = true;
+	int rc = session_post(&l->s, &env, &p->m, &p->s.res, ahead, &p->fl,
+	    &p->f);
+	if (rc == 0 && p->fl != NULL)
+		return;
+	land(p, rc);
+	if (!l->s.usable) {
+		struct failure cause = p->f;
+		lost_from(l, 0, &cause);
+		resend(r, l);
+	}
+}
+
+void
+attempt_submit(struct run *r, struct link *l, struct attempt *a)
+{
+	struct pending *p = xcalloc(1, sizeof *p);
+
+	pending_init(r, a, p, &p->f);
+	if (to_send(p)) {
+		make_room(r, l, p);
+		post(r, l, p);
+	} else
+		p->done = true;
+	push(l, p);
+	report(r, l);
+}
+
+void
+attempt_drain(struct run *r, struct link *l)
+{
+	size_t count, cmds;
+	uint64_t octets;
+	bool tail_data;
+
+	while (in_flight(l, &count, &cmds, &octets, &tail_data))
+		step(r, l);
+	report(r, l);
+	free(l->fifo);
+	l->fifo = NULL;
+	l->n = l->alloc = 0;
 }

@@ -17,6 +17,9 @@
 #include "report.h"
 #include "setup.h"
 
+struct attempt;
+struct pending;
+
 /* A session kept from one message to the next.  Zero it before use;
    link_close ends it. */
 struct link {
@@ -27,6 +30,13 @@ struct link {
 				   for every later message (--flush: the
 				   entries of one destination) */
 	struct failure down;	/* that failure; class FAIL_NONE until then */
+
+	/* attempt_submit: the messages sent and not yet concluded, oldest
+	   first, and who hears of each outcome, in the order submitted. */
+	struct pending **fifo;
+	size_t n, alloc;
+	void (*done)(void *ctx, struct attempt *a, enum fail_class c);
+	void *done_ctx;
 };
 
 /* What the queue did with the message. */
@@ -79,7 +89,22 @@ struct attempt {
 int attempt_send(struct run *r, struct link *l, struct attempt *a,
     struct failure *f);
 
-/* QUIT and close when open. */
+/*
+ * attempt_send for a series of messages over one link, several in flight
+ * at once when the server offers PIPELINING (carrier(1) --batch, --flush):
+ * the next message goes out behind the previous one's data, and each
+ * outcome reaches l->done in the order the attempts were submitted, when
+ * its replies are in.  *a must stay valid until then.  A message whose
+ * transaction could not be answered because the session ended before it
+ * (a 421, a lost connection) is sent once more over a new session when
+ * a->retry_lost, else it fails as not sent (FAIL_TEMP).
+ */
+void attempt_submit(struct run *r, struct link *l, struct attempt *a);
+
+/* Every outcome still to come, then l->done for each. */
+void attempt_drain(struct run *r, struct link *l);
+
+/* QUIT and close when open (after attempt_drain). */
 void link_close(struct link *l);
 
 /* One stderr line per recipient that was refused or not delivered, each

@@ -190,6 +190,25 @@ verdict(enum fail_class c)
 	}
 }
 
+struct verdicts {
+	const struct run *r;
+	enum fail_class worst;
+};
+
+/* One message's outcome, in the order given. */
+static void
+told(void *ctx, struct attempt *a, enum fail_class c)
+{
+	struct verdicts *v = ctx;
+	char *esc = escape_bytes(a->name, strlen(a->name));
+
+	/* With --report=json, stdout is the reports'. */
+	(void)fprintf(v->r->o.report_json ? stderr : stdout, "%s: %s\n",
+	    esc, verdict(c));
+	free(esc);
+	v->worst = fail_worse(v->worst, c);
+}
+
 static int
 read_source(const void *ctx, struct message *m, struct failure *f)
 {
@@ -227,20 +246,19 @@ deliver_batch(struct run *r, struct failure *f)
 	}
 	r->sc.quit_early = false;
 	memset(&l, 0, sizeof l);
+	struct attempt *av = xcalloc(src.n, sizeof *av);
+	struct verdicts v = { r, FAIL_NONE };
+	l.done = told;
+	l.done_ctx = &v;
 	for (size_t i = 0; i < src.n; i++) {
-		struct failure mf;
-		struct attempt a = { .read = read_source, .ctx = &src.v[i],
-		    .name = src.v[i].name, .retry_lost = true };
-		memset(&mf, 0, sizeof mf);
-		enum fail_class c = attempt_send(r, &l, &a, &mf) < 0 ?
-		    mf.class : FAIL_NONE;
-		char *esc = escape_bytes(src.v[i].name, strlen(src.v[i].name));
-		/* With --report=json, stdout is the reports'. */
-		(void)fprintf(r->o.report_json ? stderr : stdout, "%s: %s\n",
-		    esc, verdict(c));
-		free(esc);
-		worst = fail_worse(worst, c);
+		av[i] = (struct attempt){ .read = read_source,
+		    .ctx = &src.v[i], .name = src.v[i].name,
+		    .retry_lost = true };
+		attempt_submit(r, &l, &av[i]);
 	}
+	attempt_drain(r, &l);
+	free(av);
+	worst = v.worst;
 	(void)fflush(stdout);
 	rc = worst == FAIL_NONE ? 0 : fail_reported(f, worst);
 	link_close(&l);

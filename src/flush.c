@@ -117,23 +117,32 @@ read_entry(const void *ctx, struct message *m, struct failure *f)
 	return rc;
 }
 
-static void
-flush_entry(struct flush *fl, struct run *acct, struct link *l,
-    struct queue_entry *e)
-{
-	struct entry_source src = { &fl->q, e->id };
-	struct attempt a = { .read = read_entry, .ctx = &src, .name = e->id,
-	    .queue = &fl->q, .entry = e, .max_age_days = fl->max_age_days };
-	struct failure ef;
+/* One entry in flight: what its attempt reads. */
+struct flushed {
+	struct attempt a;
+	struct entry_source src;
+};
 
-	memset(&ef, 0, sizeof ef);
-	enum fail_class c = attempt_send(acct, l, &a, &ef) < 0 ? ef.class :
-	    FAIL_NONE;
-	entry_line(fl, e, c, c == FAIL_NONE ? "delivered" :
-	    a.fate == FATE_WAITING ? "deferred" : a.fate == FATE_FAILED ?
+/* An entry's outcome, in the order the entries were sent. */
+static void
+flush_told(void *ctx, struct attempt *a, enum fail_class c)
+{
+	entry_line(ctx, a->entry, c, c == FAIL_NONE ? "delivered" :
+	    a->fate == FATE_WAITING ? "deferred" : a->fate == FATE_FAILED ?
 	    "failed" : c == FAIL_PARTIAL ?
 	    "delivered, some recipients refused" : "failed",
-	    a.fate == FATE_WAITING ? a.next : 0);
+	    a->fate == FATE_WAITING ? a->next : 0);
+}
+
+static void
+flush_entry(struct flush *fl, struct run *acct, struct link *l,
+    struct queue_entry *e, struct flushed *x)
+{
+	x->src = (struct entry_source){ &fl->q, e->id };
+	x->a = (struct attempt){ .read = read_entry, .ctx = &x->src,
+	    .name = e->id, .queue = &fl->q, .entry = e,
+	    .max_age_days = fl->max_age_days };
+	attempt_submit(acct, l, &x->a);
 }
 
 /* The session settings for an entry: those stored with it, then this
@@ -167,18 +176,23 @@ flush_route(struct flush *fl, size_t first)
 	l.keep_failure = true;
 	bool ready = entry_setup(&acct, fl, &v[first], &sf) == 0;
 	acct.sc.quit_early = false;
+	l.done = flush_told;
+	l.done_ctx = fl;
+	struct flushed *xv = xcalloc(fl->n, sizeof *xv);
 	for (size_t j = first; j < fl->n; j++) {
 		if (v[j].id[0] == '\0' || fl->waiting[j] ||
 		    !same_route(&v[first], &v[j]))
 			continue;
 		if (ready) {
-			flush_entry(fl, &acct, &l, &v[j]);
+			flush_entry(fl, &acct, &l, &v[j], &xv[j]);
 			continue;
 		}
 		warnx_safe("%s: %s%s%s", v[j].id, sf.what,
 		    sf.detail[0] ? ": " : "", sf.detail);
 		entry_line(fl, &v[j], sf.class, "not sent", 0);
 	}
+	attempt_drain(&acct, &l);
+	free(xv);
 	link_close(&l);
 	setup_free(&acct);
 }

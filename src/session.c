@@ -173,7 +173,9 @@ rset(struct session *s)
 	struct reply r;
 	struct failure ignored;
 
-	if (!s->usable || s->quit_sent)
+	/* A transaction in flight behind this one either ends the state
+	   (the end of data did) or went out behind its own RSET. */
+	if (!s->usable || s->quit_sent || s->behind)
 		return;
 	reply_init(&r);
 	/* A failed RSET changes nothing about the outcome. */
@@ -1222,21 +1224,18 @@ data_lost(struct transaction *x, struct failure *f)
 }
 
 /*
- * Phase 4: the message, and the reply (LMTP: the replies) to its end.
- * With CHUNKING it is one BDAT (already in a pipelined flight); else DATA,
- * its 354, the dot-stuffed data and the final dot.
+ * Phase 4: the message.  With CHUNKING it is one BDAT (already in a
+ * pipelined flight); else DATA, its 354, the dot-stuffed data and the
+ * final dot.  Returns when it went out; its reply is end_of_data's.
  */
 static int
-send_body(struct transaction *x, struct failure *f)
+send_message(struct transaction *x, struct failure *f)
 {
 	struct session *s = x->s;
 
-	if (x->bdat) {
-		if (!x->pipelining && (send_data(s, x->msg, true, f) < 0 ||
-		    flush(s, f) < 0))
-			return -1;
-		return end_of_data(s, x->res, x->idx, x->n, f);
-	}
+	if (x->bdat)
+		return x->pipelining ? 0 : send_data(s, x->msg, true, f) < 0 ?
+		    -1 : flush(s, f);
 	if (!x->pipelining) {
 		queue_cmd(s, "DATA", NULL);
 		if (flush(s, f) < 0)
@@ -1252,7 +1251,16 @@ send_body(struct transaction *x, struct failure *f)
 	pipeline_quit(s, x->pipelining, x->tally->deferred == 0);
 	if (flush(s, f) < 0)
 		return data_lost(x, f);
-	return end_of_data(s, x->res, x->idx, x->n, f);
+	return 0;
+}
+
+/* Phase 4 and the reply (LMTP: the replies) to the end of the data. */
+static int
+send_body(struct transaction *x, struct failure *f)
+{
+	if (send_message(x, f) < 0)
+		return -1;
+	return end_of_data(x->s, x->res, x->idx, x->n, f);
 }
 
 /*
@@ -1260,7 +1268,7 @@ send_body(struct transaction *x, struct failure *f)
  * were read), -1 with *f for a failure that ends the whole attempt.
  */
 static int
-transaction(struct transaction *x, struct failure *f)
+transaction_setup(struct transaction *x, struct failure *f)
 {
 	struct session *s = x->s;
 
@@ -1268,8 +1276,15 @@ transaction(struct transaction *x, struct failure *f)
 	x->bdat = s->caps.esmtp && caps_has(&s->caps, "CHUNKING");
 	x->utf8 = s->cfg->smtputf8 || needs_utf8(x->env,
 	    !caps_has(&s->caps, "SMTPUTF8"));
-	if (transaction_checks(s, x->msg, x->utf8, f) < 0 ||
-	    send_envelope(x, f) < 0)
+	return transaction_checks(s, x->msg, x->utf8, f);
+}
+
+static int
+transaction(struct transaction *x, struct failure *f)
+{
+	struct session *s = x->s;
+
+	if (transaction_setup(x, f) < 0 || send_envelope(x, f) < 0)
 		return -1;
 	if (x->pipelining) {
 		if (send_flight(x, f) < 0 || read_envelope_replies(x, f) < 0)
@@ -1297,6 +1312,30 @@ rcpt_retryable(const struct rcpt_result *r)
 	return !r->accepted && r->code < 500;
 }
 
+/* A result for every recipient, none answered yet. */
+static void
+result_init(struct send_result *res, const struct envelope_view *env)
+{
+	memset(res, 0, sizeof *res);
+	reply_init(&res->final);
+	res->n = env->recipients->n;
+	res->r = xcalloc(res->n, sizeof *res->r);
+	for (size_t i = 0; i < res->n; i++)
+		res->r[i].address = xstrdup(env->recipients->v[i]);
+}
+
+/* The recipients of the next round: those answered 452. */
+static size_t
+next_round(size_t *idx, size_t nidx, const bool *deferred)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < nidx; i++)
+		if (deferred[idx[i]])
+			idx[k++] = idx[i];
+	return k;
+}
+
 /* A round that failed after earlier rounds delivered: its recipients did
    not get the message, which makes the whole a partial success.  Their
    code is the failure's: 0 for a lost connection, which leaves them
@@ -1316,20 +1355,18 @@ round_failed(struct send_result *res, const size_t *idx, size_t n,
 	}
 }
 
-/* One transaction per round: the first for every recipient, each further
-   one for those a server answered 452 after accepting others. */
+/* One transaction per round from round `first` for the recipients
+   idx[0..nidx): the first for every recipient, each further one for those
+   a server answered 452 after accepting others. */
 static int
-send_rounds(struct session *s, const struct envelope_view *env,
-    const struct message *msg, struct send_result *res, struct failure *f)
+rounds(struct session *s, const struct envelope_view *env,
+    const struct message *msg, struct send_result *res, size_t *idx,
+    size_t nidx, bool *deferred, int first, struct failure *f)
 {
-	size_t n = env->recipients->n, nidx = n;
-	size_t *idx = xcalloc(n, sizeof *idx);
-	bool *deferred = xcalloc(n, sizeof *deferred);
+	size_t n = env->recipients->n;
 	int rc = 0;
 
-	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
-	for (int round = 0; nidx > 0 && round < MAX_ROUNDS; round++) {
+	for (int round = first; nidx > 0 && round < MAX_ROUNDS; round++) {
 		struct tally t = { 0, false, 0 };
 		memset(deferred, 0, n * sizeof *deferred);
 		struct transaction x = { .s = s, .env = env, .msg = msg,
@@ -1347,13 +1384,22 @@ send_rounds(struct session *s, const struct envelope_view *env,
 		}
 		if (rc < 0 || t.deferred == 0)
 			break;
-		/* Next round: those answered 452. */
-		size_t k = 0;
-		for (size_t i = 0; i < nidx; i++)
-			if (deferred[idx[i]])
-				idx[k++] = idx[i];
-		nidx = k;
+		nidx = next_round(idx, nidx, deferred);
 	}
+	return rc;
+}
+
+static int
+send_rounds(struct session *s, const struct envelope_view *env,
+    const struct message *msg, struct send_result *res, struct failure *f)
+{
+	size_t n = env->recipients->n;
+	size_t *idx = xcalloc(n, sizeof *idx);
+	bool *deferred = xcalloc(n, sizeof *deferred);
+
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	int rc = rounds(s, env, msg, res, idx, n, deferred, 0, f);
 	free(idx);
 	free(deferred);
 	return rc;
@@ -1382,6 +1428,170 @@ send_outcome(struct send_result *res, struct failure *f)
 		return fail_reported(f, FAIL_PARTIAL);
 	/* The per-recipient lines say it all: no summary line. */
 	return fail_reported(f, temp ? FAIL_TEMP : FAIL_REFUSED);
+}
+
+/* --- transactions in flight across messages (RFC 2920, RFC 3030) --- */
+
+struct flight {
+	struct envelope_view wire;
+	char *sender;
+	struct strlist store;
+	size_t *idx;
+	bool *deferred;
+	struct tally t;
+	struct transaction x;
+	bool rset_first;	/* RSET went ahead of MAIL: its reply first */
+	bool data_sent;		/* DATA: only the reply to its end is due */
+};
+
+void
+session_flight_free(struct flight *fl)
+{
+	if (fl == NULL)
+		return;
+	reply_free(&fl->x.mail);
+	reply_free(&fl->x.data);
+	free(fl->sender);
+	strlist_free(&fl->store);
+	free(fl->idx);
+	free(fl->deferred);
+	free(fl);
+}
+
+/* The flight of one transaction: with CHUNKING behind another, RSET
+   first; then the envelope and the message as BDAT, or DATA. */
+static int
+post_flight(struct flight *fl, bool ahead, struct failure *f)
+{
+	struct transaction *x = &fl->x;
+
+	if (transaction_setup(x, f) < 0)
+		return -1;
+	if (ahead && x->bdat) {
+		queue_cmd(x->s, "RSET", NULL);
+		fl->rset_first = true;
+	}
+	return send_envelope(x, f) < 0 ? -1 : send_flight(x, f);
+}
+
+int
+session_post(struct session *s, const struct envelope_view *env,
+    const struct message *msg, struct send_result *res, bool ahead,
+    struct flight **out, struct failure *f)
+{
+	*out = NULL;
+	if (!s->caps.esmtp || !caps_has(&s->caps, "PIPELINING"))
+		return session_send(s, env, msg, res, f);
+	struct flight *fl = xcalloc(1, sizeof *fl);
+	size_t n = env->recipients->n;
+
+	result_init(res, env);
+	fl->idx = xcalloc(n ? n : 1, sizeof *fl->idx);
+	fl->deferred = xcalloc(n ? n : 1, sizeof *fl->deferred);
+	for (size_t i = 0; i < n; i++)
+		fl->idx[i] = i;
+	reply_init(&fl->x.mail);
+	reply_init(&fl->x.data);
+	if (wire_envelope(s, env, &fl->wire, &fl->sender, &fl->store,
+	    f) < 0) {
+		session_flight_free(fl);
+		return -1;
+	}
+	fl->x = (struct transaction){ .s = s, .env = &fl->wire, .msg = msg,
+	    .res = res, .idx = fl->idx, .n = n, .deferred = fl->deferred,
+	    .tally = &fl->t, .last = true };
+	reply_init(&fl->x.mail);
+	reply_init(&fl->x.data);
+	if (post_flight(fl, ahead, f) < 0) {
+		session_flight_free(fl);
+		return -1;
+	}
+	*out = fl;
+	return 0;
+}
+
+/* The reply to an RSET sent ahead: only a 421 or no reply matters. */
+static int
+rset_reply(struct session *s, struct failure *f)
+{
+	struct reply r;
+	int rc;
+
+	reply_init(&r);
+	rc = read_reply(s, &r, "RSET", false, f);
+	if (rc == 0 && r.code == 421)
+		rc = fail_reply(f, FAIL_TEMP, "RSET", &r);
+	reply_free(&r);
+	return rc;
+}
+
+static enum flight_step
+advance(struct session *s, struct flight *fl, struct failure *f)
+{
+	struct transaction *x = &fl->x;
+
+	if (!fl->data_sent) {
+		if ((fl->rset_first && rset_reply(s, f) < 0) ||
+		    read_envelope_replies(x, f) < 0)
+			return FLIGHT_FAILED;
+		fl->rset_first = false;
+		if (!x->bdat) {
+			if (send_message(x, f) < 0)
+				return FLIGHT_FAILED;
+			fl->data_sent = true;
+			return FLIGHT_AWAITING;
+		}
+	}
+	if (end_of_data(s, x->res, x->idx, x->n, f) < 0)
+		return FLIGHT_FAILED;
+	if (fl->t.deferred > 0)
+		return FLIGHT_MORE_ROUNDS;
+	return send_outcome(x->res, f) < 0 ? FLIGHT_FAILED : FLIGHT_DONE;
+}
+
+enum flight_step
+session_advance(struct session *s, struct flight *fl, bool behind,
+    struct failure *f)
+{
+	s->behind = behind;
+	enum flight_step st = advance(s, fl, f);
+	s->behind = false;
+	return st;
+}
+
+int
+session_flight_rest(struct session *s, struct flight *fl, struct failure *f)
+{
+	size_t k = next_round(fl->idx, fl->x.n, fl->deferred);
+
+	if (rounds(s, &fl->wire, fl->x.msg, fl->x.res, fl->idx, k,
+	    fl->deferred, 1, f) < 0)
+		return -1;
+	return send_outcome(fl->x.res, f);
+}
+
+bool
+session_flight_answered(const struct flight *fl)
+{
+	return fl->x.mail.code != 0;
+}
+
+bool
+session_flight_data_due(const struct flight *fl)
+{
+	return !fl->x.bdat && !fl->data_sent;
+}
+
+uint64_t
+session_flight_octets(const struct flight *fl)
+{
+	return message_size(fl->x.msg);
+}
+
+size_t
+session_flight_commands(const struct flight *fl)
+{
+	return fl->x.n + 3;
 }
 
 /* --- the stepwise transaction (sendmail -bs) --- */
@@ -1484,12 +1694,7 @@ session_send(struct session *s, const struct envelope_view *env,
 	char *sender = NULL;
 	int rc;
 
-	memset(res, 0, sizeof *res);
-	reply_init(&res->final);
-	res->n = env->recipients->n;
-	res->r = xcalloc(res->n, sizeof *res->r);
-	for (size_t i = 0; i < res->n; i++)
-		res->r[i].address = xstrdup(env->recipients->v[i]);
+	result_init(res, env);
 	rc = wire_envelope(s, env, &wire, &sender, &store, f);
 	if (rc == 0)
 		rc = send_rounds(s, &wire, msg, res, f);

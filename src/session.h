@@ -69,6 +69,8 @@ struct session {
 	bool usable;		/* QUIT may be sent */
 	bool bearer_retried;	/* a refused bearer token was replaced */
 	bool quit_sent;
+	bool behind;		/* a transaction is in flight behind the
+				   one whose replies are being read */
 };
 
 /* Open the session: connect, greeting, EHLO/LHLO (HELO fallback),
@@ -115,6 +117,63 @@ struct envelope_view {
  */
 int session_send(struct session *s, const struct envelope_view *env,
     const struct message *msg, struct send_result *res, struct failure *f);
+
+/*
+ * Transactions in flight across messages (RFC 2920; RFC 3030 lets BDAT be
+ * pipelined): session_post sends what may go before any reply, and
+ * session_advance reads the replies of the oldest transaction in flight,
+ * so that a batch keeps several messages on the wire.  Replies are read in
+ * the order the transactions were posted; each keeps its own outcome.
+ */
+struct flight;
+
+/*
+ * Post one transaction behind those in flight (`ahead`: some are): MAIL,
+ * every RCPT and, with CHUNKING, "BDAT n LAST" and the message (preceded
+ * by RSET when another is ahead, so that its outcome cannot leave a
+ * transaction open for this one's MAIL); else DATA.  res is set up for
+ * every recipient.  0 with *out, or -1 with *f (as session_send).  A
+ * server without PIPELINING gets the whole transaction here in lock-step:
+ * then *out is NULL and the return is session_send's.
+ */
+int session_post(struct session *s, const struct envelope_view *env,
+    const struct message *msg, struct send_result *res, bool ahead,
+    struct flight **out, struct failure *f);
+
+enum flight_step {
+	FLIGHT_FAILED = -1,	/* the outcome, *f as session_send's */
+	FLIGHT_DONE = 0,	/* every recipient accepted */
+	FLIGHT_AWAITING = 1,	/* DATA: the data went out, the reply to
+				   its end is still to come; post the next
+				   transaction now, then advance again */
+	FLIGHT_MORE_ROUNDS = 2,	/* 452 "too many recipients": advance every
+				   transaction behind it, then
+				   session_flight_rest */
+};
+
+/* Read the oldest transaction's replies (`behind`: others follow it).
+   After a failure with s->usable false, nothing behind will be answered. */
+enum flight_step session_advance(struct session *s, struct flight *fl,
+    bool behind, struct failure *f);
+
+/* With nothing else in flight: the further rounds in lock-step or
+   pipelined as session_send does; 0, or -1 with *f. */
+int session_flight_rest(struct session *s, struct flight *fl,
+    struct failure *f);
+
+/* Some reply of this transaction was read (beyond an RSET ahead of it). */
+bool session_flight_answered(const struct flight *fl);
+
+/* Octets and commands this transaction puts on the wire (for the caps
+   on what is in flight). */
+uint64_t session_flight_octets(const struct flight *fl);
+size_t session_flight_commands(const struct flight *fl);
+
+/* DATA was posted and its data has not gone out yet: nothing may follow
+   it on the wire before session_advance sent the data. */
+bool session_flight_data_due(const struct flight *fl);
+
+void session_flight_free(struct flight *fl);
 
 /*
  * A stepwise transaction, for a relay that passes each of the server's

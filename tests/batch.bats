@@ -49,6 +49,13 @@ assert_message() {
 	fi
 }
 
+# run_batch4: --batch -t over the files $a $b $c $d, to the fake server,
+# which is then done.
+run_batch4() {
+	run_carrier --batch --message-file "$a" --message-file "$b" --message-file "$c" --message-file "$d" -t
+	fake_done
+}
+
 # connections: how many connections the fake server saw.
 connections() {
 	grep -c '^\*\*\* connection [0-9]* from' "$FAKE_DIR/transcript"
@@ -309,8 +316,7 @@ RCPT TO:<b3@x.test>'
 		data-end 250 2.0.0 Ok: queued | close
 		data-end default
 	EOF
-	run_carrier --batch --message-file "$a" --message-file "$b" --message-file "$c" --message-file "$d" -t
-	fake_done
+	run_batch4
 	assert_status 0
 	assert_equal "$output" "$a: delivered
 $b: delivered
@@ -337,8 +343,7 @@ RCPT TO:<b4@x.test>'
 		MAIL 421 4.3.2 Shutting down | close
 		MAIL default
 	EOF
-	run_carrier --batch --message-file "$a" --message-file "$b" --message-file "$c" --message-file "$d" -t
-	fake_done
+	run_batch4
 	assert_status 75
 	assert_equal "$output" "$a: delivered
 $b: delivered
@@ -358,4 +363,174 @@ $d: delivered"
 	assert_equal "$output" ""
 	assert_stderr_line '^carrier: --batch: no message'
 	refute_connected
+}
+
+# turns: the client's round trips as the fake server counted them.
+turns() {
+	wc -l <"$FAKE_DIR/turns"
+}
+
+@test "pipelining across messages, CHUNKING: 5 messages cost one round trip after EHLO; RSET ahead of each later one" {
+	local a b c d e
+	a=$(mk one r@x.test) b=$(mk two r@x.test) c=$(mk three r@x.test) d=$(mk four r@x.test) e=$(mk five r@x.test)
+	# The first MAIL is answered late: whatever the client pipelines has
+	# arrived by then.
+	fake_start <<-'EOF'
+		capabilities +CHUNKING
+		MAIL sleep 400 | default
+		MAIL default
+	EOF
+	run_carrier --batch --message-file "$a" --message-file "$b" --message-file "$c" --message-file "$d" --message-file "$e" -f s@x.test r@x.test
+	fake_done
+	assert_status 0
+	assert_equal "$output" "$a: delivered
+$b: delivered
+$c: delivered
+$d: delivered
+$e: delivered"
+	assert_equal "$stderr" ""
+	# greeting, EHLO, the five messages, QUIT
+	assert_equal "$(turns)" 4
+	assert_equal "$(grep -c '^MAIL' "$FAKE_DIR/commands")" 5
+	assert_equal "$(grep -c '^RSET' "$FAKE_DIR/commands")" 4
+	assert_equal "$(head -n 4 "$FAKE_DIR/commands" | sed 's/ .*//')" 'EHLO
+MAIL
+RCPT
+BDAT'
+	assert_message 1 "$a"
+	assert_message 5 "$e"
+}
+
+@test "pipelining across messages, PIPELINING alone: each further message costs one round trip (MAIL/RCPT/DATA behind the end of data)" {
+	local a b c d e
+	a=$(mk one r@x.test) b=$(mk two r@x.test) c=$(mk three r@x.test) d=$(mk four r@x.test) e=$(mk five r@x.test)
+	fake_start <<-'EOF'
+		data-end sleep 300 | default
+	EOF
+	run_carrier --batch --message-file "$a" --message-file "$b" --message-file "$c" --message-file "$d" --message-file "$e" -f s@x.test r@x.test
+	fake_done
+	assert_status 0
+	assert_equal "$(printf '%s\n' "$output" | grep -c ': delivered$')" 5
+	# greeting, EHLO, one per message, the last one's end of data, QUIT:
+	# 9 (one message after the other: 13)
+	assert_equal "$(turns)" 9
+	[[ $(grep -c '^RSET' "$FAKE_DIR/commands") -eq 0 ]]
+	assert_message 3 "$c"
+}
+
+@test "pipelining across messages: a refusal in the middle of the flight changes nothing for the others (CHUNKING)" {
+	local a b c d
+	a=$(mk one b1@x.test) b=$(mk two b2@x.test) c=$(mk three b3@x.test) d=$(mk four b4@x.test)
+	fake_start <<-'EOF'
+		capabilities +CHUNKING
+		MAIL sleep 400 | default
+		MAIL default
+		rcpt b2@x.test 550 5.1.1 No such user
+	EOF
+	run_batch4
+	assert_status 67
+	assert_equal "$output" "$a: delivered
+$b: not delivered
+$c: delivered
+$d: delivered"
+	assert_equal "$stderr" "carrier: $b: <b2@x.test>: 550 5.1.1 No such user"
+	assert_equal "$(turns)" 4
+	# The RSET ahead of the third transaction closes the second's (whose
+	# BDAT the server refused: no valid recipients).
+	assert_equal "$(grep -c '^RSET' "$FAKE_DIR/commands")" 3
+	assert_message 3 "$c"
+	assert_message 4 "$d"
+	[[ ! -e $FAKE_DIR/message.5 ]]
+}
+
+@test "pipelining across messages: a 421 in the middle of the flight; the messages behind it go again over a new connection, each delivered once" {
+	local a b c d
+	a=$(mk one b1@x.test) b=$(mk two b2@x.test) c=$(mk three b3@x.test) d=$(mk four b4@x.test)
+	fake_start <<-'EOF'
+		connections 2
+		capabilities +CHUNKING
+		MAIL sleep 400 | default
+		MAIL 421 4.3.2 Shutting down | close
+		MAIL default
+	EOF
+	run_batch4
+	assert_status 75
+	assert_equal "$output" "$a: delivered
+$b: not delivered, try again later
+$c: delivered
+$d: delivered"
+	assert_equal "$stderr" "carrier: $b: MAIL FROM: 421 4.3.2 Shutting down"
+	assert_equal "$(connections)" 2
+	assert_equal "$(sed -n '/^--- connection 2/,$p' "$FAKE_DIR/commands" | grep '^RCPT')" 'RCPT TO:<b3@x.test>
+RCPT TO:<b4@x.test>'
+	# The server records what arrives after its close (messages 2 to 4),
+	# but accepted only the first message there; the second connection
+	# carries the third and the fourth.
+	assert_equal "$(grep -c '^S: 250 2\.0\.0 Ok: queued' "$FAKE_DIR/transcript")" 3
+	assert_message 1 "$a"
+	assert_message 5 "$c"
+	assert_message 6 "$d"
+	[[ ! -e $FAKE_DIR/message.7 ]]
+}
+
+@test "pipelining across messages over LMTP: each recipient's reply in order, a refused one only for its message" {
+	local a b c
+	a=$(mk one b1@x.test) b=$(mk two b2@x.test) c=$(mk three b3@x.test)
+	fake_start <<-'EOF'
+		lmtp
+		data-end sleep 300 | default
+		data-end b2@x.test 452 4.2.2 Mailbox full
+	EOF
+	run_carrier --lmtp --batch --message-file "$a" --message-file "$b" --message-file "$c" -t
+	fake_done
+	assert_status 75
+	assert_equal "$output" "$a: delivered
+$b: not delivered, try again later
+$c: delivered"
+	assert_equal "$stderr" "carrier: $b: <b2@x.test>: 452 4.2.2 Mailbox full"
+	# greeting, LHLO, one per message, the last one's end of data, QUIT
+	assert_equal "$(turns)" 7
+}
+
+@test "pipelining across messages: 452 too many recipients in the flight; the further round follows the messages behind it, each outcome its own" {
+	local a b c
+	a=$(mk one 'b1@x.test, b2@x.test, b3@x.test') b=$(mk two b4@x.test) c=$(mk three b5@x.test)
+	fake_start <<-'EOF'
+		capabilities +CHUNKING
+		MAIL sleep 400 | default
+		MAIL default
+		rcpt b3@x.test 452 4.5.3 Too many recipients
+		rcpt b3@x.test default
+	EOF
+	run_carrier --batch --message-file "$a" --message-file "$b" --message-file "$c" -t
+	fake_done
+	assert_status 0
+	assert_equal "$output" "$a: delivered
+$b: delivered
+$c: delivered"
+	assert_equal "$stderr" ""
+	# The third transaction's RCPT was the last one of the flight; the
+	# further round for b3 comes after it, alone.
+	assert_equal "$(grep '^RCPT' "$FAKE_DIR/commands")" 'RCPT TO:<b1@x.test>
+RCPT TO:<b2@x.test>
+RCPT TO:<b3@x.test>
+RCPT TO:<b4@x.test>
+RCPT TO:<b5@x.test>
+RCPT TO:<b3@x.test>'
+	assert_message 4 "$a"
+}
+
+@test "pipelining across messages: 120 messages with CHUNKING, more than the window holds (100), all delivered in order over one connection" {
+	local i args=()
+	for i in $(seq 120); do args+=(--message-file "$(mk "m$i" r@x.test)"); done
+	fake_start <<-'EOF'
+		capabilities +CHUNKING
+	EOF
+	run_carrier --batch "${args[@]}" -f s@x.test r@x.test
+	fake_done
+	assert_status 0
+	assert_equal "$(grep -c ': delivered$' <<<"$output")" 120
+	assert_equal "$(sed -n '120p' <<<"$output")" "m/m120: delivered"
+	assert_equal "$(connections)" 1
+	assert_message 120 "$M/m120"
 }

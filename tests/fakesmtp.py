@@ -29,6 +29,12 @@ Recordings in DIR, each written (unbuffered) as soon as the bytes arrive:
               (tls started ... sni: NAME, closed (FIN), stalled, client sent
               plaintext instead of a TLS handshake, max-time reached, ...)
   wire        every byte received outside TLS (not the TLS records)
+  turns       one line "turn" each time the server, having sent something,
+              had to read again for the client's next bytes: the client's
+              round trips, the connect counting as the first.  A "sleep"
+              part takes in (outside TLS) what arrived meanwhile, so delay
+              a reply with it and what a client pipelines behind that
+              reply is not counted as a turn of its own
 
 SCENARIO FILE
 -------------
@@ -474,6 +480,7 @@ class Recorder:
         self.commands = self._open('commands')
         self.transcript = self._open('transcript')
         self.wire = self._open('wire')
+        self.turns = self._open('turns')
         self.messages = 0
         self.data = None
 
@@ -575,10 +582,32 @@ class Session:
         self.bdat_open = False
         self.mid = None           # pending mid-data entry (octets, response)
         self.received = 0         # octets of the current message
+        self.answered = True      # sent since the last read (or connect)
 
     # -- I/O --------------------------------------------------------------
 
     def recv(self):
+        if self.answered:
+            self.rec.turns.write(b'turn\n')
+            self.answered = False
+        return self._recv()
+
+    def drain(self):
+        """After a sleep: take in what the client sent meanwhile."""
+        while not self.tls:
+            try:
+                ready, _, _ = select.select([self.sock], [], [], 0)
+            except (OSError, ValueError):
+                return
+            if not ready:
+                return
+            data = self._recv()
+            if not data:
+                return        # EOF: the next recv sees it again
+            self.buf += data
+            self.answered = False
+
+    def _recv(self):
         try:
             data = self.io.recv(65536)
         except ConnectionResetError:
@@ -625,6 +654,7 @@ class Session:
         if not data or self.muted:
             return
         self.rec.lines('S: ', data)
+        self.answered = True
         try:
             if self.drip:
                 for i in range(len(data)):
@@ -724,6 +754,7 @@ class Session:
                 self.rec.event('dripping one byte every %d ms' % part[1])
             elif kind == 'sleep':
                 time.sleep(part[1] / 1000)
+                self.drain()
             elif kind == 'endless':
                 if self.first_code is None:
                     self.first_code = int(part[1])

@@ -1312,3 +1312,61 @@ $scenario"
 	need_strace
 	kill_flush_steps 'data-end 554 5.7.1 No' '?rename,?renameat,?renameat2' fsync '?unlink,?unlinkat'
 }
+
+@test "flush, pipelined across entries: a 421 in the middle of the flight; the entries behind it stay queued (75), only the one answered 2xx leaves" {
+	local r
+	for r in b1 b2 b3; do
+		run --separate-stderr "$CARRIER" --queue-only --queue="$Q" -f a@x.test "$r@x.test" <"$(test_message)"
+		assert_status 0
+	done
+	fake_start <<-'EOF'
+		capabilities +CHUNKING
+		MAIL sleep 400 | default
+		MAIL 421 4.3.2 Shutting down | close
+	EOF
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 75
+	assert_equal "$(grep -c ': delivered$' <<<"$output")" 1
+	assert_equal "$(grep -c ': deferred' <<<"$output")" 2
+	assert_equal "$(grep -c . <<<"$stderr")" 2
+	stderr_has '^carrier: [^ ]+: MAIL FROM: 421 4\.3\.2 Shutting down$'
+	stderr_has '^carrier: [^ ]+: not sent: the session ended before this message was answered \(MAIL FROM: 421 4\.3\.2 Shutting down\)$'
+	# All three went out in one flight; one connection, no new one.
+	assert_equal "$(mails)" 3
+	refute grep -q '^--- connection 2' "$FAKE_DIR/commands"
+	assert_equal "$(count_ids)" 2
+	local first
+	first=$(sed -n 's/^RCPT TO:<\(.*\)>$/\1/p' "$FAKE_DIR/commands" | head -n 1)
+	for id in $(ids); do
+		refute grep -q "$first" "$Q/$id.env"
+	done
+	assert_queue_whole
+}
+
+@test "flush, pipelined across entries: each transaction, and a further round after a 452, carries its own entry's DSN parameters" {
+	run --separate-stderr "$CARRIER" --queue-only --queue="$Q" -f a@x.test -N success -V one b1@x.test c1@x.test <"$(test_message)"
+	assert_status 0
+	sleep 1.1	# the entries are flushed oldest first
+	run --separate-stderr "$CARRIER" --queue-only --queue="$Q" -f a@x.test -N never -V two b2@x.test <"$(test_message)"
+	assert_status 0
+	fake_start <<-'EOF'
+		capabilities +CHUNKING, DSN
+		MAIL sleep 400 | default
+		MAIL default
+		rcpt c1@x.test 452 4.5.3 Too many recipients
+		rcpt c1@x.test default
+	EOF
+	run_carrier --queue="$Q" --flush
+	fake_done
+	assert_status 0
+	assert_equal "$(grep -c ': delivered$' <<<"$output")" 2
+	assert_equal "$(grep '^MAIL\|^RCPT' "$FAKE_DIR/commands" | sed 's/ SIZE=[0-9]*//')" 'MAIL FROM:<a@x.test> ENVID=one
+RCPT TO:<b1@x.test> NOTIFY=SUCCESS
+RCPT TO:<c1@x.test> NOTIFY=SUCCESS
+MAIL FROM:<a@x.test> ENVID=two
+RCPT TO:<b2@x.test> NOTIFY=NEVER
+MAIL FROM:<a@x.test> ENVID=one
+RCPT TO:<c1@x.test> NOTIFY=SUCCESS'
+	assert_equal "$(ids)" ""
+}

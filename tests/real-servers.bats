@@ -499,6 +499,33 @@ closed_port() {
 	assert_output 1
 }
 
+@test "real --batch of 20, pipelined across messages (PIPELINING and CHUNKING): each delivered once, one connection, no improper pipelining in Postfix's log" {
+	local i args=()
+	for i in $(seq 20); do
+		simple_message "$M/p$i.eml" "pipelined $i"
+		args+=(--message-file "$M/p$i.eml")
+	done
+	before=$(postfix_connects)
+	run --separate-stderr plain --batch "${args[@]}" -f sender@example.test "$REAL_ADDR"
+	assert_success
+	assert_equal "$(grep -c ': delivered$' <<<"$output")" 20
+	assert_equal "$stderr" ''
+	realmta_wait_delivery alice 20
+	for i in $(seq 20); do
+		f=$(grep -l "^Subject: pipelined $i\$" "$REAL_MAILDIR_ROOT"/alice/new/*)
+		[ "$(wc -l <<<"$f")" -eq 1 ] || fail "message $i: delivered ${f:-never}"
+	done
+	for i in $(seq 100); do
+		grep -q 'disconnect from .* mail=20 ' "$REAL_POSTFIX_LOG" && break
+		sleep 0.05
+	done
+	assert_equal "$(postfix_connects)" $((before + 1))
+	run grep -c 'disconnect from .* mail=20 rcpt=20 .*bdat=20 ' "$REAL_POSTFIX_LOG"
+	assert_output 1
+	run grep -c 'improper command pipelining' "$REAL_POSTFIX_LOG"
+	assert_output 0
+}
+
 # -------------------------------------------------------------------- queue
 
 @test "real queue: server down: queued (0); --flush later delivers it, queue empty" {
