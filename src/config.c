@@ -508,6 +508,12 @@ apply_from(const struct config *c, const struct config_account *a,
 		if (expand_pct(c, &a->v[CK_FROM], true, &from, f) != 0)
 			return -1;
 	}
+	/* --read-envelope-from: the message's From field decides (msmtp),
+	   unless the account forbids any other sender. */
+	if (o->read_envelope_from && !forced) {
+		free(from);
+		from = NULL;
+	}
 	if (from != NULL && ((o->from == NULL && !o->from_set) || forced)) {
 		free(o->from);
 		o->from = from;

@@ -141,3 +141,21 @@ rc_with_secret() {
 	assert_success
 	assert_line --index 0 "server 127.0.0.1 port $FAKE_PORT"
 }
+
+@test "--read-envelope-from: the message's From decides the envelope sender, not the account's from; -f still wins" {
+	fake_start $'connections 2'
+	local rc m=$BATS_TEST_TMPDIR/m.eml
+	rc=$BATS_TEST_TMPDIR/rc
+	printf 'account default\nhost 127.0.0.1\nport %s\nfrom acct@x.test\n' "$FAKE_PORT" >"$rc"
+	chmod 600 "$rc"
+	printf 'From: Me <me@y.test>\nTo: b@x.test\nSubject: r\n\nbody\n' >"$m"
+	run_c --file="$rc" --helo t.test --read-envelope-from b@x.test <"$m"
+	assert_success
+	run_c --file="$rc" --helo t.test --read-envelope-from -f given@z.test b@x.test <"$m"
+	assert_success
+	fake_wait
+	run fake_commands
+	assert_line --index 1 --regexp '^MAIL FROM:<me@y\.test>'
+	assert_line --regexp '^MAIL FROM:<given@z\.test>'
+	refute_line --partial 'acct@x.test'
+}
