@@ -169,6 +169,21 @@ assert_no_token() {
 	assert_output 600
 }
 
+@test "as sendmail, with no terminal (cron, PHP): the account chosen by -f, its token refreshed and used" {
+	token_start "refresh-token 1//seed"
+	smtp_for ya29.at1
+	configure
+	seed ya29.old 1//seed 30
+	ln -sf "$CARRIER" "$BATS_TEST_TMPDIR/sendmail"
+	run --separate-stderr setsid -w "$BATS_TEST_TMPDIR/sendmail" -i \
+		-f a@x.test b@x.test <"$MSG"
+	assert_success
+	assert_equal "$stderr" ''
+	fake_assert_sent "AUTH XOAUTH2 $(printf 'user=alice\1auth=Bearer ya29.at1\1\1' | base64 -w0)"
+	assert_equal "$(requests)" "refresh ok"
+	assert_no_token ya29.at1 ya29.old 1//seed
+}
+
 @test "a rotated refresh token replaces the old one in the token file" {
 	token_start "refresh-token 1//seed
 refresh rotate"
