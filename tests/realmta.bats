@@ -6,6 +6,9 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 load 'lib/realmta'
 
+# `run --separate-stderr` (realmta logs on stderr; stdout is the result).
+bats_require_minimum_version 1.5.0
+
 PY=/usr/bin/python3
 
 setup_file() {
@@ -351,7 +354,7 @@ mkmsg() {
 	local d=$BATS_TEST_TMPDIR/second w i
 	for i in 1 2; do
 		# In a subshell: the suite's own REAL_* stay as they are.
-		run bash -c 'source "$1/lib/realmta.bash" &&
+		run --separate-stderr bash -c 'source "$1/lib/realmta.bash" &&
 		    realmta_start "$2" && echo "$REAL_DIR $REAL_SMTP_PORT $REAL_LMTP_PORT" &&
 		    "$3" "$4" send plain - - a@example.test "$REAL_ADDR" \
 		        <<<$'"'"'Subject: second\r\n\r\nx\r\n'"'"' >/dev/null &&
