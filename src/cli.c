@@ -332,12 +332,67 @@ store_message_setting(struct cli *st, enum config_key id, const char *name,
 }
 
 /* The parsed value into its field of struct options. */
+/* The options field that a setting of text fills, or NULL. */
+static char **
+text_field(struct options *o, enum config_key id)
+{
+	switch (id) {
+	case CK_SOURCE_IP:
+		return &o->source;
+	case CK_PROXY:
+		return &o->proxy;
+	case CK_PROXY_HOST:
+		return &o->proxy_host;
+	case CK_OAUTH2_PROVIDER:
+		return &o->oauth2.provider;
+	case CK_OAUTH2_CLIENT_ID:
+		return &o->oauth2.client_id;
+	case CK_OAUTH2_AUTHORIZATION_ENDPOINT:
+		return &o->oauth2.authorization_endpoint;
+	case CK_OAUTH2_DEVICE_ENDPOINT:
+		return &o->oauth2.device_endpoint;
+	case CK_OAUTH2_TOKEN_ENDPOINT:
+		return &o->oauth2.token_endpoint;
+	case CK_OAUTH2_SCOPE:
+		return &o->oauth2.scope;
+	case CK_OAUTH2_TOKEN_FILE:
+		return &o->oauth2.token_file;
+	case CK_DOMAIN:
+		return &o->helo;
+	case CK_USER:
+		return &o->user;
+	case CK_TLS_TRUST_FILE:
+		return &o->tls_ca;
+	case CK_TLS_CERT_FILE:
+		return &o->tls_cert;
+	case CK_TLS_KEY_FILE:
+		return &o->tls_key;
+	case CK_TLS_PRIORITIES:
+		return &o->tls_priority;
+	case CK_DSN_NOTIFY:
+		return &o->dsn_notify;
+	case CK_DSN_RETURN:
+		return &o->dsn_return;
+	case CK_LOGFILE:
+		return &o->logfile;
+	case CK_SYSLOG:
+		return &o->syslog_facility;
+	default:
+		return NULL;
+	}
+}
+
 static int
 store_setting(struct cli *st, enum config_key id, const char *name,
     struct setting_value *v, struct failure *f)
 {
 	struct options *o = st->o;
+	char **text = text_field(o, id);
 
+	if (text != NULL) {
+		take_str(text, v);
+		return 0;
+	}
 	switch (id) {
 	case CK_HOST:
 		take_str(&o->host, v);
@@ -346,38 +401,8 @@ store_setting(struct cli *st, enum config_key id, const char *name,
 	case CK_PORT:
 		o->port = (int)v->num;
 		break;
-	case CK_SOURCE_IP:
-		take_str(&o->source, v);
-		break;
-	case CK_PROXY:
-		take_str(&o->proxy, v);
-		break;
-	case CK_PROXY_HOST:
-		take_str(&o->proxy_host, v);
-		break;
 	case CK_PROXY_PORT:
 		o->proxy_port = (int)v->num;
-		break;
-	case CK_OAUTH2_PROVIDER:
-		take_str(&o->oauth2.provider, v);
-		break;
-	case CK_OAUTH2_CLIENT_ID:
-		take_str(&o->oauth2.client_id, v);
-		break;
-	case CK_OAUTH2_AUTHORIZATION_ENDPOINT:
-		take_str(&o->oauth2.authorization_endpoint, v);
-		break;
-	case CK_OAUTH2_DEVICE_ENDPOINT:
-		take_str(&o->oauth2.device_endpoint, v);
-		break;
-	case CK_OAUTH2_TOKEN_ENDPOINT:
-		take_str(&o->oauth2.token_endpoint, v);
-		break;
-	case CK_OAUTH2_SCOPE:
-		take_str(&o->oauth2.scope, v);
-		break;
-	case CK_OAUTH2_TOKEN_FILE:
-		take_str(&o->oauth2.token_file, v);
 		break;
 	case CK_TIMEOUT:
 		/* off: 0, the RFC 5321 limits, as the account's `timeout
@@ -387,17 +412,11 @@ store_setting(struct cli *st, enum config_key id, const char *name,
 	case CK_PROTOCOL:
 		o->lmtp = v->num ? YES : NO;
 		break;
-	case CK_DOMAIN:
-		take_str(&o->helo, v);
-		break;
 	case CK_AUTH:
 		if (v->auth.unsupported != NULL)
 			return fail(f, FAIL_USAGE, 0, name, "%s is not "
 			    "supported by carrier", v->auth.unsupported);
 		o->auth = v->auth;
-		break;
-	case CK_USER:
-		take_str(&o->user, v);
 		break;
 	case CK_ALLOW_PLAINTEXT_AUTH:
 		o->allow_plaintext_auth = v->num != 0;
@@ -407,18 +426,6 @@ store_setting(struct cli *st, enum config_key id, const char *name,
 		break;
 	case CK_REQUIRE_TLS:
 		o->require_tls = v->num != 0;
-		break;
-	case CK_TLS_TRUST_FILE:
-		take_str(&o->tls_ca, v);
-		break;
-	case CK_TLS_CERT_FILE:
-		take_str(&o->tls_cert, v);
-		break;
-	case CK_TLS_KEY_FILE:
-		take_str(&o->tls_key, v);
-		break;
-	case CK_TLS_PRIORITIES:
-		take_str(&o->tls_priority, v);
 		break;
 	case CK_TLS_FINGERPRINT:
 		if (v->num != 0 && v->num != 32)
@@ -432,18 +439,6 @@ store_setting(struct cli *st, enum config_key id, const char *name,
 		break;
 	case CK_REMOVE_BCC_HEADERS:
 		o->keep_bcc = v->num == 0;
-		break;
-	case CK_DSN_NOTIFY:
-		take_str(&o->dsn_notify, v);
-		break;
-	case CK_DSN_RETURN:
-		take_str(&o->dsn_return, v);
-		break;
-	case CK_LOGFILE:
-		take_str(&o->logfile, v);
-		break;
-	case CK_SYSLOG:
-		take_str(&o->syslog_facility, v);
 		break;
 	default:
 		return store_message_setting(st, id, name, v, f);
@@ -462,7 +457,7 @@ sendmail_o(const char *arg, struct options *o, struct failure *f)
 		o->queue_only = o->queue_on = true;
 	/* Every other -oXXX (-oem, -oee, -odi, -odb, ...) means nothing
 	   to a program that delivers at once and reports by exit status;
-	   accepted and ignored, as SPEC 4 says. */
+	   accepted and ignored (carrier(1) SENDMAIL COMPATIBILITY). */
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 
 #include "address.h"
 #include "net.h"
+#include "settings.h"
 #include "socks.h"
 
 struct conn {
@@ -90,29 +91,6 @@ describe_addr(const struct sockaddr *sa, char *out, size_t outlen)
 		(void)snprintf(out, outlen, "?");
 }
 
-/* Split "HOST[:PORT]" or "[V6]:PORT"; returns the host in a new string. */
-static char *
-split_host_port(const char *s, int *port)
-{
-	const char *colon;
-
-	*port = 0;
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (close == NULL)
-			return xstrdup(s);
-		if (close[1] == ':')
-			*port = atoi(close + 2);
-		return xstrndup(s + 1, (size_t)(close - s - 1));
-	}
-	colon = strrchr(s, ':');
-	if (colon != NULL && strchr(s, ':') == colon) {
-		*port = atoi(colon + 1);
-		return xstrndup(s, (size_t)(colon - s));
-	}
-	return xstrdup(s);
-}
-
 static int
 bind_source(int fd, const struct net_target *t, int family,
     struct failure *f)
@@ -120,7 +98,12 @@ bind_source(int fd, const struct net_target *t, int family,
 	struct addrinfo hints = { 0 }, *res = NULL;
 	int port, rc;
 	char portstr[16];
-	char *host = split_host_port(t->source, &port);
+	char *host = NULL;
+
+	/* --source and source_ip were checked by the same parser. */
+	if (!hostport_parse(t->source, &host, &port))
+		return fail(f, FAIL_USAGE, 0, "source address", "'%s' is not "
+		    "HOST[:PORT]", t->source);
 
 	hints.ai_family = family;
 	hints.ai_socktype = SOCK_STREAM;

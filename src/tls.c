@@ -973,9 +973,9 @@ handshake_error(struct tls *t, int r, struct failure *f)
 	set_what(what, sizeof what, "TLS handshake with", t);
 	/*
 	 * A close or reset during the handshake is FAIL_TLS, not FAIL_IOERR:
-	 * no TLS session came up, which is SPEC 3's row 83 ("TLS failure:
-	 * handshake"), and a TLS failure must never look like a transient
-	 * network fault that is retried (THREATS T13, U2).  A reset is
+	 * no TLS session came up, which is exit 83 in carrier(1) ("TLS
+	 * failure: the handshake failed"), and a TLS failure must never look
+	 * like a transient network fault that is retried.  A reset is
 	 * reported as a close: a server that closes without reading all of
 	 * our ClientHello makes the kernel send RST (and on a Unix socket
 	 * ECONNRESET), so the two are the same event here.
