@@ -122,7 +122,8 @@ options_free(struct options *o)
 	    &o->passwordeval, &o->from, &o->file, &o->fullname,
 	    &o->dsn_notify, &o->dsn_return, &o->dsn_envid, &o->body_type,
 	    &o->logfile, &o->syslog_facility, &o->config_file,
-	    &o->config_used, &o->account, &o->maildomain, &o->aliases };
+	    &o->config_used, &o->account, &o->maildomain, &o->aliases,
+	    &o->header_sender };
 
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
 		free(*strs[i]);

@@ -43,25 +43,73 @@ is_pattern(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
+/* A pattern: the local parts as fnmatch(3) has them (case matters, as in
+   msmtp), the domains without regard to case (RFC 5321, section 2.4). */
+static bool
+pattern_matches(const char *pat, const char *addr)
+{
+	const char *pat_at = strrchr(pat, '@'), *addr_at = strrchr(addr, '@');
+
+	if (pat_at == NULL || addr_at == NULL)
+		return fnmatch(pat, addr, 0) == 0;
+	char *pat_local = xstrndup(pat, (size_t)(pat_at - pat));
+	char *addr_local = xstrndup(addr, (size_t)(addr_at - addr));
+	bool ok = fnmatch(pat_local, addr_local, 0) == 0 &&
+	    fnmatch(pat_at + 1, addr_at + 1, FNM_CASEFOLD) == 0;
+
+	free(pat_local);
+	free(addr_local);
+	return ok;
+}
+
+bool
+config_from_matches(const char *from, const char *addr)
+{
+	return is_pattern(from) ? pattern_matches(from, addr) :
+	    strcasecmp(from, addr) == 0;
+}
+
+char *
+config_strip_subaddress(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	const char *plus = strchr(addr, '+');
+
+	/* A local part that begins with '+' has no user to keep. */
+	if (at == NULL || plus == NULL || plus >= at || plus == addr)
+		return NULL;
+	return xasprintf("%.*s%s", (int)(plus - addr), addr, at);
+}
+
+static const struct config_account *
+first_matching(const struct config *c, const char *addr)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct config_value *v = &c->accounts[i].v[CK_FROM];
+
+		if (v->line != 0 && v->str != NULL && v->str[0] != '\0' &&
+		    config_from_matches(v->str, addr))
+			return &c->accounts[i];
+	}
+	return NULL;
+}
+
 const struct config_account *
 config_match_from(const struct config *c, const char *addr)
 {
 	size_t len = strlen(addr);
-	char *bare;
-	const struct config_account *found = NULL;
+	char *bare, *plain;
+	const struct config_account *found;
 
 	if (len >= 2 && addr[0] == '<' && addr[len - 1] == '>')
 		bare = xstrndup(addr + 1, len - 2);
 	else
 		bare = xstrdup(addr);
-	for (size_t i = 0; i < c->n && found == NULL; i++) {
-		const struct config_value *v = &c->accounts[i].v[CK_FROM];
-
-		if (v->line == 0 || v->str == NULL || v->str[0] == '\0')
-			continue;
-		if (is_pattern(v->str) ? fnmatch(v->str, bare, 0) == 0 :
-		    strcasecmp(v->str, bare) == 0)
-			found = &c->accounts[i];
+	/* The whole address first, then without its subaddress. */
+	found = first_matching(c, bare);
+	if (found == NULL && (plain = config_strip_subaddress(bare)) != NULL) {
+		found = first_matching(c, plain);
+		free(plain);
 	}
 	free(bare);
 	return found;
@@ -72,6 +120,7 @@ config_select(const struct config *c, const struct options *o,
     const struct config_account **acc, struct failure *f)
 {
 	const struct config_account *a = NULL;
+	const char *sender = o->from != NULL ? o->from : o->header_sender;
 
 	if (o->account != NULL) {
 		if ((a = config_find(c, o->account)) == NULL) {
@@ -81,7 +130,7 @@ config_select(const struct config *c, const struct options *o,
 			    o->account, c->filename ? c->filename : "(none)");
 			return fail(f, FAIL_CONFIG, 0, what, NULL);
 		}
-	} else if (o->from != NULL && (a = config_match_from(c, o->from)))
+	} else if (sender != NULL && (a = config_match_from(c, sender)))
 		;
 	else if ((a = config_find(c, "default")) != NULL)
 		;

@@ -108,9 +108,22 @@ const struct config_account *config_find(const struct config *c,
     const char *name);
 
 /*
- * The first account (file order) whose `from` matches the address: a
- * `from` holding '*', '?' or '[' is a shell pattern (fnmatch, case
- * matters), any other is compared case-insensitively, as msmtp does.
+ * Does an account's `from` match this envelope address?  A `from` holding
+ * '*', '?' or '[' is a shell pattern: the local parts are compared by
+ * fnmatch(3) (case matters, as in msmtp), the domains without regard to
+ * case (RFC 5321; msmtp 1.8.23 minds the case there too).  Any other
+ * `from` is compared without regard to case, as msmtp does.  Pure.
+ */
+bool config_from_matches(const char *from, const char *addr);
+
+/* addr without its subaddress ("bob+tag@x" -> "bob@x": from the first '+'
+   of the local part to the '@'), malloc'd; NULL when it has none. */
+char *config_strip_subaddress(const char *addr);
+
+/*
+ * The first account (file order) whose `from` matches the address
+ * (config_from_matches), else the first that matches it without its
+ * subaddress, as msmtp does: bob+tag@x picks the account of bob@x.
  * One pair of surrounding angle brackets on addr is ignored.  NULL if none.
  */
 const struct config_account *config_match_from(const struct config *c,
@@ -119,7 +132,8 @@ const struct config_account *config_match_from(const struct config *c,
 /*
  * Choose the account for these options: o->account when set (unknown:
  * FAIL_CONFIG "no account 'X' in FILE"), else the first account whose
- * from matches o->from (when o->from is set, "" included), else the
+ * from matches the envelope sender (config_match_from): o->from, else
+ * o->header_sender (--read-envelope-from), "" included; else the
  * account named "default", else the defaults section (&c->defaults).
  * Returns 0 with *acc set, or -1.
  */

@@ -15,17 +15,16 @@
 static int
 read_message(const void *ctx, struct message *m, struct failure *f)
 {
-	const struct options *o = ctx;
-	struct read_rules rules = { o->sendmail && !o->ignore_dots };
-	int fd = STDIN_FILENO, rc;
+	return setup_read_message(ctx, m, f);
+}
 
-	if (o->file != NULL &&
-	    (fd = open(o->file, O_RDONLY | O_CLOEXEC)) < 0)
-		return fail(f, FAIL_NOINPUT, 0, o->file, "%s", strerror(errno));
-	rc = message_read(m, fd, &rules, f);
-	if (fd != STDIN_FILENO)
-		(void)close(fd);
-	return rc;
+/* The message setup_session read already: the attempt owns it now. */
+static int
+take_early(const void *ctx, struct message *m, struct failure *f)
+{
+	(void)f;
+	*m = *(const struct message *)ctx;
+	return 0;
 }
 
 /* The connection settings the command line itself gave (the
@@ -55,9 +54,12 @@ deliver(struct run *r, int argc, char **argv, struct failure *f)
 		    queue_default_dir();
 		command_line_route(argc, argv, &route);
 	}
-	struct attempt a = { .read = read_message, .ctx = &r->o,
+	struct attempt a = { .read = r->early ? take_early : read_message,
+	    .ctx = r->early ? (const void *)r->early : &r->o,
 	    .queue_dir = dir, .route = &route };
 	int rc = attempt_send(r, &l, &a, f);
+	free(r->early);		/* its buffers went to the attempt */
+	r->early = NULL;
 	link_close(&l);
 	strlist_free(&route);
 	free(dir);

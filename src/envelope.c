@@ -415,6 +415,20 @@ envelope_build(struct mail_envelope *e, const struct options *o,
 }
 
 int
+envelope_header_sender(const struct message *m, char **out,
+    struct failure *f)
+{
+	size_t blocks = headers_count(m->head.data, m->head.len,
+	    "Resent-Date");
+
+	*out = NULL;
+	if (blocks > 1)
+		return 0;	/* envelope_build says why */
+	return header_sender(m, blocks == 1 ? "Resent-Sender" : "Sender",
+	    blocks == 1 ? "Resent-From" : "From", out, f);
+}
+
+int
 envelope_given_sender(const struct options *o, const char *addr,
     const char *fqdn, char **out, struct failure *f)
 {

@@ -27,6 +27,16 @@ struct mail_envelope {
 int envelope_build(struct mail_envelope *e, const struct options *o,
     struct message *m, const char *fqdn, struct failure *f);
 
+/*
+ * The sender envelope_build would take from m's headers when -f gives
+ * none (Sender or From, or their Resent- forms), malloc'd into *out, or
+ * NULL when the headers name none or hold several Resent- blocks.  For
+ * choosing the account by it (--read-envelope-from).  FAIL_DATAERR on an
+ * unparsable field.
+ */
+int envelope_header_sender(const struct message *m, char **out,
+    struct failure *f);
+
 /* Check and add envelope addresses given without a message (no -t). */
 int envelope_check(const char *addr, bool null_ok, struct failure *f);
 

@@ -95,6 +95,8 @@ struct options {
 	char *from;			/* -f; "" is the null sender */
 	bool from_set;
 	bool read_envelope_from;	/* --read-envelope-from: From: */
+	char *header_sender;	/* with it, the message's sender, read
+				   before the account is chosen by it */
 	enum tristate auto_from;	/* --auto-from */
 	enum tristate allow_from_override;	/* --allow-from-override */
 	bool pretend;			/* -P: print, never connect */

@@ -1,9 +1,13 @@
 /* setup.c: options and configuration into a session configuration. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "envelope.h"
 #include "net.h"
 #include "secret.h"
 #include "settings.h"
@@ -234,6 +238,46 @@ setup_proxy(struct run *r, struct failure *f)
 	return 0;
 }
 
+int
+setup_read_message(const struct options *o, struct message *m,
+    struct failure *f)
+{
+	struct read_rules rules = { o->sendmail && !o->ignore_dots };
+	int fd = STDIN_FILENO, rc;
+
+	if (o->file != NULL &&
+	    (fd = open(o->file, O_RDONLY | O_CLOEXEC)) < 0)
+		return fail(f, FAIL_NOINPUT, 0, o->file, "%s", strerror(errno));
+	rc = message_read(m, fd, &rules, f);
+	if (fd != STDIN_FILENO)
+		(void)close(fd);
+	return rc;
+}
+
+/* msmtp's --read-envelope-from: with no account named and no -f, the
+   account is the one whose from matches the message's sender, so the
+   message is read before the configuration is applied.  -t alone does
+   not choose by the headers (msmtp does not either). */
+static int
+read_early(struct run *r, struct failure *f)
+{
+	const struct options *o = &r->o;
+
+	if (o->action != ACT_SEND || o->batch || o->pretend ||
+	    !o->read_envelope_from || o->account != NULL || o->from != NULL)
+		return 0;
+	r->early = xcalloc(1, sizeof *r->early);
+	message_init(r->early);
+	if (setup_read_message(o, r->early, f) < 0)
+		return -1;
+	/* A header that does not parse is envelope_build's to report. */
+	struct failure ignored;
+	if (envelope_header_sender(r->early, &r->o.header_sender,
+	    &ignored) < 0)
+		r->o.header_sender = NULL;
+	return 0;
+}
+
 void
 setup_init(struct run *r)
 {
@@ -247,6 +291,10 @@ setup_free(struct run *r)
 	free(r->proxy_host);
 	free(r->proxy_user);
 	free_secret(r->proxy_password);
+	if (r->early != NULL) {
+		message_free(r->early);
+		free(r->early);
+	}
 	options_free(&r->o);
 	free(r->fqdn);
 	free(r->host);
@@ -325,6 +373,8 @@ setup_session(struct run *r, const char *account, struct failure *f)
 {
 	if (account != NULL && r->o.account == NULL)
 		r->o.account = xstrdup(account);
+	if (read_early(r, f) < 0)
+		return -1;
 	if (config_load(&r->o, f) < 0 || oauth2_check(&r->o, f) < 0)
 		return -1;
 	r->trace.level = r->o.debug;

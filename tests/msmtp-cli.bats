@@ -159,3 +159,60 @@ rc_with_secret() {
 	assert_line --regexp '^MAIL FROM:<given@z\.test>'
 	refute_line --partial 'acct@x.test'
 }
+
+# An msmtprc with three accounts on the fake server, each with its own
+# EHLO name, so the commands show which account was used.
+rc_by_from() {
+	local rc=$BATS_TEST_TMPDIR/rc
+	printf 'defaults\nhost 127.0.0.1\nport %s\naccount work\nfrom *@work.test\ndomain work.helo\naccount other\nfrom bob@other.test\ndomain other.helo\naccount default\nfrom d@d.test\ndomain default.helo\n' "$1" >"$rc"
+	chmod 600 "$rc"
+	echo "$rc"
+}
+
+@test "account by -f: subaddress bob+tag@ picks from bob@, SOMEONE@WORK.TEST matches *@work.test" {
+	fake_start $'connections 3'
+	local rc
+	rc=$(rc_by_from "$FAKE_PORT")
+	printf 'Subject: s\n\nbody\n' >"$BATS_TEST_TMPDIR/m"
+	run_c -C "$rc" -f bob+tag@other.test r@x.test <"$BATS_TEST_TMPDIR/m"
+	assert_success
+	run_c -C "$rc" -f SOMEONE@WORK.TEST r@x.test <"$BATS_TEST_TMPDIR/m"
+	assert_success
+	run_c -C "$rc" -f nobody@else.test r@x.test <"$BATS_TEST_TMPDIR/m"
+	assert_success
+	fake_wait
+	run fake_commands
+	assert_line --index 0 'EHLO other.helo'
+	assert_line --index 1 --regexp '^MAIL FROM:<bob\+tag@other\.test>'
+	assert_line 'EHLO work.helo'
+	assert_line --regexp '^MAIL FROM:<SOMEONE@WORK\.TEST>'
+	assert_line 'EHLO default.helo'
+}
+
+@test "account by the message's sender with --read-envelope-from; -t alone does not choose by From" {
+	fake_start $'connections 3'
+	local rc m=$BATS_TEST_TMPDIR/m
+	rc=$(rc_by_from "$FAKE_PORT")
+	printf 'From: Bob <bob+list@other.test>\nTo: r@x.test\nSubject: s\n\nbody\n' >"$m"
+	run_c -C "$rc" -v --read-envelope-from -t <"$m"
+	assert_success
+	stderr_has '^\* configuration file .*/rc, account other$'
+	run_c -C "$rc" -t <"$m"
+	assert_success
+	run_c -C "$rc" --read-envelope-from -a work r@x.test <"$m"
+	assert_success
+	fake_wait
+	run fake_commands
+	assert_line --index 0 'EHLO other.helo'
+	assert_line --index 1 --regexp '^MAIL FROM:<bob\+list@other\.test>'
+	assert_line 'EHLO default.helo'
+	assert_line 'EHLO work.helo'
+}
+
+@test "--read-envelope-from with a message file that cannot be read: 66 before any connection" {
+	local rc
+	rc=$(rc_by_from "$(closed_port)")
+	run_c -C "$rc" --read-envelope-from --message-file "$BATS_TEST_TMPDIR/none" r@x.test
+	assert_status 66
+	assert_stderr "carrier: $BATS_TEST_TMPDIR/none: No such file or directory"
+}

@@ -470,7 +470,7 @@ test_errors(void)
 
 static const char sel_rc[] =
     "defaults\nport 587\n"
-    "account a\nhost ha\nfrom *@Example.org\n"
+    "account a\nhost ha\nfrom X*@Example.org\n"
     "account b\nhost hb\nfrom bob@example.org\n"
     "account c\nhost hc\nfrom \"[xy]*@ex.net\"\n"
     "account d\nhost hd\nfrom *@ex.net\n"
@@ -509,9 +509,10 @@ test_selection(void)
 	    "plain from matches case-insensitively");
 	CHECK_STR(selected(&c, NULL, "<bob@example.org>"), "b",
 	    "angle brackets ignored");
-	CHECK_STR(selected(&c, NULL, "x@example.org"), "default",
-	    "pattern is case-sensitive (fnmatch, as msmtp)");
-	CHECK_STR(selected(&c, NULL, "x@Example.org"), "a", "pattern matches");
+	CHECK_STR(selected(&c, NULL, "x@Example.org"), "default",
+	    "pattern: the local part is case-sensitive (fnmatch, as msmtp)");
+	CHECK_STR(selected(&c, NULL, "Xy@example.ORG"), "a",
+	    "pattern matches, the domain without regard to case");
 	CHECK_STR(selected(&c, NULL, "y1@ex.net"), "c",
 	    "first matching account wins");
 	CHECK_STR(selected(&c, NULL, "z@ex.net"), "d", "second pattern");
@@ -519,6 +520,56 @@ test_selection(void)
 	    "no match: default");
 	CHECK_STR(selected(&c, NULL, NULL), "default", "no from: default");
 	config_free(&c);
+
+	CHECK(parse("account s\nfrom bob@other.test\n"
+	    "account w\nfrom *@work.test\naccount u\nfrom u*@Pat.test\n"
+	    "account default\nfrom d@d.test\n", &c) == 0,
+	    "subaddress file parses");
+	CHECK_STR(selected(&c, NULL, "bob+tag@other.test"), "s",
+	    "subaddress: bob+tag@ matches from bob@");
+	CHECK_STR(selected(&c, NULL, "bob+a+b@OTHER.test"), "s",
+	    "subaddress from the first '+', domain case ignored");
+	CHECK_STR(selected(&c, NULL, "+tag@other.test"), "default",
+	    "a local part that begins with '+' keeps it");
+	CHECK_STR(selected(&c, NULL, "SOMEONE@WORK.TEST"), "w",
+	    "pattern: the domain without regard to case");
+	CHECK_STR(selected(&c, NULL, "x+t@work.test"), "w",
+	    "pattern: the whole address, subaddress included");
+	CHECK_STR(selected(&c, NULL, "U1@pat.test"), "default",
+	    "pattern: the local part with regard to case");
+	CHECK_STR(selected(&c, NULL, "u1@pat.TEST"), "u",
+	    "pattern: local part matches, domain case ignored");
+	{
+		struct options o;
+		const struct config_account *a = NULL;
+
+		opts_reset(&o);
+		o.header_sender = (char *)"bob+x@other.test";
+		CHECK(config_select(&c, &o, &a, &F) == 0 && a != NULL &&
+		    strcmp(a->name, "s") == 0,
+		    "no -f: the message's sender chooses");
+		o.from = (char *)"q@work.test";
+		CHECK(config_select(&c, &o, &a, &F) == 0 && a != NULL &&
+		    strcmp(a->name, "w") == 0, "-f wins over the message");
+	}
+	config_free(&c);
+
+	CHECK(config_from_matches("a@b.test", "A@B.TEST"),
+	    "plain from: no case anywhere, as msmtp");
+	CHECK(!config_from_matches("a@b.test", "a+x@b.test"),
+	    "plain from: a subaddress is config_match_from's second pass");
+	CHECK(config_from_matches("*", "anything@x"), "bare '*' pattern");
+	CHECK(config_from_matches("[ab]@*.Test", "b@sub.test"),
+	    "bracket pattern, domain wildcard without case");
+	CHECK(config_strip_subaddress("a@b") == NULL, "no subaddress: NULL");
+	CHECK(config_strip_subaddress("a@b+c") == NULL,
+	    "'+' in the domain is no subaddress");
+	{
+		char *p = config_strip_subaddress("a+b+c@d");
+
+		CHECK_STR(p, "a@d", "strip from the first '+'");
+		free(p);
+	}
 
 	CHECK(parse("defaults\nhost hd\naccount a\nhost ha\n", &c) == 0 &&
 	    strcmp(selected(&c, NULL, "x@y"), "(defaults)") == 0,
