@@ -95,6 +95,7 @@ complete -c carrier -f
 complete -c carrier -l host -x -a '(__fish_print_hostnames)' -d 'Server name, address or /unix/socket'
 complete -c carrier -l port -x -a '25 465 587 2003' -d 'TCP port'
 complete -c carrier -l lmtp -d 'Speak LMTP'
+complete -c carrier -l protocol -x -a 'smtp lmtp' -d 'Protocol (LMTP on a Unix socket)'
 complete -c carrier -l helo -x -d 'Name for EHLO/LHLO'
 complete -c carrier -l timeout -x -d 'Limit for every network wait (seconds)'
 complete -c carrier -l source -x -d 'Local address to connect from'

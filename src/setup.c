@@ -124,11 +124,16 @@ needs_secret(const struct options *o)
 
 /* The host and port to connect to: --host and --port as the command line
    and the account left them (HOST:PORT split already), else localhost and
-   the port of the protocol. */
+   the port of the protocol; and the protocol of a socket. */
 static void
 resolve_target(struct run *r)
 {
 	r->host = xstrdup(r->o.host ? r->o.host : "localhost");
+	/* A Unix socket is a local delivery agent's (Dovecot, Cyrus): LMTP
+	   unless --protocol=smtp or the account's `protocol smtp` says so.
+	   Speaking SMTP to one misreads its per-recipient replies. */
+	if (r->o.lmtp == UNSET && r->host[0] == '/')
+		r->o.lmtp = YES;
 	r->port = r->o.port;
 	if (r->port == 0)
 		r->port = r->o.lmtp == YES ? 2003 : r->o.tls == TLS_IMPLICIT ?

@@ -216,3 +216,39 @@ rc_by_from() {
 	assert_status 66
 	assert_stderr "carrier: $BATS_TEST_TMPDIR/none: No such file or directory"
 }
+
+# An LMTP server on a Unix socket that also answers EHLO and HELO, as some
+# do: only the protocol carrier speaks tells LMTP's per-recipient replies.
+lenient_lmtp_socket() {
+	fake_start --unix <<-'EOF2'
+		lmtp
+		EHLO 250 fake.test
+		HELO 250 fake.test
+		data-end bob@x.test 550 5.2.1 mailbox disabled
+	EOF2
+}
+
+@test "a Unix socket path speaks LMTP without --lmtp: one reply per recipient, a refused one is 79" {
+	lenient_lmtp_socket
+	CARRIER_HELO=c.test run_carrier -f a@x.test amy@x.test bob@x.test <"$(test_message)"
+	assert_status 79
+	assert_stderr_line '^carrier: .*bob@x\.test.*550 5\.2\.1 mailbox disabled'
+	fake_wait
+	run fake_commands
+	assert_line --index 0 'LHLO c.test'
+	refute_line --regexp '^EHLO'
+}
+
+@test "a Unix socket with --protocol=smtp, or the account's protocol smtp, speaks EHLO" {
+	lenient_lmtp_socket
+	run_carrier --protocol=smtp -P r@x.test
+	assert_success
+	assert_line 'protocol = smtp'
+	local rc=$BATS_TEST_TMPDIR/rc
+	printf 'account default\nsocket %s\nprotocol smtp\n' "$FAKE_SOCKET" >"$rc"
+	run_c -C "$rc" --helo c.test -f a@x.test amy@x.test <"$(test_message)"
+	assert_success
+	fake_wait
+	run fake_commands
+	assert_line --index 0 'EHLO c.test'
+}
