@@ -699,19 +699,35 @@ read_file(const char *path, bool required, struct buf *b, struct stat *st,
 	return 1;
 }
 
-/* The default files, in order: the user's, then the system's. */
+#define DEFAULT_FILES 5
+
+/*
+ * The default files, in order (NULL where there is no home): carrier's
+ * user file, carrier's system file, then msmtp's as msmtp looks for them
+ * (~/.msmtprc, then $XDG_CONFIG_HOME/msmtp/config or ~/.config/msmtp/config,
+ * then SYSCONFDIR/msmtprc), so that an msmtp user's file works as it is.
+ */
 static void
-default_paths(char **user, char **sys)
+default_paths(char *path[DEFAULT_FILES])
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home;
+	const char *home = home_dir();
+	bool use_xdg = xdg != NULL && xdg[0] == '/';
 
-	*user = NULL;
-	if (xdg != NULL && xdg[0] == '/')
-		*user = xasprintf("%s/carrier/config", xdg);
-	else if ((home = home_dir()) != NULL)
-		*user = xasprintf("%s/.config/carrier/config", home);
-	*sys = xstrdup(SYSCONFDIR "/carrier.conf");
+	for (int i = 0; i < DEFAULT_FILES; i++)
+		path[i] = NULL;
+	if (use_xdg)
+		path[0] = xasprintf("%s/carrier/config", xdg);
+	else if (home != NULL)
+		path[0] = xasprintf("%s/.config/carrier/config", home);
+	path[1] = xstrdup(SYSCONFDIR "/carrier.conf");
+	if (home != NULL)
+		path[2] = xasprintf("%s/.msmtprc", home);
+	if (use_xdg)
+		path[3] = xasprintf("%s/msmtp/config", xdg);
+	else if (home != NULL)
+		path[3] = xasprintf("%s/.config/msmtp/config", home);
+	path[4] = xstrdup(SYSCONFDIR "/msmtprc");
 }
 
 /* Find and read the file.  Returns 1 with *path, *b, *st; 0 when there is
@@ -720,7 +736,7 @@ static int
 find_and_read(const char *explicit, char **path, struct buf *b,
     struct stat *st, struct failure *f)
 {
-	char *cand[2];
+	char *cand[DEFAULT_FILES];
 	int rc = 0;
 
 	*path = NULL;
@@ -730,8 +746,8 @@ find_and_read(const char *explicit, char **path, struct buf *b,
 			*path = xstrdup(explicit);
 		return rc;
 	}
-	default_paths(&cand[0], &cand[1]);
-	for (int i = 0; i < 2 && rc == 0; i++) {
+	default_paths(cand);
+	for (int i = 0; i < DEFAULT_FILES && rc == 0; i++) {
 		if (cand[i] == NULL)
 			continue;
 		rc = read_file(cand[i], false, b, st, f);
@@ -740,8 +756,8 @@ find_and_read(const char *explicit, char **path, struct buf *b,
 			cand[i] = NULL;
 		}
 	}
-	free(cand[0]);
-	free(cand[1]);
+	for (int i = 0; i < DEFAULT_FILES; i++)
+		free(cand[i]);
 	return rc;
 }
 

@@ -168,7 +168,10 @@ int config_apply(const struct config *c, const struct config_account *a,
  * Locate, check, parse and apply the configuration for *o.
  * The file: o->config_file (missing or unreadable: FAIL_CONFIG); else
  * $XDG_CONFIG_HOME/carrier/config (XDG_CONFIG_HOME absolute) or
- * ~/.config/carrier/config; else SYSCONFDIR "/carrier.conf".  A missing
+ * ~/.config/carrier/config; else SYSCONFDIR "/carrier.conf"; else msmtp's
+ * files, as msmtp orders them: ~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config
+ * (or ~/.config/msmtp/config), SYSCONFDIR "/msmtprc".  The first that
+ * exists is the one read, under the same rules as carrier's.  A missing
  * default file is no configuration (returns 0, *o untouched, except that
  * o->account set then fails "no account 'X': no configuration file").
  * Other open/read errors, and files over 1 MiB, are FAIL_CONFIG.

@@ -593,3 +593,55 @@ need_root() {
 	fake_stop
 	refute_connected
 }
+
+# msmtprc_at FILE FROM: an msmtp user file that sends to the fake server.
+msmtprc_at() {
+	write_config "$1" <<-EOF
+		account default
+		host 127.0.0.1
+		port $FAKE_PORT
+		domain client.test
+		from $2
+	EOF
+}
+
+@test "without a carrier file, msmtp's ~/.msmtprc is read first, and -v names it and the account" {
+	fake_start ''
+	msmtprc_at "$HOME/.msmtprc" rc@x.test
+	msmtprc_at "$XDG_CONFIG_HOME/msmtp/config" xdg@x.test
+	run_plain -v b@x.test
+	fake_wait
+	assert_status 0
+	assert_equal "$(printf '%s\n' "$stderr" | head -1)" "* configuration file $HOME/.msmtprc, account default"
+	sent_from rc@x.test
+}
+
+@test "msmtp's \$XDG_CONFIG_HOME/msmtp/config, and ~/.config/msmtp/config without XDG_CONFIG_HOME; a carrier file wins" {
+	fake_start $'connections 3'
+	msmtprc_at "$XDG_CONFIG_HOME/msmtp/config" xdg@x.test
+	msmtprc_at "$HOME/.config/msmtp/config" home@x.test
+	run_plain b@x.test
+	assert_status 0
+	(unset XDG_CONFIG_HOME; run_plain b@x.test; assert_status 0)
+	msmtprc_at "$XDG_CONFIG_HOME/carrier/config" carrier@x.test
+	run_plain b@x.test
+	assert_status 0
+	fake_wait
+	run fake_commands
+	assert_line --index 1 --regexp '^MAIL FROM:<xdg@x\.test>'
+	assert_line --regexp '^MAIL FROM:<home@x\.test>'
+	assert_line --regexp '^MAIL FROM:<carrier@x\.test>'
+}
+
+@test "~/.msmtprc that holds a password and is readable by others: 78, as carrier's own file" {
+	write_config "$HOME/.msmtprc" <<-'EOF'
+		account default
+		host 127.0.0.1
+		user u
+		password secret
+	EOF
+	chmod 644 "$HOME/.msmtprc"
+	run_plain b@x.test
+	assert_status 78
+	assert_stderr "carrier: $HOME/.msmtprc: holds a password, so it must not be readable by others (chmod 600 $HOME/.msmtprc)"
+}
