@@ -374,6 +374,8 @@ text_field(struct options *o, enum config_key id)
 		return &o->dsn_notify;
 	case CK_DSN_RETURN:
 		return &o->dsn_return;
+	case CK_FROM_FULL_NAME:
+		return &o->fullname;
 	case CK_LOGFILE:
 		return &o->logfile;
 	case CK_SYSLOG:

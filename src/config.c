@@ -580,6 +580,7 @@ apply_message(const struct config_account *a, struct options *o)
 		o->keep_bcc = true;
 	fill_str(&o->dsn_notify, a, CK_DSN_NOTIFY);
 	fill_str(&o->dsn_return, a, CK_DSN_RETURN);
+	fill_str(&o->fullname, a, CK_FROM_FULL_NAME);
 	fill_file(&o->aliases, a, CK_ALIASES);
 	if (o->set_from_header == UNSET)
 		o->set_from_header = header_tristate(a, CK_SET_FROM_HEADER);

@@ -115,6 +115,9 @@ const struct setting settings[] = {
 	ROW("undisclosed_recipients", NULL, CK_UNDISCLOSED_RECIPIENTS, ST_BOOL,
 	    "replace To, Cc, Bcc with an empty group"),
 	ROW("aliases", NULL, CK_ALIASES, ST_TEXT, "aliases file"),
+	/* msmtp 1.8.24: the display name of a From carrier writes, as -F. */
+	ROW("from_full_name", NULL, CK_FROM_FULL_NAME, ST_TEXT,
+	    "display name in a From header carrier adds (-F)"),
 	/* output */
 	ROW("logfile", "log", CK_LOGFILE, ST_TEXT, "one line per message"),
 	ROW("logfile_time_format", NULL, CK_LOGFILE_TIME_FORMAT, ST_TEXT,

@@ -252,3 +252,20 @@ lenient_lmtp_socket() {
 	run fake_commands
 	assert_line --index 0 'EHLO c.test'
 }
+
+@test "from_full_name (msmtp 1.8.24): the display name of the From carrier adds, as -F; -F wins" {
+	fake_start $'connections 2'
+	local rc=$BATS_TEST_TMPDIR/rc m=$BATS_TEST_TMPDIR/m
+	printf 'account default\nhost 127.0.0.1\nport %s\ndomain c.test\nfrom a@x.test\nfrom_full_name Jane Doe\n' "$FAKE_PORT" >"$rc"
+	chmod 600 "$rc"
+	printf 'To: b@x.test\nSubject: s\n\nbody\n' >"$m"
+	run_c -C "$rc" b@x.test <"$m"
+	assert_success
+	run_c -C "$rc" -F 'J. D.' b@x.test <"$m"
+	assert_success
+	fake_wait
+	run fake_message 1
+	assert_line --index 0 --regexp '^From: Jane Doe <a@x\.test>'
+	run fake_message 2
+	assert_line --index 0 --regexp '^From: "J\. D\." <a@x\.test>'
+}

@@ -346,6 +346,7 @@ test_every_key(void)
 		{ "syslog local3", CK_SYSLOG, "LOG_LOCAL3", 0 },
 		{ "syslog off", CK_SYSLOG, "", 0 },
 		{ "aliases /etc/aliases", CK_ALIASES, "/etc/aliases", 0 },
+		{ "from_full_name Jane Doe", CK_FROM_FULL_NAME, "Jane Doe", 0 },
 		{ "queue ~/.cache/carrier/queue", CK_QUEUE,
 		    "~/.cache/carrier/queue", 0 },
 		{ "allow_plaintext_auth on", CK_ALLOW_PLAINTEXT_AUTH, "on", 1 },
