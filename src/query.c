@@ -25,6 +25,36 @@ print_reply(const struct reply *rep)
 	} while (p < end);
 }
 
+/* -S keeps the certificate lines the TLS layer shows at -v (subject,
+   issuer, not before, not after, fingerprint) to print them after the
+   capabilities; they still go to the trace. */
+struct cert_lines {
+	struct trace *trace;
+	struct strlist lines;
+};
+
+static void
+keep_cert_line(void *ctx, const char *line)
+{
+	struct cert_lines *c = ctx;
+
+	if (strncmp(line, "TLS certificate ", 16) == 0)
+		strlist_add(&c->lines, line);
+	trace_info(c->trace, line);
+}
+
+/* Escaped as the -v lines are: the names are the server's bytes. */
+static void
+print_cert_lines(const struct strlist *lines)
+{
+	for (size_t i = 0; i < lines->n; i++) {
+		char *esc = escape_bytes(lines->v[i], strlen(lines->v[i]));
+
+		printf("%s\n", esc);
+		free(esc);
+	}
+}
+
 /* --features, --verify, --expn, --noop, --server-help, --command. */
 int
 query(struct run *r, struct failure *f)
@@ -34,8 +64,16 @@ query(struct run *r, struct failure *f)
 	enum fail_class worst = FAIL_NONE, cl;
 	int rc = 0;
 
-	if (session_open(&s, &r->sc, f) < 0)
+	struct cert_lines cert = { &r->trace, { 0 } };
+
+	if (r->o.action == ACT_SERVERINFO) {
+		r->sc.tls_cfg.info = keep_cert_line;
+		r->sc.tls_cfg.info_ctx = &cert;
+	}
+	if (session_open(&s, &r->sc, f) < 0) {
+		strlist_free(&cert.lines);
 		return -1;
+	}
 	reply_init(&rep);
 	if (r->o.action == ACT_FEATURES || r->o.action == ACT_SERVERINFO) {
 		/* -S (msmtp): which server, then what it offers. */
@@ -50,6 +88,7 @@ query(struct run *r, struct failure *f)
 			    esc);
 			free(esc);
 		}
+		print_cert_lines(&cert.lines);
 	} else {
 		struct strlist lines = { 0 };
 		const char *arg = r->o.query_arg;
@@ -88,6 +127,9 @@ query(struct run *r, struct failure *f)
 	(void)fflush(stdout);
 	reply_free(&rep);
 	session_close(&s);
+	strlist_free(&cert.lines);
+	r->sc.tls_cfg.info = trace_info;
+	r->sc.tls_cfg.info_ctx = &r->trace;
 	if (rc == 0 && worst != FAIL_NONE)
 		return fail_reported(f, worst);
 	return rc;

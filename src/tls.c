@@ -431,7 +431,8 @@ info_certificate(struct tls *t, gnutls_x509_crt_t leaf,
 	buf_reset(&t->certinfo);
 	certinfo_add(&t->certinfo, "subject", "%s", subject);
 	certinfo_add(&t->certinfo, "issuer", "%s", issuer);
-	certinfo_add(&t->certinfo, "validity", "%s to %s", from, until);
+	certinfo_add(&t->certinfo, "not before", "%s", from);
+	certinfo_add(&t->certinfo, "not after", "%s", until);
 	certinfo_add(&t->certinfo, "fingerprint", "%s", fps);
 	free(subject);
 	free(issuer);

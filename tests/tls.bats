@@ -995,6 +995,28 @@ python_tls11() {
 		'RCPT TO:<b@x.test>' 'DATA' 'QUIT'
 }
 
+# ---- -S ----
+
+@test "-S with --tls prints the certificate: subject, issuer, not before, not after, SHA-256 fingerprint as --tls-fingerprint takes it" {
+	fake_start 'tls-cert server.pem'
+	run --separate-stderr "$CARRIER" --host localhost --port "$FAKE_PORT" --timeout 5 --helo client.test --tls-ca "$CERTS/ca.pem" --tls -S
+	assert_success
+	assert_line --index 0 "server localhost port $FAKE_PORT STARTTLS"
+	assert_line 'TLS certificate subject: CN=localhost'
+	assert_line 'TLS certificate issuer: CN=carrier test CA'
+	assert_line 'TLS certificate not before: 2020-01-01 00:00 UTC'
+	assert_line 'TLS certificate not after: 2080-01-01 00:00 UTC'
+	local fp
+	fp=$(openssl x509 -in "$CERTS/server.pem" -noout -fingerprint -sha256 | sed 's/^.*=//')
+	assert_line "TLS certificate fingerprint: SHA256:$fp"
+	fake_wait
+	fake_stop
+	# The printed fingerprint pins the server.
+	fake_start 'tls-cert server.pem'
+	run --separate-stderr "$CARRIER" --host localhost --port "$FAKE_PORT" --timeout 5 --helo client.test --tls-fingerprint "SHA256:$fp" --tls -S
+	assert_success
+}
+
 # ---- -v ----
 
 @test "-v shows TLS version, cipher, certificate subject, issuer, validity, fingerprint" {
@@ -1006,7 +1028,8 @@ python_tls11() {
 	assert_line --regexp '^\* TLS cipher suite: TLS_[A-Z0-9_]+$'
 	assert_line '* TLS certificate subject: CN=localhost'
 	assert_line '* TLS certificate issuer: CN=carrier test CA'
-	assert_line '* TLS certificate validity: 2020-01-01 00:00 UTC to 2080-01-01 00:00 UTC'
+	assert_line '* TLS certificate not before: 2020-01-01 00:00 UTC'
+	assert_line '* TLS certificate not after: 2080-01-01 00:00 UTC'
 	assert_line "* TLS certificate fingerprint: $(colon_pin "$SERVER_PIN")"
 	assert_line "* TLS certificate verified for 'localhost'"
 	# The TLS lines come after the 220 and before the second EHLO.
