@@ -970,8 +970,9 @@ test_valid(void)
 	    != NULL, "info: subject");
 	CHECK(strstr(infolog.data, "TLS certificate issuer: CN=carrier test "
 	    "CA\n") != NULL, "info: issuer");
-	CHECK(strstr(infolog.data, "TLS certificate validity: ") != NULL &&
-	    strstr(infolog.data, " UTC to ") != NULL, "info: validity");
+	CHECK(strstr(infolog.data, "TLS certificate not before: ") != NULL &&
+	    strstr(infolog.data, "TLS certificate not after: ") != NULL &&
+	    strstr(infolog.data, " UTC\n") != NULL, "info: validity");
 	(void)snprintf(want, sizeof want, "TLS certificate fingerprint: %s\n",
 	    pin_server);
 	CHECK(strstr(infolog.data, want) != NULL, "info: fingerprint");
