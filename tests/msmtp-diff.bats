@@ -67,32 +67,70 @@ install_files() {
 	done
 }
 
-# run_one PROG ARGS...: PROG with ARGS (@PORT@ and @SOCKET@ replaced by
-# the server's) and $MSG on standard input against a fresh fake server
-# playing $SCEN, started with fake_start $FAKE_OPTS.  Leaves run's status,
-# output and stderr, and FAKE_DIR.
+# settle: waits until the fake server has ended every connection it took
+# (its recordings are complete then), up to 2 s.
+settle() {
+	local i from ended
+	for ((i = 0; i < 200; i++)); do
+		from=$(grep -c '^\*\*\* connection [0-9]* from' "$FAKE_DIR/transcript" || true)
+		ended=$(grep -c '^\*\*\* connection [0-9]* ended' "$FAKE_DIR/transcript" || true)
+		[[ $from == "$ended" ]] && return 0
+		sleep 0.01
+	done
+}
+
+# take DIR: moves what the server recorded since the last take (commands,
+# messages, transcript) into DIR, so each program's share reads as if it
+# had had a server of its own.
+take() {
+	local dir=$1 n=0 f
+	mkdir -p "$dir"
+	tail -n +$((TAKEN_LINES + 1)) "$FAKE_DIR/commands" | { grep -v '^--- connection ' || true; } >"$dir/commands"
+	TAKEN_LINES=$(wc -l <"$FAKE_DIR/commands")
+	tail -n +$((TAKEN_TRANSCRIPT + 1)) "$FAKE_DIR/transcript" >"$dir/transcript"
+	TAKEN_TRANSCRIPT=$(wc -l <"$FAKE_DIR/transcript")
+	while [[ -e $FAKE_DIR/data.$((TAKEN_MSGS + 1)) ]]; do
+		TAKEN_MSGS=$((TAKEN_MSGS + 1)) n=$((n + 1))
+		for f in data message; do
+			[[ -e $FAKE_DIR/$f.$TAKEN_MSGS ]] && cp "$FAKE_DIR/$f.$TAKEN_MSGS" "$dir/$f.$n"
+		done
+	done
+	return 0
+}
+
+# run_one PROG DIR ARGS...: PROG with ARGS (@PORT@ and @SOCKET@ replaced
+# by the server's) and $MSG on standard input; its share of the server's
+# recordings goes to DIR.  Leaves run's status, output and stderr.
 run_one() {
-	local prog=$1
-	shift
-	fake_start "${FAKE_OPTS[@]}" "$SCEN" || return 1
+	local prog=$1 dir=$2
+	shift 2
 	install_files
 	local args=("${@//@PORT@/$FAKE_PORT}")
 	run --separate-stderr "$prog" "${args[@]//@SOCKET@/$FAKE_SOCKET}" <"$MSG"
-	if [[ $status -eq 0 && -s $FAKE_DIR/commands ]]; then
+	settle
+	take "$dir"
+}
+
+# both ARGS...: msmtp ARGS, then carrier ARGS: the same argv, files and
+# message, one after the other against one fake server playing $SCEN for
+# two connections (started with fake_start $FAKE_OPTS).  Sets M_STATUS,
+# M_OUT, M_ERR, M_DIR and C_STATUS, C_OUT, C_ERR, C_DIR.
+both() {
+	fake_start "${FAKE_OPTS[@]}" "connections 2
+$SCEN" || return 1
+	TAKEN_LINES=0 TAKEN_TRANSCRIPT=0 TAKEN_MSGS=0
+	M_DIR=$(mktemp -d "$BATS_TEST_TMPDIR/msmtp.XXXXXX")
+	C_DIR=$(mktemp -d "$BATS_TEST_TMPDIR/carrier.XXXXXX")
+	run_one "$MSMTP" "$M_DIR" "$@"
+	M_STATUS=$status M_OUT=$output M_ERR=$stderr
+	run_one "$CARRIER" "$C_DIR" "$@"
+	C_STATUS=$status C_OUT=$output C_ERR=$stderr
+	# Both connected: the server must have played its part without error.
+	if [[ $(grep -c '^\*\*\* connection [0-9]* ended' "$FAKE_DIR/transcript" || true) == 2 ]]; then
 		fake_wait 5 || return 1
 	else
 		fake_stop
 	fi
-}
-
-# both ARGS...: msmtp ARGS, then carrier ARGS: same argv, same files,
-# same message, each against its own server with $SCEN.  Sets M_STATUS,
-# M_ERR, M_OUT, M_DIR and C_STATUS, C_ERR, C_OUT, C_DIR.
-both() {
-	run_one "$MSMTP" "$@" || return 1
-	M_STATUS=$status M_OUT=$output M_ERR=$stderr M_DIR=$FAKE_DIR
-	run_one "$CARRIER" "$@" || return 1
-	C_STATUS=$status C_OUT=$output C_ERR=$stderr C_DIR=$FAKE_DIR
 	# Shown when the case fails.
 	printf '%s exit %s: %s\n' msmtp "$M_STATUS" "$M_ERR" carrier "$C_STATUS" "$C_ERR"
 }
@@ -747,7 +785,7 @@ aliases $BATS_TEST_TMPDIR/aliases"
 	sent_in "$C_DIR" 'MAIL FROM:<ann@x.test> BODY=8BITMIME'
 }
 
-@test "bytes: a bare CR becomes CRLF in carrier only (COMING FROM MSMTP: bare CR and LF sent as CRLF)" {
+@test "bytes: a bare CR becomes CRLF in carrier only (COMING FROM MSMTP: a bare CR sent as CRLF)" {
 	printf 'From: Ann <ann@x.test>\nTo: bob@y.test\nDate: Thu, 01 Jan 2015 00:00:00 +0000\nMessage-ID: <m1@x.test>\n\nx\ry\n' >"$MSG"
 	rc <<<$'account default\nfrom ann@x.test'
 	both -C "$RC" bob@y.test
