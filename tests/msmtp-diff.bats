@@ -54,6 +54,45 @@ rc() {
 	} | file "${1:-$RC}"
 }
 
+# plain_rc: the msmtprc of most cases, a default account sending as
+# ann@x.test.
+plain_rc() {
+	rc <<<$'account default\nfrom ann@x.test'
+}
+
+# agree ARGS...: with plain_rc, both ARGS, and the same success.
+# agree_fail ARGS...: the same failure.
+agree() {
+	plain_rc
+	both "$@"
+	same
+}
+agree_fail() {
+	plain_rc
+	both "$@"
+	same_fail
+}
+
+# auth_rc LINES: a server offering AUTH PLAIN LOGIN for u/s3cret, and
+# plain_rc's account with LINES added.
+auth_rc() {
+	SCEN=$AUTHSCEN
+	rc <<<"account default
+from ann@x.test
+$1"
+}
+
+# send_alike: both -C $RC bob@y.test, the same success.
+# fail_alike: the same failure.
+send_alike() {
+	both -C "$RC" bob@y.test
+	same
+}
+fail_alike() {
+	both -C "$RC" bob@y.test
+	same_fail
+}
+
 # install_files: the files of file/rc for the current fake server.
 install_files() {
 	local t p
@@ -148,7 +187,7 @@ commands_of() {
 # session with QUIT, msmtp closes the connection).
 session_of() {
 	commands_of "$1" | sed -e :a -e '$!{N;ba' -e '}' \
-		-e 's/\(\nRSET\)\{0,1\}\nQUIT$//'
+		-e 's/\(\nRSET\)\{0,1\}\nQUIT$//; s/^QUIT$//'
 }
 
 # message_of DIR [N]: message N as received, with the values of Date and
@@ -243,6 +282,16 @@ capabilities PIPELINING, 8BITMIME"
 	return 0
 }
 
+# tls_rc on|off: plain_rc's account with TLS on, tls_starttls on or off,
+# trusting the test CA.
+tls_rc() {
+	rc <<<"account default
+from ann@x.test
+tls on
+tls_starttls $1
+tls_trust_file $CERTS/ca.pem"
+}
+
 # ---- the command line, option by option ----
 
 @test "--host --port --domain -f: the same session and bytes" {
@@ -256,15 +305,11 @@ capabilities PIPELINING, 8BITMIME"
 }
 
 @test "-C RC: host, port, domain and from of the default account" {
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" bob@y.test
-	same
+	agree -C "$RC" bob@y.test
 }
 
 @test "--file=RC is -C" {
-	rc <<<$'account default\nfrom ann@x.test'
-	both --file="$RC" bob@y.test
-	same
+	agree --file="$RC" bob@y.test
 }
 
 @test "-a ACCOUNT picks the account" {
@@ -282,8 +327,7 @@ capabilities PIPELINING, 8BITMIME"
 @test "account default : work inherits, then overrides" {
 	rc <<<$'account work\nfrom work@w.test\ndomain work.test\naccount default : work\ndsn_notify failure'
 	SCEN+=$'\ncapabilities +DSN'
-	both -C "$RC" bob@y.test
-	same
+	send_alike
 }
 
 @test "an account inheriting two others, the later one winning" {
@@ -302,16 +346,12 @@ capabilities PIPELINING, 8BITMIME"
 }
 
 @test "--protocol=smtp" {
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --protocol=smtp bob@y.test
-	same
+	agree -C "$RC" --protocol=smtp bob@y.test
 }
 
 @test "--protocol=lmtp: LHLO and per-recipient replies" {
 	SCEN+=$'\nlmtp\ndata-end bob@y.test 250 ok\ndata-end carol@y.test 250 ok'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --protocol=lmtp bob@y.test carol@y.test
-	same
+	agree -C "$RC" --protocol=lmtp bob@y.test carol@y.test
 }
 
 @test "LMTP: a recipient refused after the data fails both" {
@@ -329,14 +369,11 @@ capabilities PIPELINING, 8BITMIME"
 
 @test "--auth=plain --user --passwordeval: the same AUTH PLAIN line" {
 	SCEN=$AUTHSCEN
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --auth=plain --user=u --passwordeval='echo s3cret' bob@y.test
-	same
+	agree -C "$RC" --auth=plain --user=u --passwordeval='echo s3cret' bob@y.test
 }
 
 @test "--auth=login: the same AUTH LOGIN exchange, carrier's user name as initial response (COMING FROM MSMTP: AUTH LOGIN initial response)" {
-	SCEN=$AUTHSCEN
-	rc <<<$'account default\nfrom ann@x.test'
+	auth_rc ''
 	both -C "$RC" --auth=login --user=u --passwordeval='echo s3cret' bob@y.test
 	same
 	sent_in "$M_DIR" 'AUTH LOGIN'
@@ -344,74 +381,52 @@ capabilities PIPELINING, 8BITMIME"
 }
 
 @test "auth plain with password in the file" {
-	SCEN=$AUTHSCEN
-	rc <<<$'account default\nfrom ann@x.test\nauth plain\nuser u\npassword s3cret'
-	both -C "$RC" bob@y.test
-	same
+	auth_rc $'auth plain\nuser u\npassword s3cret'
+	send_alike
 }
 
 @test "passwordeval in the file, auth login" {
-	SCEN=$AUTHSCEN
-	rc <<<$'account default\nfrom ann@x.test\nauth login\nuser u\npasswordeval printf %s s3cret'
-	both -C "$RC" bob@y.test
-	same
+	auth_rc $'auth login\nuser u\npasswordeval printf %s s3cret'
+	send_alike
 }
 
 @test "a wrong password: both fail at AUTH, no MAIL" {
-	SCEN=$AUTHSCEN
-	rc <<<$'account default\nfrom ann@x.test\nauth plain\nuser u\npassword wrong'
-	both -C "$RC" bob@y.test
-	same_fail
+	auth_rc $'auth plain\nuser u\npassword wrong'
+	fail_alike
 }
 
 @test "--auth=off: no AUTH although the account asks" {
-	SCEN=$AUTHSCEN
-	rc <<<$'account default\nfrom ann@x.test\nauth plain\nuser u\npassword s3cret'
+	auth_rc $'auth plain\nuser u\npassword s3cret'
 	both -C "$RC" --auth=off bob@y.test
 	same
 }
 
 @test "--user= unsets the user: no AUTH" {
-	SCEN=$AUTHSCEN
-	rc <<<$'account default\nfrom ann@x.test\nauth plain\nuser u\npassword s3cret'
+	auth_rc $'auth plain\nuser u\npassword s3cret'
 	both -C "$RC" --auth=off --user= bob@y.test
 	same
 }
 
 @test "--tls --tls-trust-file: STARTTLS, EHLO again, the same session" {
 	tls_scen
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --tls --tls-trust-file="$CERTS/ca.pem" bob@y.test
-	same
+	agree -C "$RC" --tls --tls-trust-file="$CERTS/ca.pem" bob@y.test
 }
 
 @test "--tls=on --tls-starttls=on in the file's words" {
 	tls_scen
-	rc <<<"account default
-from ann@x.test
-tls on
-tls_starttls on
-tls_trust_file $CERTS/ca.pem"
-	both -C "$RC" bob@y.test
-	same
+	tls_rc on
+	send_alike
 }
 
 @test "--tls --tls-starttls=off: implicit TLS" {
 	tls_scen implicit
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --tls --tls-starttls=off --tls-trust-file="$CERTS/ca.pem" bob@y.test
-	same
+	agree -C "$RC" --tls --tls-starttls=off --tls-trust-file="$CERTS/ca.pem" bob@y.test
 }
 
 @test "tls_starttls off in the account: implicit TLS" {
 	tls_scen implicit
-	rc <<<"account default
-from ann@x.test
-tls on
-tls_starttls off
-tls_trust_file $CERTS/ca.pem"
-	both -C "$RC" bob@y.test
-	same
+	tls_rc off
+	send_alike
 }
 
 @test "--tls with AUTH PLAIN after STARTTLS" {
@@ -425,15 +440,13 @@ tls_trust_file $CERTS/ca.pem"
 @test "--tls-certcheck=off: an untrusted certificate accepted by both" {
 	tls_scen
 	SCEN=${SCEN/server.pem/selfsigned.pem}
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --tls --tls-certcheck=off bob@y.test
-	same
+	agree -C "$RC" --tls --tls-certcheck=off bob@y.test
 }
 
 @test "an untrusted certificate: both fail after STARTTLS, nothing sent" {
 	tls_scen
 	SCEN=${SCEN/server.pem/selfsigned.pem}
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" --tls --tls-trust-file="$CERTS/ca.pem" bob@y.test
 	same_outcome
 	refute_mail "$M_DIR"
@@ -445,15 +458,13 @@ tls_trust_file $CERTS/ca.pem"
 	local fp
 	fp=$(certtool --fingerprint --hash=sha256 --infile="$CERTS/server.pem" 2>/dev/null |
 		sed 's/../&:/g; s/:$//' | tr a-f A-F)
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --tls --tls-fingerprint="$fp" bob@y.test
-	same
+	agree -C "$RC" --tls --tls-fingerprint="$fp" bob@y.test
 }
 
 @test "--tls-key-file and --tls-cert-file: a client certificate" {
 	tls_scen
 	SCEN+=$'\ntls-client-ca client-ca.pem'
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" --tls --tls-trust-file="$CERTS/ca.pem" \
 		--tls-key-file="$CERTS/client-key.pem" --tls-cert-file="$CERTS/client.pem" bob@y.test
 	same
@@ -461,7 +472,7 @@ tls_trust_file $CERTS/ca.pem"
 
 @test "--tls-priorities=NORMAL:-VERS-TLS1.3" {
 	tls_scen
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" --tls --tls-trust-file="$CERTS/ca.pem" --tls-priorities=NORMAL:-VERS-TLS1.3 bob@y.test
 	same
 	run grep -c 'tls started: TLSv1.2' "$M_DIR/transcript" "$C_DIR/transcript"
@@ -471,14 +482,12 @@ $C_DIR/transcript:1"
 
 @test "--tls-host-override=localhost: the name checked and sent as SNI" {
 	tls_scen
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --tls --tls-trust-file="$CERTS/ca.pem" --tls-host-override=localhost bob@y.test
-	same
+	agree -C "$RC" --tls --tls-trust-file="$CERTS/ca.pem" --tls-host-override=localhost bob@y.test
 }
 
 @test "--tls-min-dh-prime-bits: refused by carrier (COMING FROM MSMTP: tls_min_dh_prime_bits refused)" {
 	tls_scen
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" --tls --tls-trust-file="$CERTS/ca.pem" --tls-min-dh-prime-bits=2048 bob@y.test
 	assert_equal "$M_STATUS" 0
 	assert_equal "$C_STATUS" 64
@@ -490,16 +499,12 @@ $C_DIR/transcript:1"
 
 @test "--dsn-notify and --dsn-return: the same NOTIFY= and RET=" {
 	SCEN+=$'\ncapabilities +DSN'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --dsn-notify=success,failure --dsn-return=hdrs bob@y.test
-	same
+	agree -C "$RC" --dsn-notify=success,failure --dsn-return=hdrs bob@y.test
 }
 
 @test "-N never -R full (sendmail's forms)" {
 	SCEN+=$'\ncapabilities +DSN'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -N never -R full bob@y.test
-	same
+	agree -C "$RC" -N never -R full bob@y.test
 }
 
 @test "-N failure,delay and --dsn-notify=off: the file's dsn settings unset" {
@@ -512,7 +517,7 @@ $C_DIR/transcript:1"
 }
 
 @test "DSN asked of a server without DSN: msmtp fails, carrier warns and sends without it (COMING FROM MSMTP: DSN not offered)" {
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" -N success bob@y.test
 	assert_equal "$(outcome "$M_STATUS") $(outcome "$C_STATUS")" 'failure success'
 	refute_mail "$M_DIR"
@@ -522,15 +527,13 @@ $C_DIR/transcript:1"
 }
 
 @test "--set-from-header=on with -F: From replaced with the name" {
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --set-from-header=on -F 'Ann Example' bob@y.test
-	same
+	agree -C "$RC" --set-from-header=on -F 'Ann Example' bob@y.test
 }
 
 @test "--set-from-header=on on a message without From: carrier's From has angle brackets (COMING FROM MSMTP: From: <address>)" {
 	message 'To: bob@y.test' 'Subject: hi' 'Date: Thu, 01 Jan 2015 00:00:00 +0000' \
 		'Message-ID: <m1@x.test>' '' 'Hello.'
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" --set-from-header=on bob@y.test
 	same_commands
 	same_outcome
@@ -540,14 +543,12 @@ $C_DIR/transcript:1"
 
 @test "--set-from-header=off --set-date-header=off --set-msgid-header=off: nothing added" {
 	message 'To: bob@y.test' 'Subject: hi' '' 'Hello.'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --set-from-header=off --set-date-header=off --set-msgid-header=off bob@y.test
-	same
+	agree -C "$RC" --set-from-header=off --set-date-header=off --set-msgid-header=off bob@y.test
 }
 
 @test "message without Date, Message-ID, From: msmtp adds all three, carrier none (COMING FROM MSMTP: native form adds no Date, Message-ID or From)" {
 	message 'To: bob@y.test' 'Subject: hi' '' 'Hello.'
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" bob@y.test
 	same_commands
 	same_outcome
@@ -561,21 +562,17 @@ $C_DIR/transcript:1"
 
 @test "--set-date-header=auto --set-msgid-header=auto: added by both" {
 	message 'From: Ann <ann@x.test>' 'To: bob@y.test' 'Subject: hi' '' 'Hello.'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --set-date-header=auto --set-msgid-header=auto bob@y.test
-	same
+	agree -C "$RC" --set-date-header=auto --set-msgid-header=auto bob@y.test
 }
 
 @test "--remove-bcc-headers with -t: Bcc gone, its address a recipient" {
 	message 'From: Ann <ann@x.test>' 'To: bob@y.test' 'Cc: carol@y.test' 'Bcc: dan@y.test' \
 		'Subject: hi' 'Date: Thu, 01 Jan 2015 00:00:00 +0000' 'Message-ID: <m1@x.test>' '' 'Hello.'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -t --remove-bcc-headers
-	same
+	agree -C "$RC" -t --remove-bcc-headers
 }
 
 @test "-t and the same address on the command line: carrier sends one RCPT (COMING FROM MSMTP: each recipient once)" {
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" -t bob@y.test
 	same_message
 	same_outcome
@@ -587,21 +584,17 @@ $C_DIR/commands:1"
 @test "--remove-bcc-headers=off: Bcc kept" {
 	message 'From: Ann <ann@x.test>' 'To: bob@y.test' 'Bcc: dan@y.test' \
 		'Subject: hi' 'Date: Thu, 01 Jan 2015 00:00:00 +0000' 'Message-ID: <m1@x.test>' '' 'Hello.'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -t --remove-bcc-headers=off
-	same
+	agree -C "$RC" -t --remove-bcc-headers=off
 }
 
 @test "--undisclosed-recipients: To/Cc/Bcc replaced" {
 	message 'From: Ann <ann@x.test>' 'To: bob@y.test' 'Cc: carol@y.test' \
 		'Subject: hi' 'Date: Thu, 01 Jan 2015 00:00:00 +0000' 'Message-ID: <m1@x.test>' '' 'Hello.'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -t --undisclosed-recipients
-	same
+	agree -C "$RC" -t --undisclosed-recipients
 }
 
 @test "--logfile=FILE and -X FILE: both log, the same session" {
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	local log=$BATS_TEST_TMPDIR/log
 	both -C "$RC" --logfile="$log" bob@y.test
 	same
@@ -611,7 +604,7 @@ $C_DIR/commands:1"
 }
 
 @test "--syslog=off and --syslog: the same session" {
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" --syslog=off bob@y.test
 	same
 	both -C "$RC" --syslog=LOG_MAIL bob@y.test
@@ -620,7 +613,7 @@ $C_DIR/commands:1"
 
 @test "--aliases=FILE: a local name expanded to its addresses" {
 	file "$BATS_TEST_TMPDIR/aliases" <<<$'# team\nteam: bob@y.test, carol@y.test\ndefault: dan@y.test'
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" --aliases="$BATS_TEST_TMPDIR/aliases" team frank@y.test
 	same_sorted
 	both -C "$RC" --aliases="$BATS_TEST_TMPDIR/aliases" eve
@@ -629,7 +622,7 @@ $C_DIR/commands:1"
 
 @test "aliases: a name after a list alias takes the default alias in carrier only (COMING FROM MSMTP: the default alias)" {
 	file "$BATS_TEST_TMPDIR/aliases" <<<$'team: bob@y.test, carol@y.test\ndefault: dan@y.test'
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" --aliases="$BATS_TEST_TMPDIR/aliases" team eve
 	same_message
 	same_outcome
@@ -656,8 +649,7 @@ aliases $BATS_TEST_TMPDIR/aliases"
 
 @test "--maildomain alone with from %U@ substitution" {
 	rc <<<$'account default\nfrom %U@x.test'
-	both -C "$RC" bob@y.test
-	same
+	send_alike
 }
 
 @test "-f overrides the account's from" {
@@ -669,9 +661,7 @@ aliases $BATS_TEST_TMPDIR/aliases"
 @test "-F NAME with a message without From" {
 	message 'To: bob@y.test' 'Subject: hi' 'Date: Thu, 01 Jan 2015 00:00:00 +0000' \
 		'Message-ID: <m1@x.test>' '' 'Hello.'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -F 'Ann Example' bob@y.test
-	same
+	agree -C "$RC" -F 'Ann Example' bob@y.test
 }
 
 @test "--read-envelope-from: the sender from the message's From" {
@@ -684,25 +674,19 @@ aliases $BATS_TEST_TMPDIR/aliases"
 	message 'From: Ann <ann@x.test>' 'To: Bob <bob@y.test>, carol@y.test' 'Cc: "Dan, D." <dan@y.test>' \
 		'Bcc: eve@y.test' 'Subject: hi' 'Date: Thu, 01 Jan 2015 00:00:00 +0000' \
 		'Message-ID: <m1@x.test>' '' 'Hello.'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -t
-	same
+	agree -C "$RC" -t
 }
 
 @test "--read-recipients with an extra recipient on the command line" {
 	message 'From: Ann <ann@x.test>' 'To: bob@y.test' 'Subject: hi' \
 		'Date: Thu, 01 Jan 2015 00:00:00 +0000' 'Message-ID: <m1@x.test>' '' 'Hello.'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --read-recipients frank@y.test
-	same
+	agree -C "$RC" --read-recipients frank@y.test
 }
 
 @test "-t with folded To and a group" {
 	message 'From: Ann <ann@x.test>' 'To: team: bob@y.test,' ' carol@y.test;' 'Cc: undisclosed-recipients:;' \
 		'Subject: hi' 'Date: Thu, 01 Jan 2015 00:00:00 +0000' 'Message-ID: <m1@x.test>' '' 'Hello.'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -t
-	same
+	agree -C "$RC" -t
 }
 
 @test "-t --read-envelope-from: envelope entirely from the message" {
@@ -716,7 +700,7 @@ aliases $BATS_TEST_TMPDIR/aliases"
 # ---- sendmail's flags ----
 
 @test "sendmail flags -oi -i -odi -oem -bm -v: accepted, the same session" {
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" -oi -odi -oem -bm bob@y.test
 	same
 	both -C "$RC" -i -v bob@y.test
@@ -724,27 +708,21 @@ aliases $BATS_TEST_TMPDIR/aliases"
 }
 
 @test "-d: as -v, the same session" {
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -d bob@y.test
-	same
+	agree -C "$RC" -d bob@y.test
 }
 
 @test "-oi: a line with a lone dot is message text" {
 	message 'From: Ann <ann@x.test>' 'To: bob@y.test' 'Subject: hi' \
 		'Date: Thu, 01 Jan 2015 00:00:00 +0000' 'Message-ID: <m1@x.test>' '' 'a' '.' 'b' '.dot'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -oi bob@y.test
-	same
+	agree -C "$RC" -oi bob@y.test
 }
 
 @test "ignored sendmail flags -G -h -L -m -n -O" {
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -G -m -n -h 10 -L carrier -O Opt=1 bob@y.test
-	same
+	agree -C "$RC" -G -m -n -h 10 -L carrier -O Opt=1 bob@y.test
 }
 
 @test "-B 8BITMIME: BODY= from carrier only (COMING FROM MSMTP: -B and -V are sent)" {
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" -B 8BITMIME bob@y.test
 	same_message
 	same_outcome
@@ -753,31 +731,25 @@ aliases $BATS_TEST_TMPDIR/aliases"
 }
 
 @test "-- ends the options" {
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -- bob@y.test
-	same
+	agree -C "$RC" -- bob@y.test
 }
 
 # ---- the message bytes ----
 
 @test "bytes: CRLF input, dots, no final newline" {
 	printf 'From: Ann <ann@x.test>\r\nTo: bob@y.test\r\nSubject: h\r\nDate: Thu, 01 Jan 2015 00:00:00 +0000\r\nMessage-ID: <m1@x.test>\r\n\r\n.\r\n..x\r\nend' >"$MSG"
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" bob@y.test
-	same
+	agree -C "$RC" bob@y.test
 }
 
 @test "bytes: mixed LF and CRLF, a long line" {
 	printf 'From: Ann <ann@x.test>\nTo: bob@y.test\r\nDate: Thu, 01 Jan 2015 00:00:00 +0000\nMessage-ID: <m1@x.test>\n\n%0999d\nx\n' 0 >"$MSG"
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" bob@y.test
-	same
+	agree -C "$RC" bob@y.test
 }
 
 @test "bytes: 8-bit text goes with BODY=8BITMIME from carrier only (COMING FROM MSMTP: BODY=8BITMIME for 8-bit text)" {
 	message 'From: Ann <ann@x.test>' 'To: bob@y.test' $'Subject: h\xc3\xa9' \
 		'Date: Thu, 01 Jan 2015 00:00:00 +0000' 'Message-ID: <m1@x.test>' '' $'caf\xc3\xa9'
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" bob@y.test
 	same_message
 	same_outcome
@@ -787,7 +759,7 @@ aliases $BATS_TEST_TMPDIR/aliases"
 
 @test "bytes: a bare CR becomes CRLF in carrier only (COMING FROM MSMTP: a bare CR sent as CRLF)" {
 	printf 'From: Ann <ann@x.test>\nTo: bob@y.test\nDate: Thu, 01 Jan 2015 00:00:00 +0000\nMessage-ID: <m1@x.test>\n\nx\ry\n' >"$MSG"
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" bob@y.test
 	same_commands
 	same_outcome
@@ -870,14 +842,12 @@ aliases $BATS_TEST_TMPDIR/aliases"
 # ---- errors ----
 
 @test "error: an unknown account" {
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -a nosuch bob@y.test
-	same_fail
+	agree_fail -C "$RC" -a nosuch bob@y.test
 }
 
 @test "error: a refused recipient: msmtp sends nothing, carrier the others and exit 79 (COMING FROM MSMTP: refused recipients)" {
 	SCEN+=$'\nrcpt carol@y.test 550 5.1.1 no such user'
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" bob@y.test carol@y.test
 	same_commands
 	# COMING FROM MSMTP: refused recipients do not stop the others.
@@ -889,16 +859,12 @@ aliases $BATS_TEST_TMPDIR/aliases"
 
 @test "error: 5xx at MAIL" {
 	SCEN+=$'\nMAIL 553 5.7.1 sender rejected'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" bob@y.test
-	same_fail
+	agree_fail -C "$RC" bob@y.test
 }
 
 @test "error: 4xx at DATA end" {
 	SCEN+=$'\ndata-end 451 4.3.0 try later'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" bob@y.test
-	same_fail
+	agree_fail -C "$RC" bob@y.test
 }
 
 @test "error: connection refused" {
@@ -913,13 +879,11 @@ aliases $BATS_TEST_TMPDIR/aliases"
 
 @test "error: no recipients with -t" {
 	message 'From: Ann <ann@x.test>' 'Subject: hi' '' 'Hello.'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -t
-	same_fail
+	agree_fail -C "$RC" -t
 }
 
 @test "error: no recipients and no -t: carrier says so before reading (COMING FROM MSMTP: exit 64 before anything is read)" {
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC"
 	same_outcome
 	assert_equal "$C_STATUS" 64
@@ -931,23 +895,19 @@ aliases $BATS_TEST_TMPDIR/aliases"
 }
 
 @test "error: a passwordeval that fails" {
-	SCEN=$AUTHSCEN
-	rc <<<$'account default\nfrom ann@x.test\nauth plain\nuser u\npasswordeval false'
-	both -C "$RC" bob@y.test
-	same_fail
+	auth_rc $'auth plain\nuser u\npasswordeval false'
+	fail_alike
 }
 
 @test "error: a server greeting 554" {
 	SCEN+=$'\ngreeting 554 5.3.2 go away'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" bob@y.test
-	same_outcome
+	agree_fail -C "$RC" bob@y.test
 }
 
 # ---- other modes ----
 
 @test "-P: neither connects, both succeed" {
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" -P bob@y.test
 	same
 	refute_mail "$M_DIR"
@@ -956,14 +916,12 @@ aliases $BATS_TEST_TMPDIR/aliases"
 
 @test "--rmqs=@domain: the same ETRN" {
 	SCEN+=$'\ncapabilities +ETRN\nETRN 250 2.0.0 Queuing started'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --rmqs=@y.test
-	same
+	agree -C "$RC" --rmqs=@y.test
 }
 
 @test "--rmqs refused by the server: both fail, carrier shows the reply" {
 	SCEN+=$'\ncapabilities +ETRN\nETRN 458 4.0.0 unable to queue'
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" --rmqs=@y.test
 	same_commands
 	assert_equal "$(outcome "$M_STATUS") $(outcome "$C_STATUS")" 'failure failure'
@@ -973,14 +931,12 @@ aliases $BATS_TEST_TMPDIR/aliases"
 }
 
 @test "-S: the same EHLO, both succeed" {
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" -S
-	same
+	agree -C "$RC" -S
 }
 
 @test "SIZE offered: carrier sends SIZE= (COMING FROM MSMTP: SIZE= sent when offered)" {
 	SCEN='capabilities PIPELINING, 8BITMIME, SIZE 1000000'
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" bob@y.test
 	same_message
 	same_outcome
@@ -1030,15 +986,13 @@ $C_DIR/commands:0"
 @test "--socket=PATH --protocol=lmtp: the same LMTP session over a Unix socket" {
 	FAKE_OPTS=(--unix)
 	SCEN+=$'\nlmtp'
-	rc <<<$'account default\nfrom ann@x.test'
-	both -C "$RC" --socket=@SOCKET@ --protocol=lmtp bob@y.test
-	same
+	agree -C "$RC" --socket=@SOCKET@ --protocol=lmtp bob@y.test
 }
 
 @test "[needs wt-k] --socket=PATH without a protocol: msmtp speaks SMTP, carrier LMTP (COMING FROM MSMTP: a socket path speaks LMTP)" {
 	FAKE_OPTS=(--unix)
 	SCEN+=$'\nlmtp'
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" --socket=@SOCKET@ bob@y.test
 	assert_equal "$(outcome "$M_STATUS") $(outcome "$C_STATUS")" 'failure success'
 	sent_in "$M_DIR" 'EHLO client.test'
@@ -1049,7 +1003,7 @@ $C_DIR/commands:0"
 	tls_scen
 	local fp
 	fp=$(certtool --fingerprint --hash=sha256 --infile="$CERTS/server.pem" 2>/dev/null)
-	rc <<<$'account default\nfrom ann@x.test'
+	plain_rc
 	both -C "$RC" --tls --tls-trust-file="$CERTS/ca.pem" -S
 	same
 	[[ $(tr -d : <<<"$M_OUT" | tr A-F a-f) == *"$fp"* ]]
