@@ -1,12 +1,13 @@
 #!/usr/bin/env bats
 # Differential test against msmtp itself (issue 14): an msmtp user switches
 # by changing only the program's name.  Each case runs /usr/bin/msmtp and
-# carrier with the same argv, the same msmtprc and the same message, each
-# against its own fake server with the same scenario, then compares what
-# the servers received: every command line (EHLO name, AUTH, MAIL and its
-# parameters, the RCPT list), the message bytes, and success or failure.
-# Where carrier differs on purpose, the case asserts the difference and
-# names the line of carrier(1) COMING FROM MSMTP that lists it.
+# carrier with the same argv, the same msmtprc and the same message, one
+# after the other against one fake server (a connection each), then
+# compares what each sent: every command line (EHLO name, AUTH, MAIL and
+# its parameters, the RCPT list), the message bytes, and success or
+# failure.  Where carrier differs on purpose, the case asserts the
+# difference and names the line of carrier(1) COMING FROM MSMTP that lists
+# it.  Cases named "[needs wt-k]" test work not merged yet.
 
 load lib/common
 
