@@ -110,6 +110,7 @@ options_init(struct options *o)
 	o->auto_from = o->allow_from_override = UNSET;
 	o->progress = UNSET;
 	o->set_from_header = o->set_date_header = o->set_msgid_header = UNSET;
+	o->set_to_header = UNSET;
 	o->family = AF_UNSPEC;
 }
 
@@ -273,6 +274,9 @@ store_header_setting(struct options *o, enum config_key id,
 	case CK_UNDISCLOSED_RECIPIENTS:
 		o->undisclosed_recipients = v->num != 0;
 		break;
+	case CK_SET_TO_HEADER:
+		o->set_to_header = v->num ? YES : NO;
+		break;
 	case CK_AUTO_FROM:
 		o->auto_from = v->num ? YES : NO;
 		break;
@@ -301,6 +305,7 @@ store_message_setting(struct cli *st, enum config_key id, const char *name,
 		break;
 	case CK_SET_FROM_HEADER: case CK_SET_DATE_HEADER:
 	case CK_SET_MSGID_HEADER: case CK_UNDISCLOSED_RECIPIENTS:
+	case CK_SET_TO_HEADER:
 	case CK_AUTO_FROM: case CK_ALLOW_FROM_OVERRIDE:
 		store_header_setting(o, id, v);
 		break;

@@ -553,6 +553,11 @@ apply_from(const struct config *c, const struct config_account *a,
 		    vstr(a, CK_MAILDOMAIN);
 		from = s ? xasprintf("%s@%s", u, s) : xstrdup(u);
 		free(u);
+	} else if ((s = vstr(a, CK_FROM)) != NULL && strcmp(s, "%F") == 0) {
+		/* msmtp 1.8.29's %F: the message's From field, as
+		   --read-envelope-from. */
+		if (o->from == NULL && !o->from_set)
+			o->read_envelope_from = true;
 	} else if ((s = vstr(a, CK_FROM)) != NULL && !is_pattern(s)) {
 		if (expand_pct(c, &a->v[CK_FROM], true, &from, f) != 0)
 			return -1;
@@ -596,6 +601,8 @@ apply_message(const struct config_account *a, struct options *o)
 	if (vset(a, CK_UNDISCLOSED_RECIPIENTS) &&
 	    a->v[CK_UNDISCLOSED_RECIPIENTS].num)
 		o->undisclosed_recipients = true;
+	if (o->set_to_header == UNSET && vset(a, CK_SET_TO_HEADER))
+		o->set_to_header = a->v[CK_SET_TO_HEADER].num ? YES : NO;
 }
 
 /* Log file, syslog, queue, and which file and account were used. */

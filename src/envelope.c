@@ -344,29 +344,60 @@ envelope_sender(struct mail_envelope *e, const struct options *o,
 	return envelope_check(e->sender, true, f);
 }
 
+/* Replace To, Cc and Bcc with one To field, put first. */
+static void
+replace_to(struct message *m, const struct strlist *rcpts)
+{
+	struct buf b;
+	size_t col = 3;
+
+	headers_remove(&m->head, "To");
+	headers_remove(&m->head, "Cc");
+	headers_remove(&m->head, "Bcc");
+	buf_init(&b);
+	if (rcpts == NULL)
+		buf_adds(&b, "To: undisclosed-recipients:;");
+	else
+		buf_adds(&b, "To:");
+	for (size_t i = 0; rcpts != NULL && i < rcpts->n; i++) {
+		size_t len = strlen(rcpts->v[i]);
+
+		/* RFC 5322 2.1.1: fold before a line passes 78 characters. */
+		if (i > 0 && col + len + 2 > 78) {
+			buf_adds(&b, "\r\n");
+			col = 0;
+		}
+		buf_addc(&b, ' ');
+		buf_adds(&b, rcpts->v[i]);
+		col += len + 1;
+		if (i + 1 < rcpts->n) {
+			buf_addc(&b, ',');
+			col++;
+		}
+	}
+	buf_adds(&b, "\r\n");
+	buf_add(&b, m->head.data, m->head.len);
+	buf_free(&m->head);
+	m->head = b;
+}
+
 /* The header edits that go with the envelope: Bcc removed, msmtp's
-   undisclosed_recipients, the fields a sendmail adds. */
+   undisclosed_recipients (nobody sees the list) and set_to_header (every
+   recipient sees the envelope's list, Bcc included), the fields a
+   sendmail adds. */
 static void
 envelope_edit_headers(const struct options *o, struct message *m,
-    const char *sender, const char *fqdn)
+    const struct mail_envelope *e, const char *fqdn)
 {
 	if (!o->keep_bcc) {
 		headers_remove(&m->head, "Bcc");
 		headers_remove(&m->head, "Resent-Bcc");
 	}
-	if (o->undisclosed_recipients) {
-		/* msmtp's undisclosed_recipients: nobody sees the list. */
-		headers_remove(&m->head, "To");
-		headers_remove(&m->head, "Cc");
-		headers_remove(&m->head, "Bcc");
-		struct buf b;
-		buf_init(&b);
-		buf_adds(&b, "To: undisclosed-recipients:;\r\n");
-		buf_add(&b, m->head.data, m->head.len);
-		buf_free(&m->head);
-		m->head = b;
-	}
-	add_missing_headers(o, m, sender, fqdn);
+	if (o->undisclosed_recipients)
+		replace_to(m, NULL);
+	else if (o->set_to_header == YES)
+		replace_to(m, &e->recipients);
+	add_missing_headers(o, m, e->sender, fqdn);
 }
 
 /* RFC 8689 5: a message whose author asked for no TLS requirement. */
@@ -410,7 +441,7 @@ envelope_build(struct mail_envelope *e, const struct options *o,
 		envelope_free(e);
 		return -1;
 	}
-	envelope_edit_headers(o, m, e->sender, fqdn);
+	envelope_edit_headers(o, m, e, fqdn);
 	return 0;
 }
 

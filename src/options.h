@@ -146,6 +146,7 @@ struct options {
 	enum tristate set_from_header, set_date_header, set_msgid_header;
 	bool replace_from_header;	/* set_from_header on: always write */
 	bool undisclosed_recipients;	/* To/Cc/Bcc replaced */
+	enum tristate set_to_header;	/* one To of the recipients */
 	char *log_time_format;		/* strftime for the log file */
 	/* The settings the command line gave (bit = enum config_key):
 	   the account never replaces them, not even with on or off. */

@@ -114,6 +114,9 @@ const struct setting settings[] = {
 	    "old form of remove_bcc_headers off"),
 	ROW("undisclosed_recipients", NULL, CK_UNDISCLOSED_RECIPIENTS, ST_BOOL,
 	    "replace To, Cc, Bcc with an empty group"),
+	/* msmtp 1.8.29: one To listing the envelope's recipients. */
+	ROW("set_to_header", NULL, CK_SET_TO_HEADER, ST_BOOL,
+	    "replace To, Cc, Bcc with one To of the recipients"),
 	ROW("aliases", NULL, CK_ALIASES, ST_TEXT, "aliases file"),
 	/* msmtp 1.8.24: the display name of a From carrier writes, as -F. */
 	ROW("from_full_name", NULL, CK_FROM_FULL_NAME, ST_TEXT,

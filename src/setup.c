@@ -359,7 +359,8 @@ setup_pretend(const struct run *r, FILE *out)
 	    o->passwordeval != NULL ? "(passwordeval)" : o->user != NULL ?
 	    "(netrc, CARRIER_PASSWORD or a prompt)" : "");
 	fprintf(out, "from = %s\n", o->from != NULL ? o->from :
-	    "(the local user)");
+	    o->read_envelope_from || !o->sendmail ?
+	    "(the message's Sender or From field)" : "(the local user)");
 	fprintf(out, "dsn_notify = %s\ndsn_return = %s\n",
 	    shown(o->dsn_notify), shown(o->dsn_return));
 	fprintf(out, "maildomain = %s\naliases = %s\n", shown(o->maildomain),

@@ -269,3 +269,43 @@ lenient_lmtp_socket() {
 	run fake_message 2
 	assert_line --index 0 --regexp '^From: "J\. D\." <a@x\.test>'
 }
+
+@test "set_to_header (msmtp 1.8.29): To, Cc and Bcc become one To of the envelope's recipients, folded; undisclosed_recipients wins" {
+	fake_start $'connections 2'
+	local rc=$BATS_TEST_TMPDIR/rc m=$BATS_TEST_TMPDIR/m
+	printf 'account default\nhost 127.0.0.1\nport %s\ndomain c.test\nfrom a@x.test\nset_to_header on\n' "$FAKE_PORT" >"$rc"
+	chmod 600 "$rc"
+	printf 'To: Bee <b@x.test>\nCc: c@x.test\nBcc: secret@x.test\nSubject: s\n\nbody\n' >"$m"
+	run_c -C "$rc" -t long-recipient-number-one@example.test long-recipient-number-two@example.test <"$m"
+	assert_success
+	run_c -C "$rc" --undisclosed-recipients=on b@x.test <"$m"
+	assert_success
+	fake_wait
+	run tr -d '\r' <"$FAKE_DIR/message.1"
+	assert_line --index 0 'To: long-recipient-number-one@example.test,'
+	assert_line --index 1 ' long-recipient-number-two@example.test, b@x.test, c@x.test, secret@x.test'
+	assert_line --index 2 'Subject: s'
+	refute_line --regexp '^(Cc|Bcc):'
+	run tr -d '\r' <"$FAKE_DIR/message.2"
+	assert_line --index 0 'To: undisclosed-recipients:;'
+	refute_line --regexp '^(Cc|Bcc):'
+}
+
+@test "from %F (msmtp 1.8.29): the envelope sender is the message's From, -P says so; -f still wins" {
+	fake_start $'connections 2'
+	local rc=$BATS_TEST_TMPDIR/rc m=$BATS_TEST_TMPDIR/m
+	printf 'account default\nhost 127.0.0.1\nport %s\ndomain c.test\nfrom %%F\n' "$FAKE_PORT" >"$rc"
+	chmod 600 "$rc"
+	printf 'From: Ann <ann@x.test>\nTo: b@x.test\nSubject: s\n\nbody\n' >"$m"
+	run_c -C "$rc" --sendmail -P b@x.test
+	assert_success
+	assert_line "from = (the message's Sender or From field)"
+	run_c -C "$rc" --sendmail b@x.test <"$m"
+	assert_success
+	run_c -C "$rc" --sendmail -f other@x.test b@x.test <"$m"
+	assert_success
+	fake_wait
+	run fake_commands
+	assert_line --index 1 --regexp '^MAIL FROM:<ann@x\.test> '
+	assert_line --index 7 --regexp '^MAIL FROM:<other@x\.test> '
+}

@@ -338,6 +338,7 @@ test_every_key(void)
 		{ "keepbcc", CK_REMOVE_BCC_HEADERS, "off", 0 },
 		{ "keepbcc off", CK_REMOVE_BCC_HEADERS, "on", 1 },
 		{ "undisclosed_recipients", CK_UNDISCLOSED_RECIPIENTS, "on", 1 },
+		{ "set_to_header", CK_SET_TO_HEADER, "on", 1 },
 		{ "logfile -", CK_LOGFILE, "-", 0 },
 		{ "logfile_time_format %F %T", CK_LOGFILE_TIME_FORMAT, "%F %T",
 		    0 },
