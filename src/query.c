@@ -25,6 +25,22 @@ print_reply(const struct reply *rep)
 	} while (p < end);
 }
 
+/* -S: the greeting, one "greeting" line for each of its lines. */
+static void
+print_greeting(const char *text)
+{
+	const char *p = text ? text : "";
+
+	do {
+		size_t n = strcspn(p, "\n");
+		char *esc = escape_bytes(p, n);
+
+		printf("greeting %s\n", esc);
+		free(esc);
+		p += n + (p[n] == '\n');
+	} while (*p != '\0');
+}
+
 /* -S keeps the certificate lines the TLS layer shows at -v (subject,
    issuer, not before, not after, fingerprint) to print them after the
    capabilities; they still go to the trace. */
@@ -77,10 +93,12 @@ query(struct run *r, struct failure *f)
 	reply_init(&rep);
 	if (r->o.action == ACT_FEATURES || r->o.action == ACT_SERVERINFO) {
 		/* -S (msmtp): which server, then what it offers. */
-		if (r->o.action == ACT_SERVERINFO)
+		if (r->o.action == ACT_SERVERINFO) {
 			printf("server %s port %d%s\n", r->host, r->port,
 			    r->sc.tls == TLS_OFF ? "" : r->sc.tls ==
 			    TLS_IMPLICIT ? " TLS on connect" : " STARTTLS");
+			print_greeting(s.greeting);
+		}
 		for (size_t i = 0; i < s.caps.n; i++) {
 			char *esc = escape_bytes(s.caps.v[i].params,
 			    strlen(s.caps.v[i].params));

@@ -199,6 +199,8 @@ greeting(struct session *s, struct failure *f)
 		rc = -1;
 	} else if (r.code == 220) {
 		rc = nothing_extra(s, "greeting", f);
+		s->greeting = xstrndup(r.text.data ? r.text.data : "",
+		    r.text.len);
 	} else {
 		/* 421 is temporary; anything else means no service. */
 		s->usable = r.code != 421;
@@ -1752,4 +1754,6 @@ session_close(struct session *s)
 	conn_close(s->conn, s->usable);
 	s->conn = NULL;
 	caps_free(&s->caps);
+	free(s->greeting);
+	s->greeting = NULL;
 }

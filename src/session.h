@@ -66,6 +66,7 @@ struct session {
 	const struct session_config *cfg;
 	struct conn *conn;
 	struct capabilities caps;
+	char *greeting;		/* the greeting's text, as received */
 	bool usable;		/* QUIT may be sent */
 	bool bearer_retried;	/* a refused bearer token was replaced */
 	bool quit_sent;

@@ -131,15 +131,19 @@ rc_with_secret() {
 	assert_stderr 'carrier: --tls-crl-file: tls_crl_file is not supported by carrier'
 }
 
-@test "--rmqs sends ETRN; -S names the server then its capabilities" {
+@test "--rmqs sends ETRN; -S names the server, its greeting (escaped) then its capabilities" {
 	fake_start 'rcpt 250 ok'
 	run_carrier --rmqs=@x.test
 	fake_assert_sent 'ETRN @x.test'
 	fake_stop
-	fake_start ''
+	fake_start $'greeting 220-fake.test ESMTP first\\n220 second \\x1b[31mred\ncapabilities PIPELINING, SIZE 1000'
 	run_carrier -S
 	assert_success
 	assert_line --index 0 "server 127.0.0.1 port $FAKE_PORT"
+	assert_line --index 1 'greeting fake.test ESMTP first'
+	assert_line --index 2 'greeting second \033[31mred'
+	assert_line --index 3 'PIPELINING'
+	assert_line --index 4 'SIZE 1000'
 }
 
 @test "--read-envelope-from: the message's From decides the envelope sender, not the account's from; -f still wins" {
