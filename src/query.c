@@ -71,16 +71,88 @@ print_cert_lines(const struct strlist *lines)
 	}
 }
 
-/* --features, --verify, --expn, --noop, --server-help, --command. */
+/* --features and -S: what the session learnt on its way in. */
+static void
+print_server(const struct run *r, const struct session *s,
+    const struct strlist *cert)
+{
+	/* -S (msmtp): which server, its greeting, then what it offers. */
+	if (r->o.action == ACT_SERVERINFO) {
+		printf("server %s port %d%s\n", r->host, r->port,
+		    r->sc.tls == TLS_OFF ? "" : r->sc.tls == TLS_IMPLICIT ?
+		    " TLS on connect" : " STARTTLS");
+		print_greeting(s->greeting);
+	}
+	for (size_t i = 0; i < s->caps.n; i++) {
+		char *esc = escape_bytes(s->caps.v[i].params,
+		    strlen(s->caps.v[i].params));
+		printf("%s%s%s\n", s->caps.v[i].keyword, *esc ? " " : "", esc);
+		free(esc);
+	}
+	print_cert_lines(cert);
+}
+
+/* The command lines of the other query modes. */
+static void
+query_lines(const struct options *o, struct strlist *lines)
+{
+	const char *arg = o->query_arg;
+
+	switch (o->action) {
+	case ACT_VERIFY:
+		strlist_addn(lines, xasprintf("VRFY %s", arg));
+		break;
+	case ACT_EXPN:
+		strlist_addn(lines, xasprintf("EXPN %s", arg));
+		break;
+	case ACT_NOOP:
+		strlist_add(lines, "NOOP");
+		break;
+	case ACT_RMQS:	/* msmtp's --rmqs: RFC 1985 ETRN */
+		strlist_addn(lines, xasprintf("ETRN %s", arg));
+		break;
+	case ACT_HELP:
+		strlist_addn(lines, arg ? xasprintf("HELP %s", arg) :
+		    xstrdup("HELP"));
+		break;
+	default:
+		for (size_t i = 0; i < o->commands.n; i++)
+			strlist_add(lines, o->commands.v[i]);
+	}
+}
+
+/* Send each line, print each reply; *worst is the worst class of them. */
+static int
+ask(struct session *s, const struct strlist *lines, enum fail_class *worst,
+    struct failure *f)
+{
+	struct reply rep;
+	enum fail_class cl;
+	int rc = 0;
+
+	reply_init(&rep);
+	/* After a 421 the server is gone: nothing more to ask. */
+	for (size_t i = 0; i < lines->n && s->usable; i++) {
+		if (session_command(s, lines->v[i], &rep, &cl, f) < 0) {
+			rc = -1;
+			break;
+		}
+		print_reply(&rep);
+		*worst = fail_worse(*worst, cl);
+	}
+	reply_free(&rep);
+	return rc;
+}
+
+/* --features, -S, --verify, --expn, --noop, --server-help, --command,
+   --rmqs. */
 int
 query(struct run *r, struct failure *f)
 {
 	struct session s;
-	struct reply rep;
-	enum fail_class worst = FAIL_NONE, cl;
-	int rc = 0;
-
+	enum fail_class worst = FAIL_NONE;
 	struct cert_lines cert = { &r->trace, { 0 } };
+	int rc = 0;
 
 	if (r->o.action == ACT_SERVERINFO) {
 		r->sc.tls_cfg.info = keep_cert_line;
@@ -90,60 +162,16 @@ query(struct run *r, struct failure *f)
 		strlist_free(&cert.lines);
 		return -1;
 	}
-	reply_init(&rep);
-	if (r->o.action == ACT_FEATURES || r->o.action == ACT_SERVERINFO) {
-		/* -S (msmtp): which server, then what it offers. */
-		if (r->o.action == ACT_SERVERINFO) {
-			printf("server %s port %d%s\n", r->host, r->port,
-			    r->sc.tls == TLS_OFF ? "" : r->sc.tls ==
-			    TLS_IMPLICIT ? " TLS on connect" : " STARTTLS");
-			print_greeting(s.greeting);
-		}
-		for (size_t i = 0; i < s.caps.n; i++) {
-			char *esc = escape_bytes(s.caps.v[i].params,
-			    strlen(s.caps.v[i].params));
-			printf("%s%s%s\n", s.caps.v[i].keyword, *esc ? " " : "",
-			    esc);
-			free(esc);
-		}
-		print_cert_lines(&cert.lines);
-	} else {
+	if (r->o.action == ACT_FEATURES || r->o.action == ACT_SERVERINFO)
+		print_server(r, &s, &cert.lines);
+	else {
 		struct strlist lines = { 0 };
-		const char *arg = r->o.query_arg;
-		switch (r->o.action) {
-		case ACT_VERIFY:
-			strlist_addn(&lines, xasprintf("VRFY %s", arg));
-			break;
-		case ACT_EXPN:
-			strlist_addn(&lines, xasprintf("EXPN %s", arg));
-			break;
-		case ACT_NOOP:
-			strlist_add(&lines, "NOOP");
-			break;
-		case ACT_RMQS:	/* msmtp's --rmqs: RFC 1985 ETRN */
-			strlist_addn(&lines, xasprintf("ETRN %s", arg));
-			break;
-		case ACT_HELP:
-			strlist_addn(&lines, arg ? xasprintf("HELP %s", arg) :
-			    xstrdup("HELP"));
-			break;
-		default:
-			for (size_t i = 0; i < r->o.commands.n; i++)
-				strlist_add(&lines, r->o.commands.v[i]);
-		}
-		/* After a 421 the server is gone: nothing more to ask. */
-		for (size_t i = 0; i < lines.n && rc == 0 && s.usable; i++) {
-			if (session_command(&s, lines.v[i], &rep, &cl, f) < 0) {
-				rc = -1;
-				break;
-			}
-			print_reply(&rep);
-			worst = fail_worse(worst, cl);
-		}
+
+		query_lines(&r->o, &lines);
+		rc = ask(&s, &lines, &worst, f);
 		strlist_free(&lines);
 	}
 	(void)fflush(stdout);
-	reply_free(&rep);
 	session_close(&s);
 	strlist_free(&cert.lines);
 	r->sc.tls_cfg.info = trace_info;
@@ -152,4 +180,3 @@ query(struct run *r, struct failure *f)
 		return fail_reported(f, worst);
 	return rc;
 }
-
