@@ -330,6 +330,22 @@ shown(const char *s)
 	return s != NULL ? s : "";
 }
 
+/* One command-line recipient as it would be sent: aliases, then
+   maildomain; one that could not be sent shows as given, with why. */
+static void
+pretend_recipient(const struct options *o, const char *addr, FILE *out)
+{
+	struct strlist to = { 0 };
+	struct failure f = { 0 };
+
+	if (envelope_given_recipient(o, addr, &to, &f) < 0)
+		fprintf(out, " %s (%s%s%s)", addr, f.what,
+		    f.what[0] && f.detail[0] ? ": " : "", f.detail);
+	for (size_t i = 0; i < to.n; i++)
+		fprintf(out, " %s", to.v[i]);
+	strlist_free(&to);
+}
+
 /* -P (msmtp's --pretend): the settings in effect and the envelope so
    far, never a password; nothing is connected or read. */
 void
@@ -369,7 +385,7 @@ setup_pretend(const struct run *r, FILE *out)
 	    o->syslog_facility ? o->syslog_facility : "off");
 	fprintf(out, "recipients =");
 	for (size_t i = 0; i < o->recipients.n; i++)
-		fprintf(out, " %s", o->recipients.v[i]);
+		pretend_recipient(o, o->recipients.v[i], out);
 	fprintf(out, "%s\n", o->read_recipients ? " (and those of To, Cc, "
 	    "Bcc)" : "");
 }

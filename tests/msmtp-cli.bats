@@ -120,6 +120,18 @@ rc_with_secret() {
 	refute_output --partial s3cr3t
 }
 
+@test "-P shows the recipients after aliases and maildomain, a bad one with its reason, and reads nothing" {
+	local al=$BATS_TEST_TMPDIR/aliases
+	printf 'team: b@c.test, d@e.test\n' >"$al"
+	run_c -P --host h.test --aliases="$al" --maildomain=x.test -t team zed 'a b<' </dev/full
+	assert_success
+	assert_line "recipients = b@c.test d@e.test zed@x.test a b< (address: <a b<@x.test> contains a space outside quotes) (and those of To, Cc, Bcc)"
+	assert_line "from = (the message's Sender or From field)"
+	run_c -P --host h.test --aliases=/nonexistent team
+	assert_success
+	assert_line 'recipients = team (/nonexistent: No such file or directory)'
+}
+
 @test "msmtp's on/off forms and valueless settings: --auth, --syslog=on, --remove-bcc-headers, --tls-certcheck=off" {
 	run_c -P --host h.test --auth --user u --syslog=on --remove-bcc-headers --tls-certcheck=off b@x.test
 	assert_success
