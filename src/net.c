@@ -849,6 +849,14 @@ conn_unread(const struct conn *c)
 	return c->in.len + c->rr.line.len;
 }
 
+bool
+conn_peer_spoke(const struct conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	return conn_unread(c) > 0 || poll(&p, 1, 0) != 0;
+}
+
 int
 conn_start_tls(struct conn *c, const struct tls_config *cfg,
     int64_t deadline, struct failure *f)

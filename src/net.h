@@ -86,6 +86,10 @@ int conn_read_reply(struct conn *c, struct reply *r, int64_t deadline,
    injected after a STARTTLS 220). */
 size_t conn_unread(const struct conn *c);
 
+/* The peer sent something or closed while no reply was awaited (a
+   server's timeout, its 421): the session is not worth going on with. */
+bool conn_peer_spoke(const struct conn *c);
+
 /* Start TLS on this connection (implicit TLS or after STARTTLS's 220).
    Refuses (FAIL_PROTOCOL) when unread bytes are pending. */
 int conn_start_tls(struct conn *c, const struct tls_config *cfg,
