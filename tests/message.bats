@@ -735,3 +735,64 @@ grown_file_refused() {
 	assert_quiet
 	cmp "$f" "$FAKE_DIR/message.1"
 }
+
+# spooled_message FILE: a 3 MB message with LF line ends (so it is spooled),
+# dot lines first in the body, at 128 KiB and 1 MiB boundaries, doubled, and
+# last; writes FILE and FILE.wire, the bytes expected after the 354.
+spooled_message() {
+	"$PYTHON" - "$1" <<-'PY'
+		import sys
+		body = [b".first"]
+		n = 6
+		while n < 3 * 1024 * 1024:
+		    l = b"line %d ..." % n
+		    if n in (131070, 131072, 1048574, 1048576) or n % 700001 < 11:
+		        l = b"." + l
+		    body.append(l)
+		    n += len(l) + 1
+		body.append(b"..")
+		raw = b"From: a@x.test\nSubject: dots\n\n" + b"\n".join(body) + b"\n"
+		open(sys.argv[1], "wb").write(raw)
+		crlf = raw.replace(b"\n", b"\r\n").split(b"\r\n")[:-1]
+		wire = b"".join((b"." if l.startswith(b".") else b"") + l + b"\r\n"
+		                for l in crlf) + b".\r\n"
+		open(sys.argv[1] + ".wire", "wb").write(wire)
+		open(sys.argv[1] + ".raw", "wb").write(b"".join(l + b"\r\n" for l in crlf))
+	PY
+}
+
+@test "a spooled message is sent from the spool (sendfile): DATA dot-stuffed, exactly" {
+	local m=$BATS_TEST_TMPDIR/dots.eml
+	spooled_message "$m"
+	SCENARIO='capabilities PIPELINING, SIZE 10485760' send "$m" -f a@x.test b@x.test
+	assert_status 0
+	assert_equal "$stderr" ""
+	cmp "$FAKE_DIR/data.1" "$m.wire"
+	fake_assert_sent "MAIL FROM:<a@x.test> SIZE=$(stat -c %s "$m.raw")"
+}
+
+@test "a spooled message is sent from the spool (sendfile): BDAT as it is, exactly" {
+	local m=$BATS_TEST_TMPDIR/dots.eml
+	spooled_message "$m"
+	SCENARIO='capabilities +CHUNKING' send "$m" -f a@x.test b@x.test
+	assert_status 0
+	assert_equal "$stderr" ""
+	cmp "$FAKE_DIR/data.1" "$m.raw"
+	fake_assert_sent "BDAT $(stat -c %s "$m.raw") LAST"
+}
+
+@test "a spooled message with more dot lines than listed: DATA dot-stuffed, exactly" {
+	local m=$BATS_TEST_TMPDIR/many.eml
+	{
+		printf 'From: a@x.test\n\n'
+		yes '.a dot line to stuff, and more text to fill it up' | head -c 1000000
+	} >"$m"
+	"$PYTHON" -c 'import sys
+raw = open(sys.argv[1], "rb").read().replace(b"\n", b"\r\n")
+if not raw.endswith(b"\r\n"): raw += b"\r\n"
+open(sys.argv[1] + ".wire", "wb").write(raw.replace(b"\r\n.", b"\r\n..") + b".\r\n")' "$m"
+	send "$m" -f a@x.test b@x.test
+	assert_status 0
+	assert_equal "$stderr" ""
+	cmp "$FAKE_DIR/data.1" "$m.wire"
+}
