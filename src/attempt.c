@@ -2,6 +2,7 @@
  * attempt.c: one message, one attempt, the same steps for a single
  * message, --batch and --flush.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,6 +396,9 @@ read_opening(struct run *r, struct link *l, const struct attempt *a,
 	struct failure opened;
 	pthread_t t;
 
+	/* One malloc arena: the reader's own would add its pages to the
+	   peak RSS, and the two threads hardly ever allocate at once. */
+	(void)mallopt(M_ARENA_MAX, 1);
 	if (pthread_create(&t, NULL, read_thread, &rd) != 0)
 		return a->read(a->ctx, m, f);
 	memset(&opened, 0, sizeof opened);

@@ -44,6 +44,9 @@ command_line_route(int argc, char **argv, struct strlist *route)
 	options_free(&cli);
 }
 
+/* Regular files smaller than this are read before connecting. */
+#define OVERLAP_MIN_FILE	(1024 * 1024)
+
 /* The envelope addresses the command line gives are good, so that an
    address carrier(1) refuses before connecting still is. */
 static bool
@@ -88,6 +91,10 @@ overlap_ok(const struct run *r)
 	struct stat st;
 	if (o->file != NULL && (stat(o->file, &st) < 0 ||
 	    S_ISDIR(st.st_mode) || access(o->file, R_OK) < 0))
+		return false;
+	/* A small file is read in less time than a thread costs. */
+	if ((o->file != NULL || fstat(STDIN_FILENO, &st) == 0) &&
+	    S_ISREG(st.st_mode) && st.st_size < OVERLAP_MIN_FILE)
 		return false;
 	return given_addresses_ok(r);
 }
