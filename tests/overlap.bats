@@ -175,3 +175,53 @@ finish() {
 	fake_stop
 	refute_connected
 }
+
+@test "overlap: a server that closes the session while a slow input is read: a new session carries the message" {
+	fake_start <<-'EOF'
+		connections 2
+		EHLO 250 fake.test | close
+		EHLO 250 fake.test
+	EOF
+	start_fed -f a@x.test b@x.test
+	printf 'From: a@x.test\n' >&5
+	ehlo_seen
+	sleep 1.5
+	printf 'Subject: slow\n\nhi\n' >&5
+	finish
+	assert_status 0
+	assert_equal "$stderr" ""
+	fake_wait
+	# QUIT to the closed session is harmless (RFC 5321 4.1.1.10).
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		QUIT
+		--- connection 2
+		EHLO client.test
+		MAIL FROM:<a@x.test>
+		RCPT TO:<b@x.test>
+		DATA
+		QUIT
+	EOF
+}
+
+@test "overlap: a regular file under 1 MiB is read before connecting; a larger one while the session opens" {
+	local small=$BATS_TEST_TMPDIR/small.eml big=$BATS_TEST_TMPDIR/big.eml
+	printf 'From: a@x.test\n\nbefore\0after\n' >"$small"
+	fake_start ''
+	run_carrier -f a@x.test b@x.test <"$small"
+	assert_status 65
+	assert_stderr_line '^carrier: message: contains a NUL byte$'
+	fake_stop
+	refute_connected
+	big_message "$big" 2000000
+	printf 'tail\0\n' >>"$big"
+	fake_start ''
+	run_carrier -f a@x.test b@x.test <"$big"
+	assert_status 65
+	assert_stderr_line '^carrier: message: contains a NUL byte$'
+	fake_wait
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		QUIT
+	EOF
+}
