@@ -44,6 +44,17 @@ finish() {
 	stderr=$(cat "$BATS_TEST_TMPDIR/err")
 }
 
+# ehlo_quit_only: the fake server, run to its end, saw EHLO and QUIT alone
+# and no message data.
+ehlo_quit_only() {
+	fake_wait
+	fake_assert_commands <<-'EOF'
+		EHLO client.test
+		QUIT
+	EOF
+	[[ ! -e $FAKE_DIR/data.1 ]]
+}
+
 @test "overlap: EHLO before the input is closed, then MAIL with the exact SIZE" {
 	fake_start ''
 	start_fed -f a@x.test b@x.test
@@ -95,12 +106,7 @@ finish() {
 	assert_status 65
 	assert_equal "$output" ""
 	assert_stderr_line '^carrier: message: contains a NUL byte$'
-	fake_wait
-	fake_assert_commands <<-'EOF'
-		EHLO client.test
-		QUIT
-	EOF
-	[[ ! -e $FAKE_DIR/data.1 ]]
+	ehlo_quit_only
 }
 
 @test "overlap: a header block over 1 MiB after EHLO (-t): 65, QUIT and no MAIL" {
@@ -113,11 +119,7 @@ finish() {
 	finish
 	assert_status 65
 	assert_stderr_line '^carrier: message: header block larger than'
-	fake_wait
-	fake_assert_commands <<-'EOF'
-		EHLO client.test
-		QUIT
-	EOF
+	ehlo_quit_only
 }
 
 @test "overlap: no sender in the message after EHLO: 65, QUIT and no MAIL" {
@@ -129,11 +131,7 @@ finish() {
 	finish
 	assert_status 65
 	assert_stderr_line '^carrier: no sender'
-	fake_wait
-	fake_assert_commands <<-'EOF'
-		EHLO client.test
-		QUIT
-	EOF
+	ehlo_quit_only
 }
 
 @test "overlap: -v: the session's lines up to EHLO, then MAIL and the data" {
@@ -219,9 +217,5 @@ finish() {
 	run_carrier -f a@x.test b@x.test <"$big"
 	assert_status 65
 	assert_stderr_line '^carrier: message: contains a NUL byte$'
-	fake_wait
-	fake_assert_commands <<-'EOF'
-		EHLO client.test
-		QUIT
-	EOF
+	ehlo_quit_only
 }
