@@ -96,8 +96,8 @@ def write_small(path, size=2048):
         f.write(text)
 
 
-def write_big(path, size):
-    """About SIZE octets: a text part, then base64 lines (76 + CRLF) of
+def write_big(path, size, eol=b"\r\n"):
+    """About SIZE octets: a text part, then base64 lines (76 + EOL) of
     pseudo-random data, as a large attachment is sent.  Written in chunks
     (the generator's memory does not grow with SIZE)."""
     head = ("From: Sender <%s>\r\n"
@@ -115,15 +115,31 @@ def write_big(path, size):
     rnd = random.Random(11)
     raw = bytes(rnd.getrandbits(8) for _ in range(57 * 4096))
     block = base64.encodebytes(raw).replace(b"\n", b"\r\n")   # 76-char lines
+    if eol != b"\r\n":
+        head, tail, block = (x.replace(b"\r\n", eol)
+                             for x in (head, tail, block))
+    line = 76 + len(eol)
     with open(path, "wb") as f:
         f.write(head)
         n = len(head) + len(tail)
         while n + len(block) <= size:
             f.write(block)
             n += len(block)
-        rest = (size - n) // 78
-        f.write(block[:rest * 78])
+        rest = (size - n) // line
+        f.write(block[:rest * line])
         f.write(tail)
+
+
+def write_prepared(src, dst):
+    """The transmission form of the message SRC (LF line ends, no line
+    longer than a few hundred octets) as the reference client sends it
+    after DATA: CRLF line ends, dot-stuffed, then the final dot."""
+    with open(src, "rb") as i, open(dst, "wb") as o:
+        for line in i:
+            line = line.rstrip(b"\r\n")
+            o.write((b"." if line.startswith(b".") else b"") + line +
+                    b"\r\n")
+        o.write(b".\r\n")
 
 
 # ---------------------------------------------------------------------------
@@ -200,7 +216,12 @@ def command(c, tool, sc, msg=None):
         if sc.auth:
             argv += ["--cacert", c.ca, "--user", c.user + ":" + c.password,
                      "--login-options", "AUTH=PLAIN"]
+        if getattr(sc, "lf", False):
+            argv += ["--crlf"]    # else curl sends the bare LFs as they are
         return argv + ["--upload-file", msg], None, extra
+    if tool == "ref":
+        return ([c.refsend, HOST, str(sc.port), FROM, sc.prepared]
+                + sc.rcpts, None, extra)
     if tool == "smtplib":
         extra["BENCH_PASS"] = c.password
         return ([PY, "-c", SMTPLIB, sc.mode, HOST, str(sc.port), c.ca,
@@ -462,6 +483,8 @@ def main():
     ap.add_argument("--messages", type=int, default=200)
     ap.add_argument("--batch-only", action="store_true",
                     help="only the batch of 50 through the delay proxy")
+    ap.add_argument("--large-only", action="store_true",
+                    help="only the 100 MB row against the reference client")
     a = ap.parse_args()
 
     c = Ctx()
@@ -477,6 +500,7 @@ def main():
     c.errfile = os.path.join(c.work, "stderr.last")
     c.costfile = os.path.join(c.work, "cost.last")
     c.spawn = env("BENCH_SPAWN")
+    c.refsend = env("BENCH_REFSEND")
     c.msmtprc = os.path.join(c.work, "msmtprc")
     c.msmtp_accounts = set()
     with open(c.msmtprc, "w") as f:
@@ -552,6 +576,9 @@ def main():
 
     if a.batch_only:
         slow_batch(c, a, runs, msgs, p_sink, p_smtp, delay_ms, have_batch)
+        return 0
+    if a.large_only:
+        large_lf(c, sink)
         return 0
 
     t_start = time.monotonic()
@@ -725,6 +752,7 @@ def main():
     else:
         print("carrier --batch (one connection): n/a (not in carrier --help)")
     slow_batch(c, a, runs, msgs, p_sink, p_smtp, delay_ms, have_batch)
+    large_lf(c, sink)
 
     # ------------------------------------------------------------- targets
     print()
@@ -871,6 +899,69 @@ def slow_batch(c, a, runs, msgs, p_sink, p_smtp, delay_ms, have_batch):
             print("%s %s: the 49 further messages add %.1f round trips "
                   "(limit %.1f)" % ("MET    " if extra <= limit + 1e-9 else
                                     "NOT MET", label, extra, limit))
+
+
+LARGE_RUNS = 3
+LARGE_TOOLS = ["ref", "carrier", "curl", "msmtp"]
+
+
+def large_lf(c, sink):
+    """100 MB with LF line ends to smtp-sink on loopback (issue 17): carrier
+    (standard input), curl (--upload-file --crlf) and msmtp (standard input)
+    beside bench/refsend.c, which sends the transmission form prepared
+    before timing (the receiver's limit).  Three runs, round-robin; medians
+    as ratios to the reference: wall, CPU (user+sys), peak RSS."""
+    src = os.path.join(c.work, "100m-lf.eml")
+    log("writing the 100 MB message with LF line ends and its prepared form")
+    write_big(src, 100 * 1024 * 1024, eol=b"\n")
+    sc = Scenario("biglf", "100 MB, LF, loopback (smtp-sink, DATA)", sink,
+                  msg=src)
+    sc.lf = True
+    sc.prepared = os.path.join(c.work, "100m-lf.prepared")
+    write_prepared(src, sc.prepared)
+    log("%s (%d runs each)" % (sc.title, LARGE_RUNS))
+    for tool in LARGE_TOOLS:      # warm: page cache, binaries
+        run_one(c, tool, sc, 180)
+    res = {}
+    for i in range(LARGE_RUNS):
+        for tool in LARGE_TOOLS:
+            res.setdefault(tool, []).append(run_one(c, tool, sc, 180))
+    print()
+    print("100 MB, LF line ends, smtp-sink on loopback; medians of %d runs;"
+          " ratio = tool / reference (bench/refsend.c: the prepared bytes "
+          "by sendfile)" % LARGE_RUNS)
+    print("%-9s %9s %7s %11s %7s %9s %7s   %s" % (
+        "", "wall", "ratio", "CPU", "ratio", "peak RSS", "ratio",
+        "wall of each run"))
+    ref, mine = {}, None
+    for tool in LARGE_TOOLS:
+        rs = res[tool]
+        if not all(r.ok for r in rs):
+            print("%-9s FAIL: %s" % (tool, [r.err for r in rs
+                                           if not r.ok][0][:200]))
+            continue
+        m = {k: median([getattr(r, k) for r in rs])
+             for k in ("wall", "cpu", "rss")}
+        if tool == "ref":
+            ref = m
+        print("%-9s %9s %7s %11s %7s %9s %7s   %s" % (
+            tool, fmt(m["wall"], "s"), ratio(m["wall"], ref.get("wall")),
+            fmt(m["cpu"], "s"), ratio(m["cpu"], ref.get("cpu")),
+            fmt(m["rss"], "mb"), ratio(m["rss"], ref.get("rss")),
+            " ".join("%.2f" % r.wall for r in rs)))
+        if tool == "carrier":
+            mine = m
+    if ref and mine:
+        m = mine
+        ok = m["wall"] <= 1.1 * ref["wall"]
+        print("%s 100 MB LF: carrier's wall within 10%% of the reference's "
+              "(%s vs %s); CPU %s, peak RSS %s (issue 17: no worse than "
+              "0.11-0.18 s, about 5.5 MB)"
+              % ("MET    " if ok else "NOT MET", fmt(m["wall"], "s"),
+                 fmt(ref["wall"], "s"), fmt(m["cpu"], "s"),
+                 fmt(m["rss"], "mb")))
+    os.remove(src)
+    os.remove(sc.prepared)
 
 
 def profile(c, delayed, nodelay, big_sc):

@@ -2,6 +2,8 @@
  * attempt.c: one message, one attempt, the same steps for a single
  * message, --batch and --flush.
  */
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,12 +350,81 @@ tell(const struct attempt *a, const struct sent *s)
 	free(v);
 }
 
-/* The message and its envelope, before any connection. */
-static int
-prepare(struct run *r, const struct attempt *a, struct message *m,
-    struct mail_envelope *e, struct failure *f)
+/* --- reading the message while the session opens (a->overlap) --- */
+
+/*
+ * A second thread reads the message while this one opens the session, so
+ * that the wait for the connection, the greeting, EHLO, TLS and AUTH is
+ * spent reading.  A thread rather than one poll() loop: session_open is a
+ * chain of blocking steps (Happy Eyeballs, SOCKS, the TLS handshake, AUTH
+ * and its secret) that would all have to become resumable.  The threads
+ * share only struct reading: the reader writes the message and rd->f
+ * alone, and this thread looks at them only after pthread_join.  Nothing
+ * of the message goes out before the join: MAIL waits for the whole
+ * message (SIZE= stays exact, a failed read sends nothing of it).
+ */
+struct reading {
+	const struct attempt *a;
+	struct message *m;
+	struct failure f;
+	int rc;
+};
+
+static void *
+read_thread(void *arg)
 {
-	if (a->read(a->ctx, m, f) < 0)
+	struct reading *rd = arg;
+
+	rd->rc = rd->a->read(rd->a->ctx, rd->m, &rd->f);
+	return NULL;
+}
+
+/* Waiting this long for the input, a session whose server spoke out of
+   turn meanwhile (a timeout's 421, a close) was given up by it, not
+   refused: it is replaced.  Sooner, what the server said is its answer
+   to this session, as without the overlap. */
+#define IDLE_GIVEN_UP_MS	1000
+
+/* Read the message into *m while l's session opens.  A session that
+   could not be opened stands for this message (l->down).  Returns the
+   read's 0, or -1 with *f. */
+static int
+read_opening(struct run *r, struct link *l, const struct attempt *a,
+    struct message *m, struct failure *f)
+{
+	struct reading rd = { a, m, { 0 }, -1 };
+	struct failure opened;
+	pthread_t t;
+
+	/* One malloc arena: the reader's own would add its pages to the
+	   peak RSS, and the two threads hardly ever allocate at once. */
+	(void)mallopt(M_ARENA_MAX, 1);
+	if (pthread_create(&t, NULL, read_thread, &rd) != 0)
+		return a->read(a->ctx, m, f);
+	memset(&opened, 0, sizeof opened);
+	bool open = link_ready(l, &r->sc, &opened) == 0;
+	int64_t ready = monotonic_ms();
+	(void)pthread_join(t, NULL);
+	if (rd.rc < 0) {
+		*f = rd.f;
+		return -1;
+	}
+	if (!open)
+		l->down = opened;
+	else if (monotonic_ms() - ready >= IDLE_GIVEN_UP_MS &&
+	    conn_peer_spoke(l->s.conn))
+		link_close(l);
+	return 0;
+}
+
+/* The message and its envelope, before any connection or, with
+   a->overlap and a link l, while it opens. */
+static int
+prepare(struct run *r, struct link *l, const struct attempt *a,
+    struct message *m, struct mail_envelope *e, struct failure *f)
+{
+	if ((l != NULL && a->overlap ? read_opening(r, l, a, m, f) :
+	    a->read(a->ctx, m, f)) < 0)
 		return -1;
 	if (a->entry != NULL)
 		return 0;
@@ -372,10 +443,11 @@ message_params(struct run *r, const struct queue_entry *q)
 	r->sc.body_type = q && q->body_type ? q->body_type : r->o.body_type;
 }
 
-/* The message read and its envelope decided (or not: s.rc < 0). */
+/* The message read and its envelope decided (or not: s.rc < 0); l: the
+   link to open meanwhile (a->overlap), or NULL. */
 static void
-pending_init(struct run *r, struct attempt *a, struct pending *p,
-    struct failure *f)
+pending_init(struct run *r, struct link *l, struct attempt *a,
+    struct pending *p, struct failure *f)
 {
 	struct sent *s = &p->s;
 
@@ -385,7 +457,7 @@ pending_init(struct run *r, struct attempt *a, struct pending *p,
 	memset(s, 0, sizeof *s);
 	reply_init(&s->res.final);
 	a->fate = FATE_NONE;
-	s->rc = prepare(r, a, &p->m, &p->e, f);
+	s->rc = prepare(r, l, a, &p->m, &p->e, f);
 	s->sender = a->entry ? a->entry->sender : p->e.sender;
 	s->recipients = a->entry ? &a->entry->recipients : p->e.recipients.n ?
 	    &p->e.recipients : &r->o.recipients;
@@ -442,7 +514,7 @@ attempt_send(struct run *r, struct link *l, struct attempt *a,
 {
 	struct pending p;
 
-	pending_init(r, a, &p, f);
+	pending_init(r, l, a, &p, f);
 	if (to_send(&p)) {
 		struct envelope_view env = { p.s.sender, p.s.recipients };
 		p.s.rc = send_on(r, l, a, &env, &p.m, &p.s.res, &p.s.at_open,
@@ -705,7 +777,7 @@ attempt_submit(struct run *r, struct link *l, struct attempt *a)
 {
 	struct pending *p = xcalloc(1, sizeof *p);
 
-	pending_init(r, a, p, &p->f);
+	pending_init(r, NULL, a, p, &p->f);
 	if (to_send(p)) {
 		make_room(r, l, p);
 		post(r, l, p);

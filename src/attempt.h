@@ -57,6 +57,10 @@ struct attempt {
 	/* A reused session lost before any reply to this message: one new
 	   session and one more try (--batch). */
 	bool retry_lost;
+	/* attempt_send: open the session while the message is read (by a
+	   second thread; joined before MAIL).  Only where the session does
+	   not depend on the message and the input is no terminal. */
+	bool overlap;
 
 	/* A new entry: where to queue the message when the attempt fails for
 	   a reason worth a retry (NULL: never), and the command line's

@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "deliver.h"
+#include "envelope.h"
 #include "queue.h"
 
 static int
@@ -41,6 +43,61 @@ command_line_route(int argc, char **argv, struct strlist *route)
 	options_free(&cli);
 }
 
+/* Regular files smaller than this are read before connecting. */
+#define OVERLAP_MIN_FILE	(1024 * 1024)
+
+/* The envelope addresses the command line gives are good, so that an
+   address carrier(1) refuses before connecting still is. */
+static bool
+given_addresses_ok(const struct run *r)
+{
+	const struct options *o = &r->o;
+	struct failure ignored;
+	bool ok = o->read_recipients || o->recipients.n > 0;
+
+	if (ok && o->from != NULL) {
+		char *sender = NULL;
+		ok = envelope_given_sender(o, o->from, r->fqdn, &sender,
+		    &ignored) == 0;
+		free(sender);
+	}
+	for (size_t i = 0; ok && i < o->recipients.n; i++) {
+		struct strlist one;
+		ok = envelope_given_recipient(o, o->recipients.v[i], &one,
+		    &ignored) == 0;
+		strlist_free(&one);
+	}
+	return ok;
+}
+
+/*
+ * Whether the session may open while the message is read.  Not when
+ * nothing is to be sent now (--queue-only), when the account may be
+ * chosen by the message (--read-envelope-from), when a person types the
+ * message (the server would time the idle session out meanwhile), nor
+ * when the command line's envelope is refused anyway.
+ */
+static bool
+overlap_ok(const struct run *r)
+{
+	const struct options *o = &r->o;
+
+	if (o->queue_only || o->read_envelope_from)
+		return false;
+	if (o->file == NULL && isatty(STDIN_FILENO))
+		return false;
+	/* A file that cannot be read is said before connecting, as ever. */
+	struct stat st;
+	if (o->file != NULL && (stat(o->file, &st) < 0 ||
+	    S_ISDIR(st.st_mode) || access(o->file, R_OK) < 0))
+		return false;
+	/* A small file is read in less time than a thread costs. */
+	if ((o->file != NULL || fstat(STDIN_FILENO, &st) == 0) &&
+	    S_ISREG(st.st_mode) && st.st_size < OVERLAP_MIN_FILE)
+		return false;
+	return given_addresses_ok(r);
+}
+
 int
 deliver(struct run *r, int argc, char **argv, struct failure *f)
 {
@@ -56,7 +113,8 @@ deliver(struct run *r, int argc, char **argv, struct failure *f)
 	}
 	struct attempt a = { .read = r->early ? take_early : read_message,
 	    .ctx = r->early ? (const void *)r->early : &r->o,
-	    .queue_dir = dir, .route = &route };
+	    .queue_dir = dir, .route = &route,
+	    .overlap = r->early == NULL && overlap_ok(r) };
 	int rc = attempt_send(r, &l, &a, f);
 	free(r->early);		/* its buffers went to the attempt */
 	r->early = NULL;

@@ -23,6 +23,7 @@ message_init(struct message *m)
 	buf_init(&m->head);
 	buf_init(&m->body);
 	m->spool_fd = -1;
+	m->body_at_bol = true;
 }
 
 void
@@ -71,12 +72,34 @@ open_spool(struct failure *f)
 	return fd;
 }
 
+/* List where body lines starting with a dot start (up to a limit: more
+   than that, and the body is sent through the dot-stuffing copy).  By
+   the dots rather than the lines: most bodies (base64 above all) have
+   far fewer dots than lines. */
+static void
+note_dots(struct message *m, const char *p, size_t n)
+{
+	const char *end = p + n;
+
+	for (const char *q = p; m->n_dots <= MESSAGE_DOTS_MAX &&
+	    (q = memchr(q, '.', (size_t)(end - q))) != NULL; q++) {
+		if (q == p ? !m->body_at_bol : q[-1] != '\n')
+			continue;
+		if (m->n_dots == MESSAGE_DOTS_MAX)
+			m->n_dots++;
+		else
+			m->dots[m->n_dots++] = m->body_len + (uint64_t)(q - p);
+	}
+}
+
 /* Append body bytes, moving to the spool file once memory is full. */
 static int
 body_add(struct message *m, const char *p, size_t n, struct failure *f)
 {
 	if (n == 0)
 		return 0;
+	note_dots(m, p, n);
+	m->body_at_bol = p[n - 1] == '\n';
 	m->body_len += n;
 	if (m->spool_fd < 0 && m->body.len + n <= MESSAGE_MEMORY_MAX) {
 		buf_add(&m->body, p, n);
@@ -409,6 +432,14 @@ out:
 	buf_free(&r.pending);
 	free(block);
 	return rc;
+}
+
+bool
+message_spooled(const struct message *m)
+{
+	return m->spool_fd >= 0 && !m->as_is && m->body_len >= 2 &&
+	    m->body_at_bol && m->n_dots <= MESSAGE_DOTS_MAX &&
+	    (m->head.len == 0 || m->head.data[m->head.len - 1] == '\n');
 }
 
 static int

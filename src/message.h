@@ -18,6 +18,7 @@
 
 #define MESSAGE_HEADER_MAX	(1024 * 1024)	/* bytes of header block */
 #define MESSAGE_MEMORY_MAX	(256 * 1024)	/* body bytes kept in memory */
+#define MESSAGE_DOTS_MAX	64	/* body lines starting with a dot, listed */
 
 struct message {
 	struct buf head;	/* header fields, CRLF-normalised */
@@ -32,6 +33,12 @@ struct message {
 	off_t file_size;
 	struct timespec file_mtime;
 	unsigned char digest[32];	/* SHA-256 of the body */
+	/* Where the body's lines that start with a dot start (offsets in
+	   the body), while there are at most MESSAGE_DOTS_MAX; and how the
+	   body placed so far ends. */
+	uint64_t dots[MESSAGE_DOTS_MAX];
+	size_t n_dots;
+	bool body_at_bol;	/* empty, or ends with LF */
 	bool eightbit;		/* a byte >= 0x80 somewhere */
 	bool long_lines;	/* a line over 998 octets */
 };
@@ -67,6 +74,17 @@ uint64_t message_size(const struct message *m);
 int message_each_chunk(const struct message *m,
     int (*fn)(void *ctx, const char *p, size_t n), void *ctx,
     struct failure *f);
+
+/*
+ * The body lies in carrier's own spool file as it is to be sent (before
+ * dot-stuffing): spool_fd from spool_off, body_len octets, ending with
+ * CRLF, its dot lines listed in dots[], after a header block that ends
+ * with LF.  Nobody else can write to the spool, so the kernel may send
+ * from it (sendfile(2)) with no check of its own; a file read as it is
+ * (as_is) is someone else's and never qualifies: its bytes go through
+ * the checks of message_each_chunk.
+ */
+bool message_spooled(const struct message *m);
 
 void message_init(struct message *m);
 void message_free(struct message *m);

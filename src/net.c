@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -771,6 +772,46 @@ conn_flush(struct conn *c, int64_t deadline, struct failure *f)
 	return rc;
 }
 
+int
+conn_send_file(struct conn *c, int fd, off_t off, uint64_t len,
+    int64_t deadline, struct failure *f)
+{
+	if (c->tls != NULL)
+		return fail(f, FAIL_INTERNAL, 0, "sending", "sendfile over TLS");
+	if (conn_flush(c, deadline, f) < 0)
+		return -1;
+	while (len > 0) {
+		size_t want = len < (1u << 30) ? (size_t)len : (1u << 30);
+		ssize_t n = sendfile(c->fd, fd, &off, want);
+		if (n > 0) {
+			len -= (uint64_t)n;
+			continue;
+		}
+		if (n == 0)
+			return fail(f, FAIL_OSERR, 0, "temporary file",
+			    "read: short file");
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			int w = wait_fd(c->fd, POLLOUT, deadline);
+			if (w > 0)
+				continue;
+			return w == 0 ? fail(f, FAIL_TEMP, 0, "sending",
+			    "timed out") : fail(f, FAIL_OSERR, 0, "poll", "%s",
+			    strerror(errno));
+		}
+		/* sendfile does not tell which side failed: the file, or
+		   the connection (as send() would). */
+		if (errno == EIO || errno == EINVAL || errno == ENOMEM ||
+		    errno == EOVERFLOW)
+			return fail(f, FAIL_OSERR, 0, "temporary file",
+			    "sendfile: %s", strerror(errno));
+		return fail(f, FAIL_IOERR, 0, "sending", "connection lost: %s",
+		    strerror(errno));
+	}
+	return 0;
+}
+
 /* Read what is available into c->in, waiting until the deadline. */
 static int
 fill(struct conn *c, int64_t deadline, const char *stage, struct failure *f)
@@ -847,6 +888,14 @@ size_t
 conn_unread(const struct conn *c)
 {
 	return c->in.len + c->rr.line.len;
+}
+
+bool
+conn_peer_spoke(const struct conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	return conn_unread(c) > 0 || poll(&p, 1, 0) != 0;
 }
 
 int

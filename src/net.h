@@ -68,6 +68,12 @@ void conn_queue(struct conn *c, const void *p, size_t n);
 /* The same for credentials: wiped from the buffer once written. */
 void conn_queue_secret(struct conn *c, const void *p, size_t n);
 size_t conn_queued(const struct conn *c);
+/* Write what is queued, then len octets of the file fd from offset off,
+   which the kernel copies itself (sendfile(2)); not over TLS.  Errors as
+   conn_flush's, and FAIL_OSERR when the file cannot be read (or is
+   shorter), FAIL_INTERNAL over TLS. */
+int conn_send_file(struct conn *c, int fd, off_t off, uint64_t len,
+    int64_t deadline, struct failure *f);
 /* Write everything queued.  FAIL_IOERR on a closed or reset connection,
    FAIL_TEMP on timeout. */
 int conn_flush(struct conn *c, int64_t deadline, struct failure *f);
@@ -85,6 +91,10 @@ int conn_read_reply(struct conn *c, struct reply *r, int64_t deadline,
 /* Bytes received but not yet consumed as a reply (pipelining, or bytes
    injected after a STARTTLS 220). */
 size_t conn_unread(const struct conn *c);
+
+/* The peer sent something or closed while no reply was awaited (a
+   server's timeout, its 421): the session is not worth going on with. */
+bool conn_peer_spoke(const struct conn *c);
 
 /* Start TLS on this connection (implicit TLS or after STARTTLS's 220).
    Refuses (FAIL_PROTOCOL) when unread bytes are pending. */

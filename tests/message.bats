@@ -42,6 +42,15 @@ no_connection() {
 	refute_connected
 }
 
+# refuse_on_reading STATUS REGEX FILE ARGS...: one refusal of what the
+# message holds, with a fresh fake server that sees no transaction (the
+# session opens while the message is read: EHLO, then QUIT).
+refuse_on_reading() {
+	fake_start ''
+	refuse "$@"
+	refute_transaction
+}
+
 # refuse_before_connecting STATUS REGEX FILE ARGS...: one refusal with a
 # fresh fake server that never sees a connection.
 refuse_before_connecting() {
@@ -115,7 +124,7 @@ expect_mail() {
 @test "-t and no recipient anywhere: 65, nothing sent" {
 	local m
 	m=$(msg 'From: a@x.test\nTo: undisclosed-recipients:;\nBcc:\nCc: <>\nSubject: s\n\nTo: body@x.test\n')
-	refuse_before_connecting 65 '^carrier: no recipients: ' "$m" -t
+	refuse_on_reading 65 '^carrier: no recipients: ' "$m" -t
 }
 
 @test "no recipient and no -t: 64, nothing sent" {
@@ -137,13 +146,13 @@ expect_mail() {
 		To|b@x.test (open comment
 		Bcc|group: b@x.test
 	EOF
-	no_connection
+	refute_transaction
 }
 
 @test "a malformed From is named too when it gives the sender" {
 	local m
 	m=$(msg 'From: a@x.test)\nTo: b@x.test\n\nx\n')
-	refuse_before_connecting 65 '^carrier: From: ' "$m" -t
+	refuse_on_reading 65 '^carrier: From: ' "$m" -t
 }
 
 # ------------------------------------------------------------- Resent-
@@ -182,7 +191,7 @@ expect_mail() {
 @test "Resent-: two blocks with -t: 65 naming them, nothing sent" {
 	local m
 	m=$(msg 'Resent-Date: Sat, 03 Jan 2015 00:00:00 +0000\nResent-From: s@x.test\nResent-To: st@x.test\nResent-Date: Fri, 02 Jan 2015 00:00:00 +0000\nResent-From: r@x.test\nResent-To: rt@x.test\nFrom: a@x.test\nTo: b@x.test\n\nx\n')
-	refuse_before_connecting 65 '^carrier: message: .*2 Resent- blocks' "$m" -t
+	refuse_on_reading 65 '^carrier: message: .*2 Resent- blocks' "$m" -t
 }
 
 # -------------------------------------------------------------- sender
@@ -235,7 +244,7 @@ expect_mail() {
 	# Two From fields are several addresses too.
 	m=$(msg 'From: a@x.test\nFrom: c@x.test\nTo: b@x.test\n\nx\n')
 	refuse 65 '^carrier: From: .*Sender' "$m" -t
-	no_connection
+	refute_transaction
 }
 
 @test "several From addresses with a Sender: the Sender; with -f: -f" {
@@ -253,7 +262,7 @@ expect_mail() {
 @test "no sender anywhere (native form): 65, nothing sent" {
 	local m
 	m=$(msg 'To: b@x.test\nSubject: no from\n\nx\n')
-	refuse_before_connecting 65 '^carrier: no sender: ' "$m" -t
+	refuse_on_reading 65 '^carrier: no sender: ' "$m" -t
 }
 
 # ----------------------------------------------------------------- Bcc
@@ -504,7 +513,7 @@ expect_mail() {
 	refuse 65 '^carrier: To: ' "$m" -t
 	m=$(msg 'From: a@x.test\nTo: b@x.test\x00\n\nx\n')
 	refuse 65 '^carrier: message: .*NUL' "$m" -t
-	no_connection
+	refute_transaction
 }
 
 @test "an address of 254 octets goes; 255 octets is 65 before connecting (sender and recipient)" {
@@ -534,7 +543,7 @@ expect_mail() {
 		seq -f 'X-Pad-%05g: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' 15000
 		printf '\nbody\n'
 	} >"$f"
-	refuse_before_connecting 65 '^carrier: message: header block larger than' "$f" -t
+	refuse_on_reading 65 '^carrier: message: header block larger than' "$f" -t
 }
 
 @test "1 MiB of header without any line end: 65 before connecting" {
@@ -543,7 +552,7 @@ expect_mail() {
 		printf 'From: a@x.test\nTo: b@x.test\nX-Long: '
 		head -c 1100000 /dev/zero | tr '\0' 'a'
 	} >"$f"
-	refuse_before_connecting 65 '^carrier: message: header (line|block) (longer|larger) than' "$f" -t
+	refuse_on_reading 65 '^carrier: message: header (line|block) (longer|larger) than' "$f" -t
 }
 
 @test "a header line without a colon ends the header block: what follows is body, never recipients" {
@@ -577,7 +586,7 @@ expect_mail() {
 	send "$m" -t
 	assert_status 0
 	expect_mail a@x.test $'From: a@x.test\r\nTo: b@x.test\r\n.\r\n' b@x.test
-	refuse_before_connecting 65 '^carrier: no recipients: ' /dev/null -t
+	refuse_on_reading 65 '^carrier: no recipients: ' /dev/null -t
 }
 
 # --------------------------------------------------- address forms (B)
@@ -725,4 +734,65 @@ grown_file_refused() {
 	assert_status 0
 	assert_quiet
 	cmp "$f" "$FAKE_DIR/message.1"
+}
+
+# spooled_message FILE: a 3 MB message with LF line ends (so it is spooled),
+# dot lines first in the body, at 128 KiB and 1 MiB boundaries, doubled, and
+# last; writes FILE and FILE.wire, the bytes expected after the 354.
+spooled_message() {
+	"$PYTHON" - "$1" <<-'PY'
+		import sys
+		body = [b".first"]
+		n = 6
+		while n < 3 * 1024 * 1024:
+		    l = b"line %d ..." % n
+		    if n in (131070, 131072, 1048574, 1048576) or n % 700001 < 11:
+		        l = b"." + l
+		    body.append(l)
+		    n += len(l) + 1
+		body.append(b"..")
+		raw = b"From: a@x.test\nSubject: dots\n\n" + b"\n".join(body) + b"\n"
+		open(sys.argv[1], "wb").write(raw)
+		crlf = raw.replace(b"\n", b"\r\n").split(b"\r\n")[:-1]
+		wire = b"".join((b"." if l.startswith(b".") else b"") + l + b"\r\n"
+		                for l in crlf) + b".\r\n"
+		open(sys.argv[1] + ".wire", "wb").write(wire)
+		open(sys.argv[1] + ".raw", "wb").write(b"".join(l + b"\r\n" for l in crlf))
+	PY
+}
+
+@test "a spooled message is sent from the spool (sendfile): DATA dot-stuffed, exactly" {
+	local m=$BATS_TEST_TMPDIR/dots.eml
+	spooled_message "$m"
+	SCENARIO='capabilities PIPELINING, SIZE 10485760' send "$m" -f a@x.test b@x.test
+	assert_status 0
+	assert_equal "$stderr" ""
+	cmp "$FAKE_DIR/data.1" "$m.wire"
+	fake_assert_sent "MAIL FROM:<a@x.test> SIZE=$(stat -c %s "$m.raw")"
+}
+
+@test "a spooled message is sent from the spool (sendfile): BDAT as it is, exactly" {
+	local m=$BATS_TEST_TMPDIR/dots.eml
+	spooled_message "$m"
+	SCENARIO='capabilities +CHUNKING' send "$m" -f a@x.test b@x.test
+	assert_status 0
+	assert_equal "$stderr" ""
+	cmp "$FAKE_DIR/data.1" "$m.raw"
+	fake_assert_sent "BDAT $(stat -c %s "$m.raw") LAST"
+}
+
+@test "a spooled message with more dot lines than listed: DATA dot-stuffed, exactly" {
+	local m=$BATS_TEST_TMPDIR/many.eml
+	{
+		printf 'From: a@x.test\n\n'
+		yes '.a dot line to stuff, and more text to fill it up' | head -c 1000000
+	} >"$m"
+	"$PYTHON" -c 'import sys
+raw = open(sys.argv[1], "rb").read().replace(b"\n", b"\r\n")
+if not raw.endswith(b"\r\n"): raw += b"\r\n"
+open(sys.argv[1] + ".wire", "wb").write(raw.replace(b"\r\n.", b"\r\n..") + b".\r\n")' "$m"
+	send "$m" -f a@x.test b@x.test
+	assert_status 0
+	assert_equal "$stderr" ""
+	cmp "$FAKE_DIR/data.1" "$m.wire"
 }

@@ -134,6 +134,29 @@ refute_connected() {
 	[[ ! -e $FAKE_DIR/data.1 ]] || { fail 'message data was received'; return 1; }
 }
 
+# refute_transaction: the fake server saw no transaction: no connection,
+# or (carrier opens the session while it reads the message) one that ended
+# with QUIT after EHLO, with no MAIL, RCPT, DATA or BDAT and no message
+# data.  Stops the fake server.
+refute_transaction() {
+	local n
+	if grep -q 'connection 1 from' "$FAKE_DIR/transcript" 2>/dev/null; then
+		for ((n = 0; n < 100; n++)); do
+			grep -q 'connection 1 ended' "$FAKE_DIR/transcript" && break
+			sleep 0.05
+		done
+		fake_stop
+		if fake_commands | grep -qE '^(MAIL|RCPT|DATA|BDAT)' ||
+			[[ $(fake_commands | tail -n 1) != QUIT ]]; then
+			fake_diag | batslib_decorate 'a transaction began, or no QUIT' | fail
+			return 1
+		fi
+	else
+		fake_stop
+	fi
+	[[ ! -e $FAKE_DIR/data.1 ]] || { fail 'message data was received'; return 1; }
+}
+
 # timer_start / assert_elapsed_below MS: wall clock of what ran between.
 timer_start() {
 	T0=$(date +%s%N)
