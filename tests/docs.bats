@@ -155,3 +155,23 @@ man5_keys() {
 	done
 	assert_equal "${missing[*]}" ''
 }
+
+@test "THREATS-COVERAGE.md names only bats tests that exist, verbatim" {
+	run python3 - "$BATS_TEST_DIRNAME" <<'PY'
+import glob, os, re, sys
+root = os.path.dirname(sys.argv[1])
+names = {}
+for f in glob.glob(os.path.join(sys.argv[1], '*.bats')):
+    text = open(f, encoding='utf-8').read()
+    # bats shows a test's name with its backslash escapes undone.
+    names['tests/' + os.path.basename(f)] = {
+        n.replace('\\\\', '\\')
+        for n in re.findall(r'^@test "(.*)" \{', text, re.M)}
+for line in open(os.path.join(sys.argv[1], 'THREATS-COVERAGE.md'), encoding='utf-8'):
+    m = re.match(r'^\w+\s+(tests/[\w.-]+\.bats): (.*)$', line.rstrip('\n'))
+    if m and m.group(2) not in names.get(m.group(1), ()):
+        print('missing:', m.group(1), m.group(2))
+PY
+	assert_success
+	assert_output ''
+}
