@@ -1219,6 +1219,27 @@ test_steady_body(void)
 	}
 }
 
+/* An 8-bit byte is noted in whichever lane of the 32-octet OR it lies. */
+static void
+test_eightbit_lanes(void)
+{
+	char d[128];
+	bool ok = true;
+
+	for (size_t pos = 0; pos < 70; pos++) {
+		struct result r;
+		size_t n = (size_t)snprintf(d, sizeof d, "Subject: x\n\n");
+		memset(d + n, 'a', 70);
+		d[n + pos] = (char)(0x80 | pos);
+		d[n + 70] = '\n';
+		read_file(d, n + 71, false, &r);
+		if (r.rc != 0 || !r.eightbit)
+			ok = false;
+		result_free(&r);
+	}
+	CHECK(ok, "an 8-bit byte at any of 70 body positions: eightbit");
+}
+
 int
 main(void)
 {
@@ -1234,6 +1255,7 @@ main(void)
 	test_as_is_changed();
 	test_read_boundaries();
 	test_steady_body();
+	test_eightbit_lanes();
 	test_flat_memory();
 	return check_done();
 }
