@@ -29,9 +29,9 @@
 #include "report.h"
 #include "util.h"
 
-/* message.c reads its input in blocks of this size (READ_BLOCK there);
+/* message.c reads its input in blocks of this size (INPUT_BLOCK there);
    the deterministic boundary cases below depend on it. */
-#define TEST_READ_BLOCK	(128 * 1024)
+#define TEST_READ_BLOCK	(256 * 1024)
 
 /* Bytes made printable for a diagnostic line. */
 static const char *
