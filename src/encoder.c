@@ -9,59 +9,86 @@ crlf_init(struct crlf_state *st)
 	st->pending_cr = false;
 	st->at_line_start = true;
 	st->empty = true;
+	st->line_len = 0;
+	st->longest = 0;
+}
+
+/* Write a line end and measure the line it ends. */
+static char *
+line_end(struct crlf_state *st, char *o)
+{
+	*o++ = '\r';
+	*o++ = '\n';
+	if (st->line_len > st->longest)
+		st->longest = st->line_len;
+	st->line_len = 0;
+	st->at_line_start = true;
+	return o;
+}
+
+/* Where the next c is at or after i, or n. */
+static size_t
+next_of(const char *in, size_t i, size_t n, char c)
+{
+	const char *p = memchr(in + i, c, n - i);
+
+	return p ? (size_t)(p - in) : n;
+}
+
+size_t
+crlf_normalize_into(struct crlf_state *st, const char *in, size_t n,
+    char *out)
+{
+	char *o = out;
+	size_t i = 0;
+
+	if (n == 0)
+		return 0;
+	st->empty = false;
+	if (st->pending_cr) {
+		o = line_end(st, o);
+		st->pending_cr = false;
+		if (in[0] == '\n')
+			i = 1;
+	}
+	/* The next CR and LF, each found once and kept until passed: in
+	   LF text a line costs one memchr (there is no CR) and one memcpy,
+	   and runs of either stay linear. */
+	size_t cr = next_of(in, i, n, '\r'), lf = next_of(in, i, n, '\n');
+	while (i < n) {
+		if (cr < i)
+			cr = next_of(in, i, n, '\r');
+		if (lf < i)
+			lf = next_of(in, i, n, '\n');
+		size_t run = lf < cr ? lf : cr;
+		if (run > i) {
+			memcpy(o, in + i, run - i);
+			o += run - i;
+			st->line_len += run - i;
+			st->at_line_start = false;
+			i = run;
+		}
+		if (i == n)
+			break;
+		if (in[i] == '\r') {
+			if (i + 1 == n) {
+				st->pending_cr = true;
+				break;
+			}
+			i += in[i + 1] == '\n' ? 2 : 1;
+		} else
+			i++;
+		o = line_end(st, o);
+	}
+	return (size_t)(o - out);
 }
 
 void
 crlf_normalize(struct crlf_state *st, const char *in, size_t n,
     struct buf *out)
 {
-	size_t i = 0, run;
-
-	/* Worst case every byte is a bare LF and doubles. */
 	buf_reserve(out, n * 2 + 2);
-	if (n > 0)
-		st->empty = false;
-	if (st->pending_cr && n > 0) {
-		buf_add(out, "\r\n", 2);
-		st->pending_cr = false;
-		st->at_line_start = true;
-		if (in[0] == '\n')
-			i = 1;
-	}
-	/* The next LF and CR at or after i, found by memchr and kept until
-	   passed, so that runs of either stay linear. */
-	size_t lf = 0, cr = 0;
-	bool lf_known = false, cr_known = false;
-	while (i < n) {
-		if (!lf_known || lf < i) {
-			const char *p = memchr(in + i, '\n', n - i);
-			lf = p ? (size_t)(p - in) : n;
-			lf_known = true;
-		}
-		if (!cr_known || cr < i) {
-			const char *p = memchr(in + i, '\r', n - i);
-			cr = p ? (size_t)(p - in) : n;
-			cr_known = true;
-		}
-		run = lf < cr ? lf : cr;
-		if (run > i) {
-			buf_add(out, in + i, run - i);
-			st->at_line_start = false;
-			i = run;
-			continue;
-		}
-		if (in[i] == '\r') {
-			if (i + 1 == n) {
-				st->pending_cr = true;
-				i++;
-				break;
-			}
-			i += in[i + 1] == '\n' ? 2 : 1;
-		} else
-			i++;
-		buf_add(out, "\r\n", 2);
-		st->at_line_start = true;
-	}
+	out->len += crlf_normalize_into(st, in, n, out->data + out->len);
 }
 
 void
@@ -69,10 +96,12 @@ crlf_finish(struct crlf_state *st, struct buf *out)
 {
 	/* The state, not `out`, tells how the data ended: callers drain
 	   `out` between calls. */
-	if (st->pending_cr || !st->at_line_start || st->empty)
-		buf_add(out, "\r\n", 2);
+	if (st->pending_cr || !st->at_line_start || st->empty) {
+		buf_reserve(out, 2);
+		out->len += (size_t)(line_end(st, out->data + out->len) -
+		    (out->data + out->len));
+	}
 	st->pending_cr = false;
-	st->at_line_start = true;
 	st->empty = false;
 }
 

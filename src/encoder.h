@@ -18,12 +18,18 @@ struct crlf_state {
 	bool pending_cr;	/* last chunk ended with CR */
 	bool at_line_start;	/* nothing yet, or the output ends in CRLF */
 	bool empty;		/* no byte seen yet */
+	size_t line_len;	/* octets of the output's unfinished line */
+	size_t longest;		/* the longest finished line, CRLF excluded */
 };
 
 void crlf_init(struct crlf_state *st);
 /* Append the normalised form of in to out. */
 void crlf_normalize(struct crlf_state *st, const char *in, size_t n,
     struct buf *out);
+/* The same into out, which has room for 2 n + 2 octets (every byte a bare
+ * LF); returns the octets written.  One pass, for large inputs. */
+size_t crlf_normalize_into(struct crlf_state *st, const char *in, size_t n,
+    char *out);
 /* End of input: complete a pending CR and make sure the output ends with
  * CRLF (an empty input becomes CRLF, as smtplib sends it). */
 void crlf_finish(struct crlf_state *st, struct buf *out);

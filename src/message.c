@@ -15,6 +15,10 @@
 #include "message.h"
 
 #define READ_BLOCK	(128 * 1024)
+/* read(2) size of the ordinary path: larger reads and spool writes cost
+   fewer calls (a tenth of the read's time on a 100 MB message), and the
+   blocks add only a few hundred KiB to the peak RSS. */
+#define INPUT_BLOCK	(256 * 1024)
 
 void
 message_init(struct message *m)
@@ -132,24 +136,45 @@ struct reader {
 	struct buf pending;	/* normalised bytes not yet placed */
 };
 
+static uint64_t
+load64(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof w);
+	return w;
+}
+
+/* Note a byte >= 0x80, for BODY=8BITMIME and the -v warning. */
+static void
+note_eightbit(struct message *m, const char *p, size_t n)
+{
+	/* 32 bytes at a time into four independent accumulators (not one
+	   chain of ORs): this runs over every byte of a message that may be
+	   gigabytes. */
+	uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+	size_t i = 0;
+
+	if (m->eightbit)
+		return;
+	for (; i + 32 <= n; i += 32) {
+		a0 |= load64(p + i);
+		a1 |= load64(p + i + 8);
+		a2 |= load64(p + i + 16);
+		a3 |= load64(p + i + 24);
+	}
+	uint64_t acc = a0 | a1 | a2 | a3;
+	for (; i < n; i++)
+		acc |= (unsigned char)p[i];
+	if (acc & 0x8080808080808080ULL)
+		m->eightbit = true;
+}
+
 /* Note 8-bit bytes and over-long lines, for the -v warnings and BODY=. */
 static void
 scan_bytes(struct reader *r, const char *p, size_t n)
 {
-	/* Line lengths by memchr, 8-bit bytes eight at a time: this runs
-	   over every byte of a message that may be gigabytes. */
-	if (!r->m->eightbit) {
-		uint64_t acc = 0, w;
-		size_t i = 0;
-		for (; i + 8 <= n; i += 8) {
-			memcpy(&w, p + i, 8);
-			acc |= w;
-		}
-		for (; i < n; i++)
-			acc |= (unsigned char)p[i];
-		if (acc & 0x8080808080808080ULL)
-			r->m->eightbit = true;
-	}
+	note_eightbit(r->m, p, n);
 	if (r->m->long_lines)
 		return;
 	const char *end = p + n;
@@ -382,6 +407,38 @@ out:
 	return rc;
 }
 
+/*
+ * The reader is past the header block with nothing held back, and no
+ * lone dot can end the input: every normalised byte belongs to the body
+ * as it comes.  Then a block is normalised straight into out (room for
+ * 2 n + 2 octets), its lines measured on the way, and written to the
+ * body: one pass over the bytes instead of place()'s several.
+ */
+static bool
+body_steady(const struct reader *r)
+{
+	return !r->in_head && !r->first_line && !r->skip_from &&
+	    !r->rules->lone_dot_ends && r->pending.len == 0;
+}
+
+static int
+body_block(struct reader *r, struct crlf_state *crlf, const char *in,
+    size_t n, char *out, struct failure *f)
+{
+	/* The normaliser's line is the one scan_bytes was measuring. */
+	crlf->line_len = r->line_len;
+	crlf->longest = 0;
+	size_t len = crlf_normalize_into(crlf, in, n, out);
+	r->line_len = crlf->line_len;
+	/* The unfinished line counts already: it only grows. */
+	if (crlf->longest > 998 || crlf->line_len > 998)
+		r->m->long_lines = true;
+	note_eightbit(r->m, out, len);
+	if (len > 0)
+		r->at_line_start = out[len - 1] == '\n';
+	return body_add(r->m, out, len, f);
+}
+
 int
 message_read(struct message *m, int fd, const struct read_rules *rules,
     struct failure *f)
@@ -389,17 +446,18 @@ message_read(struct message *m, int fd, const struct read_rules *rules,
 	struct reader r = { m, rules, true, true, false, false, true, 0,
 	    { 0 } };
 	struct crlf_state crlf;
-	char *block;
+	char *block, *out;
 	int rc;
 
 	if ((rc = read_as_is(m, fd, rules, f)) != 0)
 		return rc < 0 ? -1 : 0;
-	block = xmalloc(READ_BLOCK);
+	block = xmalloc(INPUT_BLOCK);
+	out = xmalloc(2 * INPUT_BLOCK + 2);
 	rc = -1;
 	crlf_init(&crlf);
 	buf_init(&r.pending);
 	while (!r.ended) {
-		ssize_t n = read(fd, block, READ_BLOCK);
+		ssize_t n = read(fd, block, INPUT_BLOCK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -412,6 +470,12 @@ message_read(struct message *m, int fd, const struct read_rules *rules,
 			fail(f, FAIL_DATAERR, 0, "message",
 			    "contains a NUL byte");
 			goto out;
+		}
+		if (body_steady(&r)) {
+			buf_free(&r.pending);	/* its pages, for the RSS */
+			if (body_block(&r, &crlf, block, (size_t)n, out, f) < 0)
+				goto out;
+			continue;
 		}
 		crlf_normalize(&crlf, block, (size_t)n, &r.pending);
 		if (place(&r, false, f) < 0)
@@ -430,6 +494,7 @@ message_read(struct message *m, int fd, const struct read_rules *rules,
 	rc = 0;
 out:
 	buf_free(&r.pending);
+	free(out);
 	free(block);
 	return rc;
 }

@@ -857,11 +857,68 @@ test_unstuff_roundtrip(void)
 	    "to the terminator (%zu differ)", bad);
 }
 
+/* crlf_normalize_into: the same output, and the lines measured on the
+   way (what message.c checks against the 998-octet limit), whatever the
+   chunking. */
+static void
+test_normalize_into(void)
+{
+	static const struct {
+		const char *in;
+		size_t longest, line_len;	/* after the input, then finish */
+	} cases[] = {
+		{ "", 0, 0 },
+		{ "abc", 0, 3 },
+		{ "abc\n", 3, 0 },
+		{ "ab\ncdef\r\ng", 4, 1 },
+		{ "abcd\rx\r", 4, 1 },
+		{ "\r\r\n\n", 0, 0 },
+		{ "a\n\nabcde\r", 1, 5 },
+	};
+	bool ok = true;
+
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		const char *in = cases[c].in;
+		size_t n = strlen(in);
+		for (size_t cut = 0; cut <= n; cut++) {
+			struct crlf_state a, b;
+			struct buf want;
+			char out[64];
+			size_t len;
+
+			buf_init(&want);
+			crlf_init(&a);
+			crlf_init(&b);
+			crlf_normalize(&a, in, n, &want);
+			len = crlf_normalize_into(&b, in, cut, out);
+			len += crlf_normalize_into(&b, in + cut, n - cut,
+			    out + len);
+			if (len != want.len || memcmp(out, want.data, len) != 0
+			    || b.longest != cases[c].longest ||
+			    b.line_len != cases[c].line_len) {
+				if (ok)
+					printf("#   [%s] cut %zu: longest %zu, "
+					    "line %zu\n", in, cut, b.longest,
+					    b.line_len);
+				ok = false;
+			}
+			buf_reset(&want);
+			crlf_finish(&b, &want);
+			if (b.line_len != 0 || b.longest < cases[c].line_len)
+				ok = false;
+			buf_free(&want);
+		}
+	}
+	CHECK(ok, "crlf_normalize_into: output as crlf_normalize, lines "
+	    "measured, at every cut");
+}
+
 int
 main(void)
 {
 	test_normalize_cases();
 	test_normalize_streaming();
+	test_normalize_into();
 	test_exhaustive();
 	test_stuff_cases();
 	test_smuggling();

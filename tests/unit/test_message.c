@@ -29,9 +29,9 @@
 #include "report.h"
 #include "util.h"
 
-/* message.c reads its input in blocks of this size (READ_BLOCK there);
+/* message.c reads its input in blocks of this size (INPUT_BLOCK there);
    the deterministic boundary cases below depend on it. */
-#define TEST_READ_BLOCK	(128 * 1024)
+#define TEST_READ_BLOCK	(256 * 1024)
 
 /* Bytes made printable for a diagnostic line. */
 static const char *
@@ -1117,6 +1117,129 @@ test_flat_memory(void)
 	    "RSS grew %ld KiB (%.2f s)", r.growth / 1024, r.secs);
 }
 
+/* The normalised form, byte by byte: the oracle for test_steady_body. */
+static void
+normalise_slowly(const char *d, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (d[i] == '\r' || d[i] == '\n') {
+			buf_add(out, "\r\n", 2);
+			if (d[i] == '\r' && i + 1 < n && d[i + 1] == '\n')
+				i++;
+		} else
+			buf_addc(out, d[i]);
+	}
+	if (out->len == 0 || out->data[out->len - 1] != '\n')
+		buf_add(out, "\r\n", 2);
+}
+
+/*
+ * Past its first block a body is normalised, measured and spooled in one
+ * pass: what that pass sees must be what the line-by-line path would.
+ * Each case puts its bytes after a header block and LF lines of filler,
+ * at the first block's end (so it straddles the read) or well past it.
+ */
+static void
+test_steady_body(void)
+{
+	static const struct {
+		const char *name, *tail;
+		bool eightbit, long_lines;
+		size_t n_dots;
+	} cases[] = {
+		{ "LF lines", "x\ny\n", false, false, 0 },
+		{ "a line of 998", "<998>\n", false, false, 0 },
+		{ "a line of 999", "<999>\n", false, true, 0 },
+		{ "a last line of 999 without LF", "x\n<999>", false, true, 0 },
+		{ "CR LF and bare CR", "a\r\nb\rc\r", false, false, 0 },
+		{ "an 8-bit byte", "caf\xc3\xa9\n", true, false, 0 },
+		{ "dot lines", ".a\nb.\n..\n", false, false, 2 },
+	};
+	static const size_t at[] = { TEST_READ_BLOCK - 1, TEST_READ_BLOCK,
+	    TEST_READ_BLOCK - 600, 3 * TEST_READ_BLOCK + 17 };
+
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		bool ok = true;
+		for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+			struct buf d, want;
+			const char *t;
+
+			buf_init(&d);
+			buf_init(&want);
+			buf_adds(&d, "Subject: x\n\n");
+			while (d.len + 77 <= at[k])
+				buf_adds(&d, "0123456789012345678901234567890123456"
+				    "789012345678901234567890123456789012\n");
+			while (d.len < at[k] - 1)
+				buf_addc(&d, 'f');
+			buf_addc(&d, '\n');
+			for (t = cases[c].tail; *t != '\0'; t++) {
+				if (strncmp(t, "<99", 3) == 0) {
+					for (int i = t[3] == '8' ? 998 : 999; i > 0;
+					    i--)
+						buf_addc(&d, 'L');
+					t += 4;
+				} else
+					buf_addc(&d, *t);
+			}
+			normalise_slowly(d.data, d.len, &want);
+
+			int fd = file_with(d.data, d.len);
+			struct read_rules rules = { false };
+			struct message m;
+			struct failure f;
+			struct buf all;
+			buf_init(&all);
+			message_init(&m);
+			if (fd < 0 || message_read(&m, fd, &rules, &f) < 0 ||
+			    message_each_chunk(&m, collect, &all, &f) < 0 ||
+			    all.len != want.len || memcmp(all.data, want.data,
+			    all.len) != 0 || m.eightbit != cases[c].eightbit ||
+			    m.long_lines != cases[c].long_lines ||
+			    m.n_dots != cases[c].n_dots ||
+			    (m.n_dots > 0 && memcmp(all.data + m.head.len +
+			    m.dots[0], ".a\r\n", 4) != 0)) {
+				if (ok)
+					printf("#   %s at %zu: %zu vs %zu octets, "
+					    "8bit %d long %d dots %zu\n",
+					    cases[c].name, at[k], all.len,
+					    want.len, m.eightbit, m.long_lines,
+					    m.n_dots);
+				ok = false;
+			}
+			message_free(&m);
+			if (fd >= 0)
+				(void)close(fd);
+			buf_free(&all);
+			buf_free(&want);
+			buf_free(&d);
+		}
+		CHECK(ok, "steady body: %s, at and past the first block's end",
+		    cases[c].name);
+	}
+}
+
+/* An 8-bit byte is noted in whichever lane of the 32-octet OR it lies. */
+static void
+test_eightbit_lanes(void)
+{
+	char d[128];
+	bool ok = true;
+
+	for (size_t pos = 0; pos < 70; pos++) {
+		struct result r;
+		size_t n = (size_t)snprintf(d, sizeof d, "Subject: x\n\n");
+		memset(d + n, 'a', 70);
+		d[n + pos] = (char)(0x80 | pos);
+		d[n + 70] = '\n';
+		read_file(d, n + 71, false, &r);
+		if (r.rc != 0 || !r.eightbit)
+			ok = false;
+		result_free(&r);
+	}
+	CHECK(ok, "an 8-bit byte at any of 70 body positions: eightbit");
+}
+
 int
 main(void)
 {
@@ -1131,6 +1254,8 @@ main(void)
 	test_as_is();
 	test_as_is_changed();
 	test_read_boundaries();
+	test_steady_body();
+	test_eightbit_lanes();
 	test_flat_memory();
 	return check_done();
 }
