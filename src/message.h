@@ -1,7 +1,7 @@
 /*
  * message.h: the message as it will be transmitted.  It is read whole
- * before carrier connects (so a failed read never produces a half-sent
- * message, and SIZE= is exact), CRLF-normalised on the way in, with the
+ * before MAIL (so a failed read never produces a half-sent message, and
+ * SIZE= is exact), CRLF-normalised on the way in, with the
  * header block in memory and the body in memory up to a small limit and
  * in an unlinked temporary file beyond it, so memory stays flat.
  */
