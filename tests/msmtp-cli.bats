@@ -325,3 +325,23 @@ lenient_lmtp_socket() {
 	assert_line --index 1 --regexp '^MAIL FROM:<ann@x\.test> '
 	assert_line --index 7 --regexp '^MAIL FROM:<other@x\.test> '
 }
+
+@test "every long option of msmtp --help is known to carrier; only --configure, --tls-crl-file and --tls-min-dh-prime-bits are refused, each with its reason" {
+	command -v msmtp >/dev/null || skip "msmtp is installed by make deps"
+	local opts opt known=0 refused=()
+	opts=$(msmtp --help | sed -n 's/^ *\(-[A-Za-z], \)\{0,1\}--\([a-z0-9][a-z0-9-]*\).*/\2/p' | sort -u)
+	[ "$(wc -l <<<"$opts")" -ge 45 ]
+	for opt in $opts; do
+		# With and without a value: neither may be unknown.
+		run_c --"$opt" </dev/null
+		[[ $stderr != *"unknown option"* ]] || { echo "unknown: --$opt"; return 1; }
+		if msmtp --help | grep -qE -- "--$opt\[?="; then
+			run_c --"$opt"=1 -P a@example.test </dev/null
+			[[ $stderr != *"unknown option"* ]] || { echo "unknown: --$opt=1"; return 1; }
+		fi
+		[[ $stderr == *"not supported by carrier"* ]] && refused+=("$opt")
+		known=$((known + 1))
+	done
+	echo "msmtp's long options: $known known to carrier, refused: ${refused[*]}"
+	assert_equal "$(printf '%s\n' "${refused[@]}" | sort | tr '\n' ' ')" 'configure tls-crl-file tls-min-dh-prime-bits '
+}
