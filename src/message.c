@@ -201,6 +201,10 @@ place(struct reader *r, bool at_eof, struct failure *f)
 	struct buf *pb = &r->pending;
 	size_t pos = 0;
 
+	/* Nothing pending (an empty input, or the buffer freed once the
+	   body streamed): the offsets below want an array, if empty. */
+	if (pb->data == NULL)
+		buf_adds(pb, "");
 	if (r->first_line) {
 		const char *nl = memchr(pb->data, '\n', pb->len);
 		if (nl == NULL && !at_eof && pb->len < 5)
