@@ -902,13 +902,13 @@ def slow_batch(c, a, runs, msgs, p_sink, p_smtp, delay_ms, have_batch):
 
 
 LARGE_RUNS = 3
-LARGE_TOOLS = ["ref", "carrier", "curl", "msmtp"]
+LARGE_TOOLS = ["ref", "carrier", "curl", "msmtp", "smtplib"]
 
 
 def large_lf(c, sink):
     """100 MB with LF line ends to smtp-sink on loopback (issue 17): carrier
-    (standard input), curl (--upload-file --crlf) and msmtp (standard input)
-    beside bench/refsend.c, which sends the transmission form prepared
+    (standard input), curl (--upload-file --crlf), msmtp (standard input)
+    and smtplib's sendmail() (which makes the line ends CRLF itself) beside bench/refsend.c, which sends the transmission form prepared
     before timing (the receiver's limit).  Three runs, round-robin; medians
     as ratios to the reference: wall, CPU (user+sys), peak RSS."""
     src = os.path.join(c.work, "100m-lf.eml")
