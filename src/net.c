@@ -53,6 +53,21 @@ wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
+/* After EAGAIN: 0 once fd is ready for events, else -1 with *f: the
+   deadline passed (FAIL_TEMP, "late" for stage) or poll failed. */
+static int
+wait_ready(int fd, short events, int64_t deadline, const char *stage,
+    const char *late, struct failure *f)
+{
+	int w = wait_fd(fd, events, deadline);
+
+	if (w > 0)
+		return 0;
+	if (w == 0)
+		return fail(f, FAIL_TEMP, 0, stage, "%s", late);
+	return fail(f, FAIL_OSERR, 0, "poll", "%s", strerror(errno));
+}
+
 static bool
 is_loopback(const struct sockaddr *sa)
 {
@@ -751,12 +766,9 @@ conn_flush(struct conn *c, int64_t deadline, struct failure *f)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int w = wait_fd(c->fd, want, deadline);
-			if (w > 0)
+			if ((rc = wait_ready(c->fd, want, deadline, "sending",
+			    "timed out", f)) == 0)
 				continue;
-			rc = w == 0 ? fail(f, FAIL_TEMP, 0, "sending",
-			    "timed out") : fail(f, FAIL_OSERR, 0, "poll", "%s",
-			    strerror(errno));
 			break;
 		}
 		rc = fail(f, FAIL_IOERR, 0, "sending",
@@ -793,12 +805,10 @@ conn_send_file(struct conn *c, int fd, off_t off, uint64_t len,
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			int w = wait_fd(c->fd, POLLOUT, deadline);
-			if (w > 0)
-				continue;
-			return w == 0 ? fail(f, FAIL_TEMP, 0, "sending",
-			    "timed out") : fail(f, FAIL_OSERR, 0, "poll", "%s",
-			    strerror(errno));
+			if (wait_ready(c->fd, POLLOUT, deadline, "sending",
+			    "timed out", f) < 0)
+				return -1;
+			continue;
 		}
 		/* sendfile does not tell which side failed: the file, or
 		   the connection (as send() would). */
@@ -847,14 +857,10 @@ fill(struct conn *c, int64_t deadline, const char *stage, struct failure *f)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			int w = wait_fd(c->fd, want, deadline);
-			if (w > 0)
-				continue;
-			if (w == 0)
-				return fail(f, FAIL_TEMP, 0, stage,
-				    "timed out waiting for the server");
-			return fail(f, FAIL_OSERR, 0, "poll", "%s",
-			    strerror(errno));
+			if (wait_ready(c->fd, want, deadline, stage,
+			    "timed out waiting for the server", f) < 0)
+				return -1;
+			continue;
 		}
 		return fail(f, FAIL_IOERR, 0, stage, "connection lost: %s",
 		    strerror(errno));

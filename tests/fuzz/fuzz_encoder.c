@@ -27,25 +27,9 @@
 #include "encoder.h"
 #include "util.h"
 #include "chunks.h"
+#include "ref_crlf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-ref_normalize(const char *in, size_t n, struct buf *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (in[i] == '\r') {
-			if (i + 1 < n && in[i + 1] == '\n')
-				i++;
-			buf_add(out, "\r\n", 2);
-		} else if (in[i] == '\n')
-			buf_add(out, "\r\n", 2);
-		else
-			buf_addc(out, in[i]);
-	}
-	if (out->len < 2 || memcmp(out->data + out->len - 2, "\r\n", 2) != 0)
-		buf_add(out, "\r\n", 2);
-}
 
 /* Stuff `in` into wire in random sub-chunks. */
 static void

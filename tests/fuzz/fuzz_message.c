@@ -32,27 +32,11 @@
 
 #include "message.h"
 #include "util.h"
+#include "ref_crlf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define PIPE_BYTES	(1024 * 1024)
-
-static void
-ref_normalize(const char *in, size_t n, struct buf *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (in[i] == '\r') {
-			if (i + 1 < n && in[i + 1] == '\n')
-				i++;
-			buf_add(out, "\r\n", 2);
-		} else if (in[i] == '\n')
-			buf_add(out, "\r\n", 2);
-		else
-			buf_addc(out, in[i]);
-	}
-	if (out->len < 2 || memcmp(out->data + out->len - 2, "\r\n", 2) != 0)
-		buf_add(out, "\r\n", 2);
-}
 
 static int
 collect(void *ctx, const char *p, size_t n)
