@@ -386,6 +386,25 @@ check_option(const char *v, struct queue_entry *e, char *msg, size_t len)
 	return msg;
 }
 
+/* The option lines together: each may hold alone and still contradict
+   another (an old "--tls", implicit TLS, beside "--starttls"). */
+static const char *
+check_route(const struct queue_entry *e, char *msg, size_t len)
+{
+	struct options o;
+	struct failure f;
+	int rc;
+
+	options_init(&o);
+	rc = parse_words((const char *const *)e->route.v, e->route.n, &o, &f);
+	options_free(&o);
+	if (rc == 0)
+		return NULL;
+	(void)snprintf(msg, len, "are refused together: %s: %s", f.what,
+	    f.detail);
+	return msg;
+}
+
 int
 queue_route_apply(const struct strlist *route, struct options *o,
     struct failure *f)
@@ -580,6 +599,8 @@ queue_parse_envelope(const char *p, size_t n, struct queue_entry *e,
 		(void)snprintf(why, whylen, "no sender");
 	else if (e->recipients.n == 0)
 		(void)snprintf(why, whylen, "no recipient");
+	else if ((problem = check_route(e, msg, sizeof msg)) != NULL)
+		(void)snprintf(why, whylen, "the option lines %s", problem);
 	free(line);
 	if (why[0] != '\0') {
 		queue_entry_free(e);

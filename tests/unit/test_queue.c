@@ -219,6 +219,11 @@ test_route(void)
 	BAD("option --auth=GSSAPI", "is refused: --auth");
 	BAD("option --tls-fingerprint=SHA1:00", "is refused");
 	BAD("option --host=mx\rRCPT TO:<x@y>", "holds a control character");
+	/* Each line alone holds; together they contradict (an old entry's
+	   "--tls" is implicit TLS): found by fuzz_queue. */
+	BAD("option --tls\noption --starttls=required",
+	    "the option lines are refused together: --starttls: cannot be "
+	    "used with --tls-on-connect");
 #undef BAD
 }
 
